@@ -1,0 +1,113 @@
+"""The service's configuration: the environment, read once, into one frozen object.
+
+Nothing else in the service reads `os.environ`. Refusals that only make sense in
+production (no service key, say) live here, so a misconfigured deployment fails at
+boot instead of on its first request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = 3060
+DEFAULT_MANA_AUTH_URL = "http://localhost:3001"
+
+
+class ConfigError(ValueError):
+    """The environment cannot run the service; the message says which variable to fix."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    service_key: str = field(default="", repr=False)
+    app_env: str = "development"
+    port: int = DEFAULT_PORT
+    mana_auth_url: str = DEFAULT_MANA_AUTH_URL
+    jwt_audience: str = "mana"
+    jwt_issuer: str = ""
+    persona_email_domain: str = "mana.test"
+    max_body_bytes: int = 4 * 1024 * 1024
+    # Upstream (mana-auth) timeouts stay well under gunicorn's worker timeout, so a
+    # stalled mana-auth costs a 504, never a killed worker.
+    upstream_connect_timeout: float = 2.0
+    upstream_read_timeout: float = 5.0
+    db_pool_min: int = 1
+    db_pool_max: int = 8
+    # How long a request waits for a pooled connection before answering 503.
+    db_pool_timeout: float = 3.0
+    db_statement_timeout_ms: int = 15_000
+    action_retention_days: int = 90
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def allowed_issuers(self) -> tuple[str, ...]:
+        issuers = [self.mana_auth_url.rstrip("/")]
+        if self.jwt_issuer:
+            issuers.insert(0, self.jwt_issuer.rstrip("/"))
+        return tuple(issuers)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        database_url = env.get("DATABASE_URL", "").strip()
+        if not database_url:
+            raise ConfigError("DATABASE_URL is not set (e.g. postgresql://user@host:5432/db)")
+        config = cls(
+            database_url=database_url,
+            service_key=env.get("MANA_SERVICE_KEY", ""),
+            app_env=env.get("APP_ENV", "development").strip() or "development",
+            port=_int(env, "PORT", DEFAULT_PORT, minimum=1),
+            mana_auth_url=env.get("MANA_AUTH_URL", "").strip() or DEFAULT_MANA_AUTH_URL,
+            jwt_audience=env.get("JWT_AUDIENCE", "").strip() or "mana",
+            jwt_issuer=env.get("JWT_ISSUER", "").strip(),
+            persona_email_domain=(env.get("PERSONA_EMAIL_DOMAIN", "").strip() or "mana.test").lower(),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024),
+            upstream_connect_timeout=_float(env, "MANA_AUTH_CONNECT_TIMEOUT", 2.0),
+            upstream_read_timeout=_float(env, "MANA_AUTH_READ_TIMEOUT", 5.0),
+            db_pool_min=_int(env, "DB_POOL_MIN", 1, minimum=0),
+            db_pool_max=_int(env, "DB_POOL_MAX", 8, minimum=1),
+            db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 3.0),
+            db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
+            action_retention_days=_int(env, "ACTION_RETENTION_DAYS", 90, minimum=1),
+        )
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Refuse configurations that would run unsafely."""
+        if self.production and not self.service_key:
+            raise ConfigError("MANA_SERVICE_KEY must be set when APP_ENV=production")
+        if self.db_pool_min > self.db_pool_max:
+            raise ConfigError("DB_POOL_MIN must not exceed DB_POOL_MAX")

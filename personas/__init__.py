@@ -1,0 +1,32 @@
+"""The personas service: create_app() builds it from a Config."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from config import Config
+from personas import db
+from personas.errors import register_error_handlers
+from personas.jsonio import OrjsonProvider
+
+
+def create_app(config: Config | None = None, *, check_schema: bool = True) -> Flask:
+    config = config or Config.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask(__name__)
+    app.json = OrjsonProvider(app)
+    app.config["PERSONAS"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+
+    database = db.init_app(app, config)
+    if check_schema:
+        database.check_at_boot()
+
+    from personas import internal, ops
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(internal.bp)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,107 @@
+"""The connection pool (one per process, opened lazily after gunicorn forks) and the
+check that the database schema is migrated before any query touches it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from flask import Flask, current_app
+from psycopg_pool import ConnectionPool
+
+from config import Config
+from personas.errors import SchemaNotMigrated
+from personas.migrate import APPLY_COMMAND, migration_ids
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """A pool that opens on first use, so nothing connects at import or before a fork."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool | None = None
+        self._schema_ok = False
+
+    def _connect_kwargs(self) -> dict:
+        return {
+            "connect_timeout": max(1, int(self.config.db_pool_timeout)),
+            "options": f"-c timezone=UTC -c statement_timeout={self.config.db_statement_timeout_ms}",
+            "application_name": "personas-api",
+        }
+
+    @property
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    pool = ConnectionPool(
+                        self.config.database_url,
+                        min_size=self.config.db_pool_min,
+                        max_size=self.config.db_pool_max,
+                        timeout=self.config.db_pool_timeout,
+                        kwargs=self._connect_kwargs(),
+                        reconnect_timeout=0,  # keep retrying while the database is away
+                        open=False,
+                        name="personas",
+                    )
+                    pool.open(wait=False)
+                    self._pool = pool
+        return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """One unit of work: commits on success, rolls back on any exception."""
+        with self.pool.connection() as conn:
+            if not self._schema_ok:
+                self._verify_schema(conn)
+            yield conn
+
+    def _verify_schema(self, conn: psycopg.Connection) -> None:
+        missing = self.pending_migrations(conn)
+        if missing:
+            raise SchemaNotMigrated(
+                f"The database schema is not migrated ({len(missing)} pending, first {missing[0]}); "
+                f"apply it with `{APPLY_COMMAND}` (the Procfile's release process)."
+            )
+        self._schema_ok = True
+
+    @staticmethod
+    def pending_migrations(conn: psycopg.Connection) -> list[str]:
+        exists = conn.execute("SELECT to_regclass('_yoyo_migration') IS NOT NULL").fetchone()[0]
+        applied: set[str] = set()
+        if exists:
+            applied = {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
+        conn.rollback()
+        return [mid for mid in migration_ids() if mid not in applied]
+
+    def check_at_boot(self) -> None:
+        """Refuse to boot against an unmigrated database; tolerate one that is down."""
+        try:
+            with psycopg.connect(self.config.database_url, **self._connect_kwargs()) as conn:
+                self._verify_schema(conn)
+        except psycopg.OperationalError as exc:
+            log.warning(
+                "database unreachable at boot; /ready answers 503 until it is back: %s",
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def init_app(app: Flask, config: Config) -> Database:
+    database = Database(config)
+    app.extensions["database"] = database
+    return database
+
+
+def get_db() -> Database:
+    return current_app.extensions["database"]

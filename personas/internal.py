@@ -1,0 +1,77 @@
+"""/api/v1/personas/internal: what runners call, gated by the service key."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from personas.auth import require_service_key
+from personas.db import get_db
+from personas.errors import NotFound
+from personas.idempotency import action_key, feedback_key
+from personas.queries import Queries
+from personas.validation import ActionBatch, FeedbackBatch, parse_body, persona_id
+
+bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
+queries = Queries("internal")
+
+
+@bp.before_request
+@require_service_key
+def gate() -> None:
+    """Every internal route sits behind the service key."""
+
+
+def iso(ts) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+@bp.get("/due")
+def due() -> Response:
+    with get_db().connection() as conn:
+        row = queries.due_personas(conn, now=None)
+    body = f'{{"personas":{row["personas_json"]},"serverTime":"{iso(row["server_time"])}"}}'
+    return Response(body, mimetype="application/json")
+
+
+@bp.post("/<raw_id>/actions")
+def append_actions(raw_id: str) -> Response:
+    pid = persona_id(raw_id)
+    rows = parse_body(ActionBatch).actions
+    params = {
+        "persona_id": pid,
+        "ids": [action_key(r.tickId, i, r.toolName) for i, r in enumerate(rows)],
+        "tick_ids": [r.tickId for r in rows],
+        "tool_names": [r.toolName for r in rows],
+        "input_hashes": [r.inputHash for r in rows],
+        "results": [r.result for r in rows],
+        "error_messages": [r.errorMessage for r in rows],
+        "latencies": [r.latencyMs for r in rows],
+    }
+    with get_db().connection() as conn:
+        if not queries.touch_persona(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+        new = queries.insert_actions(conn, **params)
+    return jsonify(ok=True, written=len(rows), new=new)
+
+
+@bp.post("/<raw_id>/feedback")
+def append_feedback(raw_id: str) -> Response:
+    pid = persona_id(raw_id)
+    rows = parse_body(FeedbackBatch).feedback
+    # The first rating of a module in a tick wins, within a batch as across retries.
+    first: dict[str, object] = {}
+    for row in rows:
+        first.setdefault(feedback_key(row.tickId, row.module), row)
+    params = {
+        "persona_id": pid,
+        "ids": list(first),
+        "tick_ids": [r.tickId for r in first.values()],
+        "modules": [r.module for r in first.values()],
+        "ratings": [r.rating for r in first.values()],
+        "notes": [r.notes for r in first.values()],
+    }
+    with get_db().connection() as conn:
+        if not queries.touch_persona(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+        new = queries.insert_feedback(conn, **params)
+    return jsonify(ok=True, written=len(rows), new=new)

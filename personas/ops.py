@@ -1,0 +1,22 @@
+"""/health and /ready: is the process up, and does the database answer?"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from personas.db import get_db
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/health")
+def health() -> Response:
+    return jsonify(ok=True)
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    """Ready once the database answers and its schema is migrated; 503 otherwise."""
+    with get_db().connection() as conn:
+        conn.execute("SELECT 1")
+    return jsonify(ok=True, database="ok")

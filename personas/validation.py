@@ -1,0 +1,133 @@
+"""Request models: validation at the edge, one error shape for every problem.
+
+Views call `parse_body(Model)` and get a valid model or a 400 listing every problem,
+each naming its field (with the row index for batch rows).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+from flask import request
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from personas.errors import ApiError, NotFound, ValidationFailed
+
+# Length caps, stated in the OpenAPI document: generous for real use, small enough
+# that one row can never blow up an index entry or a log line.
+ID_MAX = 200
+NAME_MAX = 200
+HASH_MAX = 256
+TEXT_MAX = 4000
+PROMPT_MAX = 20_000
+ACTIONS_MAX = 500
+FEEDBACK_MAX = 100
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    """A JSON string (never a number or a bool), without NUL, within the caps."""
+    return Annotated[StrictStr, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+
+
+class RequestModel(BaseModel):
+    # Unknown extra fields are ignored, as the contract says.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ActionRow(RequestModel):
+    tickId: text(ID_MAX, 1)
+    toolName: text(NAME_MAX, 1)
+    result: Literal["ok", "error"]
+    inputHash: text(HASH_MAX) | None = None
+    errorMessage: text(TEXT_MAX) | None = None
+    latencyMs: Annotated[StrictInt, Field(ge=0, le=2_147_483_647)] | None = None
+
+
+class ActionBatch(RequestModel):
+    actions: Annotated[list[ActionRow], Field(min_length=1, max_length=ACTIONS_MAX)]
+
+
+class FeedbackRow(RequestModel):
+    tickId: text(ID_MAX, 1)
+    module: text(NAME_MAX, 1)
+    rating: Annotated[StrictInt, Field(ge=1, le=5)]
+    notes: text(TEXT_MAX) | None = None
+
+
+class FeedbackBatch(RequestModel):
+    feedback: Annotated[list[FeedbackRow], Field(min_length=1, max_length=FEEDBACK_MAX)]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('actions', 3, 'tickId') -> 'actions[3].tickId'; () -> 'body'."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def describe(exc: ValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors(include_url=False, include_input=False):
+        # Drop pydantic's internal steps (e.g. 'function-after[...]') from the location.
+        loc = tuple(p for p in err["loc"] if isinstance(p, int) or "[" not in str(p))
+        detail: dict[str, Any] = {"field": field_path(loc), "message": err["msg"]}
+        indexes = [p for p in loc if isinstance(p, int)]
+        if indexes:
+            detail["index"] = indexes[0]
+        details.append(detail)
+    return details
+
+
+def read_json() -> Any:
+    """The request body as JSON, or a 400 that says it is not JSON."""
+    raw = request.get_data(cache=False)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError("The request body is not valid JSON (UTF-8).") from None
+
+
+def validate(model: type[Model], data: Any) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = describe(exc)
+        first = details[0]
+        raise ValidationFailed(
+            f"{first['field']}: {first['message']}"
+            + (f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""),
+            details,
+        ) from None
+
+
+def parse_body(model: type[Model]) -> Model:
+    return validate(model, read_json())
+
+
+def persona_id(value: str) -> str:
+    """A path id that could name a persona; anything else cannot exist, so 404."""
+    if not value or len(value) > ID_MAX or "\x00" in value:
+        raise NotFound("No persona with that id.")
+    return value

@@ -1,0 +1,109 @@
+"""Fixtures: a real PostgreSQL (started here unless one is given), the migrated schema,
+the app, and the real processes (gunicorn, the mana-auth stand-in) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import Config  # noqa: E402
+from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database, free_port  # noqa: E402
+from devstack.processes import Process, gunicorn_cmd  # noqa: E402
+from personas import create_app  # noqa: E402
+from personas.migrate import apply  # noqa: E402
+
+SERVICE_KEY = "test-service-key-0123456789"
+ARTIFACTS = ROOT / "artifacts"
+TABLES = ("personas.persona_actions", "personas.persona_feedback", "personas.personas")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[LocalPostgres | None]:
+    """The throwaway cluster, or None when TEST_DATABASE_URL / DATABASE_URL names a server."""
+    if os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"):
+        yield None
+        return
+    try:
+        server = LocalPostgres()
+    except PostgresUnavailable as exc:
+        pytest.exit(str(exc), returncode=3)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def server_url(pg_server: LocalPostgres | None) -> str:
+    if pg_server is not None:
+        return pg_server.url
+    return os.environ.get("TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> str:
+    """A fresh database, migrated exactly as the `release` process does it."""
+    url = create_database(server_url, f"personas_test_{os.getpid()}")
+    apply(url)
+    return url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    """A direct connection for arranging data and checking rows; tables start empty."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def config(database_url: str) -> Config:
+    return Config(database_url=database_url, service_key=SERVICE_KEY)
+
+
+@pytest.fixture(scope="session")
+def app(config: Config):
+    application = create_app(config)
+    yield application
+    application.extensions["database"].close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def internal_headers() -> dict[str, str]:
+    return {"X-Service-Key": SERVICE_KEY}
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "MANA_SERVICE_KEY": SERVICE_KEY, "APP_ENV": "test"}
+
+
+@pytest.fixture(scope="session")
+def live_api(service_env: dict[str, str]) -> Iterator[Process]:
+    """The service under gunicorn, as the Procfile runs it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    proc = Process(
+        "web",
+        gunicorn_cmd("app:app", port, workers=2, threads=8),
+        service_env,
+        port,
+        log_path=ARTIFACTS / "web.log",
+    )
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
