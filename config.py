@@ -47,7 +47,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class Config:
-    database_url: str
+    database_url: str = field(repr=False)
     service_key: str = field(default="", repr=False)
     app_env: str = "development"
     port: int = DEFAULT_PORT

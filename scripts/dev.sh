@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up the virtualenv (first run) and run the whole local stack until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+exec .venv/bin/python -m devstack "$@"

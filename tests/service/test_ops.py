@@ -1,0 +1,101 @@
+"""Operations: health, readiness, migrations, configuration refusals, JSON errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from config import Config, ConfigError
+from devstack.postgres import create_database
+from personas import create_app
+from personas.errors import SchemaNotMigrated
+from personas.migrate import apply, migration_ids
+from tests.conftest import ROOT
+
+
+def test_health_and_ready_answer_when_the_database_does(client):
+    assert client.get("/health").get_json() == {"ok": True}
+    assert client.get("/ready").get_json() == {"ok": True, "database": "ok"}
+
+
+def test_unknown_route_is_json_404(client):
+    response = client.get("/api/v1/personas/nope")
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "NotFound"
+
+
+def test_wrong_method_is_json_405(client, internal_headers):
+    response = client.delete("/api/v1/personas/internal/due", headers=internal_headers)
+    assert response.status_code == 405
+    assert response.get_json()["error"] == "MethodNotAllowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_release_applies_every_migration_and_is_safe_to_run_twice(server_url):
+    url = create_database(server_url, "personas_release_twice")
+    assert apply(url) == migration_ids()
+    assert apply(url) == []
+    run = subprocess.run(
+        [sys.executable, "-m", "personas.migrate"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"DATABASE_URL": url, "PATH": ""},
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "0 applied" in run.stdout
+
+
+@pytest.fixture
+def unmigrated_url(server_url):
+    return create_database(server_url, "personas_unmigrated")
+
+
+def test_boot_against_an_unmigrated_database_refuses_and_names_the_command(unmigrated_url):
+    with pytest.raises(SchemaNotMigrated, match=r"python -m personas\.migrate"):
+        create_app(Config(database_url=unmigrated_url, service_key="k"))
+
+
+def test_requests_against_an_unmigrated_database_are_503_naming_the_command(unmigrated_url):
+    app = create_app(Config(database_url=unmigrated_url, service_key="k"), check_schema=False)
+    try:
+        response = app.test_client().get("/api/v1/personas/internal/due", headers={"X-Service-Key": "k"})
+        assert response.status_code == 503
+        assert "python -m personas.migrate" in response.get_json()["message"]
+        assert app.test_client().get("/ready").status_code == 503
+        with psycopg.connect(unmigrated_url) as conn:
+            assert conn.execute("SELECT to_regclass('personas.personas')").fetchone()[0] is None
+    finally:
+        app.extensions["database"].close()
+
+
+def test_production_refuses_to_start_without_a_service_key():
+    with pytest.raises(ConfigError, match="MANA_SERVICE_KEY"):
+        Config.from_env({"DATABASE_URL": "postgresql://x@localhost/db", "APP_ENV": "production"})
+    config = Config.from_env(
+        {"DATABASE_URL": "postgresql://x@localhost/db", "APP_ENV": "production", "MANA_SERVICE_KEY": "secret"}
+    )
+    assert config.production and config.service_key == "secret"
+
+
+def test_configuration_errors_name_the_variable():
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        Config.from_env({})
+    with pytest.raises(ConfigError, match="MAX_BODY_BYTES"):
+        Config.from_env({"DATABASE_URL": "postgresql://x@h/db", "MAX_BODY_BYTES": "lots"})
+
+
+def test_defaults_match_the_contract():
+    config = Config.from_env({"DATABASE_URL": "postgresql://x@h/db"})
+    assert config.port == 3060
+    assert config.mana_auth_url == "http://localhost:3001"
+    assert config.jwt_audience == "mana"
+    assert config.persona_email_domain == "mana.test"
+    assert config.max_body_bytes == 4 * 1024 * 1024
+    assert config.action_retention_days == 90
+    assert "secret" not in repr(Config(database_url="x", service_key="secret"))
