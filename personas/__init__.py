@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from flask import Flask
 
 from config import Config
 from personas import db
 from personas.errors import register_error_handlers
 from personas.jsonio import OrjsonProvider
+from personas.mana_auth import ManaAuth
+from personas.tokens import TokenVerifier
 
 
 def create_app(config: Config | None = None, *, check_schema: bool = True) -> Flask:
@@ -24,9 +27,15 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     if check_schema:
         database.check_at_boot()
 
-    from personas import internal, ops
+    session = requests.Session()
+    app.extensions["mana_auth"] = ManaAuth(config, session)
+    app.extensions["token_verifier"] = TokenVerifier(config, session)
+
+    # Imported here: blueprint modules load their SQL, which only the running app needs.
+    from personas import admin, internal, ops
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(internal.bp)
+    app.register_blueprint(admin.bp)
     register_error_handlers(app)
     return app

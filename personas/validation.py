@@ -6,6 +6,7 @@ each naming its field (with the row index for batch rows).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
@@ -15,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -131,3 +133,31 @@ def persona_id(value: str) -> str:
     if not value or len(value) > ID_MAX or "\x00" in value:
         raise NotFound("No persona with that id.")
     return value
+
+
+def _module_weight(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+ModuleName = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_no_nul)]
+ModuleWeight = Annotated[StrictInt | StrictFloat, Field(ge=0), AfterValidator(_module_weight)]
+EMAIL_MAX = 254
+
+
+def _email_shape(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in value):
+        raise ValueError("must be an email address")
+    return value
+
+
+class PersonaUpsert(RequestModel):
+    email: Annotated[text(EMAIL_MAX, 3), AfterValidator(_email_shape)]
+    password: text(200, 8)
+    archetype: text(NAME_MAX, 1)
+    systemPrompt: text(PROMPT_MAX, 1)
+    moduleMix: dict[ModuleName, ModuleWeight]
+    name: text(NAME_MAX, 1) | None = None
+    tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"

@@ -1,0 +1,165 @@
+"""/api/v1/personas/admin: what operators call, gated by an admin JWT from mana-auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify
+from psycopg.types.json import Jsonb
+
+from personas.auth import require_admin
+from personas.db import get_db
+from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from personas.queries import Queries
+from personas.validation import PersonaUpsert, parse_body, persona_id
+
+bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
+queries = Queries("admin")
+RECENT_ACTIONS = 20
+
+
+@bp.before_request
+@require_admin
+def gate() -> None:
+    """Every admin route needs an admin token."""
+
+
+def mana_auth():
+    return current_app.extensions["mana_auth"]
+
+
+def require_persona_domain(email: str) -> None:
+    """Only addresses in the persona domain can become personas: never a human's account."""
+    domain = current_app.config["PERSONAS"].persona_email_domain
+    if not email.lower().endswith("@" + domain):
+        raise ValidationFailed(
+            f"email: must be an address at @{domain}; only synthetic users can be personas.",
+            [{"field": "email", "message": f"must end with @{domain}"}],
+        )
+
+
+def ensure_user(body: PersonaUpsert) -> dict[str, Any]:
+    """Find the mana-auth user by email, registering it when absent (a lost race finds it)."""
+    client = mana_auth()
+    user = client.find_user(body.email, g.admin_token)
+    if user is None:
+        name = body.name or body.email.split("@", 1)[0]
+        user_id = client.register(body.email, body.password, name)
+        if user_id is not None:
+            return {"id": user_id, "email": body.email}
+        user = client.find_user(body.email, g.admin_token)
+        if user is None:
+            raise UpstreamError("register", "mana-auth refused the registration and does not list the user.")
+    return user
+
+
+@bp.post("", strict_slashes=False)
+def upsert() -> Response:
+    body = parse_body(PersonaUpsert)
+    require_persona_domain(body.email)
+    with get_db().connection() as conn:
+        holder = queries.persona_by_email(conn, email=body.email)
+    user = ensure_user(body)
+    user_id = str(user["id"])
+    if holder and holder["user_id"] != user_id:
+        raise Conflict(
+            f"A persona with this email exists under another user id ({holder['user_id']}); delete it first."
+        )
+    # Stamping is idempotent, so a re-run after any failure above or below repairs the persona.
+    mana_auth().stamp_persona(user_id)
+    email = str(user.get("email") or body.email)
+    with get_db().connection() as conn:
+        row = queries.upsert_persona(
+            conn,
+            user_id=user_id,
+            email=email,
+            archetype=body.archetype,
+            system_prompt=body.systemPrompt,
+            module_mix=Jsonb(body.moduleMix),
+            tick_cadence=body.tickCadence,
+        )
+    return jsonify(ok=True, userId=user_id, email=email, created=row["created"])
+
+
+@bp.get("", strict_slashes=False)
+def list_personas() -> Response:
+    with get_db().connection() as conn:
+        rows = queries.list_personas(conn)
+    return jsonify(
+        personas=[
+            {
+                "userId": r["user_id"],
+                "email": r["email"],
+                "archetype": r["archetype"],
+                "tickCadence": r["tick_cadence"],
+                "lastActiveAt": r["last_active_at"],
+                "createdAt": r["created_at"],
+                "actions7d": r["actions_7d"],
+            }
+            for r in rows
+        ]
+    )
+
+
+@bp.get("/<raw_id>")
+def detail(raw_id: str) -> Response:
+    pid = persona_id(raw_id)
+    with get_db().connection() as conn:
+        persona = queries.persona_detail(conn, persona_id=pid)
+        if persona is None:
+            raise NotFound("No persona with that id.")
+        actions = queries.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
+        modules = queries.feedback_by_module(conn, persona_id=pid)
+    return jsonify(
+        persona={
+            "userId": persona["user_id"],
+            "email": persona["email"],
+            "archetype": persona["archetype"],
+            "systemPrompt": persona["system_prompt"],
+            "moduleMix": persona["module_mix"],
+            "tickCadence": persona["tick_cadence"],
+            "lastActiveAt": persona["last_active_at"],
+            "createdAt": persona["created_at"],
+        },
+        recentActions=[
+            {
+                "id": a["id"],
+                "tickId": a["tick_id"],
+                "toolName": a["tool_name"],
+                "inputHash": a["input_hash"],
+                "result": a["result"],
+                "errorMessage": a["error_message"],
+                "latencyMs": a["latency_ms"],
+                "createdAt": a["created_at"],
+            }
+            for a in actions
+        ],
+        feedbackByModule=[
+            {
+                "module": m["module"],
+                "avgRating": m["avg_rating"],
+                "count": m["count"],
+                "minRating": m["min_rating"],
+                "maxRating": m["max_rating"],
+                "lastRating": m["last_rating"],
+                "lastNote": m["last_note"],
+                "lastRatedAt": m["last_rated_at"],
+            }
+            for m in modules
+        ],
+    )
+
+
+@bp.delete("/<raw_id>")
+def delete(raw_id: str) -> Response:
+    pid = persona_id(raw_id)
+    with get_db().connection() as conn:
+        if not queries.persona_exists(conn, persona_id=pid):
+            # No persona row, no call to mana-auth: this route can never delete a human.
+            raise NotFound("No persona with that id.")
+    # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
+    # order could leave a mana-auth user that nothing here points to any more.
+    mana_auth().delete_user(pid, g.admin_token)
+    with get_db().connection() as conn:
+        queries.delete_persona_rows(conn, persona_id=pid)
+    return jsonify(ok=True, deleted=pid)

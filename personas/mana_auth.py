@@ -1,0 +1,116 @@
+"""The mana-auth client: the four calls the admin routes make, each with a timeout.
+
+Network errors, timeouts and 5xx become UpstreamError(step), which the error handler
+answers with 502 (504 for a timeout) naming the step, so an operator knows what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from config import Config
+from personas.errors import UpstreamError
+
+log = logging.getLogger(__name__)
+
+
+class ManaAuth:
+    def __init__(self, config: Config, session: requests.Session) -> None:
+        self.base = config.mana_auth_url.rstrip("/")
+        self.service_key = config.service_key
+        self.timeout = (config.upstream_connect_timeout, config.upstream_read_timeout)
+        self.session = session
+
+    def _call(
+        self,
+        step: str,
+        method: str,
+        path: str,
+        admin_jwt: str | None = None,
+        ok: tuple[int, ...] = (200,),
+        **kwargs: Any,
+    ) -> requests.Response:
+        headers = {"Content-Type": "application/json", "X-Service-Key": self.service_key}
+        if admin_jwt:
+            headers["Authorization"] = f"Bearer {admin_jwt}"
+        try:
+            response = self.session.request(
+                method, self.base + path, headers=headers, timeout=self.timeout, **kwargs
+            )
+        except requests.Timeout:
+            raise UpstreamError(
+                step, f"mana-auth did not answer the {step} call in time.", timeout=True
+            ) from None
+        except requests.RequestException as exc:
+            raise UpstreamError(step, f"mana-auth is unreachable ({type(exc).__name__}).") from None
+        log.info("mana-auth %s %s -> %s", step, method, response.status_code)
+        if response.status_code not in ok:
+            raise UpstreamError(
+                step,
+                f"mana-auth answered {response.status_code} to the {step} call.",
+                upstream_status=response.status_code,
+            )
+        return response
+
+    @staticmethod
+    def _json(step: str, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise UpstreamError(
+                step,
+                f"mana-auth answered the {step} call with something not JSON.",
+                upstream_status=response.status_code,
+            ) from None
+
+    def find_user(self, email: str, admin_jwt: str) -> dict[str, Any] | None:
+        """The user whose email equals `email` (case-insensitive); search is a substring match."""
+        response = self._call("find", "GET", f"/api/v1/admin/users?search={quote(email)}", admin_jwt)
+        users = self._json("find", response)
+        if not isinstance(users, dict) or not isinstance(users.get("users"), list):
+            raise UpstreamError("find", "mana-auth's user search answered an unexpected shape.")
+        wanted = email.lower()
+        for user in users["users"]:
+            if isinstance(user, dict) and str(user.get("email", "")).lower() == wanted and user.get("id"):
+                return user
+        return None
+
+    def register(self, email: str, password: str, name: str) -> str | None:
+        """The new user's id, or None when mana-auth says the email is already taken."""
+        response = self._call(
+            "register",
+            "POST",
+            "/api/v1/auth/register",
+            ok=(200, 201, 409, 422),
+            json={"email": email, "password": password, "name": name},
+        )
+        if response.status_code in (409, 422):
+            return None
+        body = self._json("register", response)
+        user_id = (body.get("user") or {}).get("id") or body.get("userId") if isinstance(body, dict) else None
+        if not user_id:
+            raise UpstreamError("register", "mana-auth's register answer carried no user id.")
+        return str(user_id)
+
+    def stamp_persona(self, user_id: str) -> None:
+        self._call(
+            "stamp",
+            "POST",
+            f"/api/v1/internal/users/{quote(user_id, safe='')}/persona-stamp",
+            json={"accessTier": "founder"},
+        )
+
+    def delete_user(self, user_id: str, admin_jwt: str) -> bool:
+        """Delete the user's data; False when mana-auth no longer knows the user."""
+        response = self._call(
+            "delete",
+            "DELETE",
+            f"/api/v1/admin/users/{quote(user_id, safe='')}/data",
+            admin_jwt,
+            ok=(200, 204, 404),
+        )
+        return response.status_code != 404

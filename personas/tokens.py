@@ -1,0 +1,83 @@
+"""Verifying mana-auth's admin JWTs: EdDSA only, keys from its JWKS.
+
+The key set is cached per process. A token with an unknown `kid` triggers a refetch,
+at most one every JWKS_REFETCH_SECONDS, so a rotated key is honoured within that time
+while a flood of forged kids cannot turn into a flood of requests to mana-auth.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import jwt
+import requests
+
+from config import Config
+from personas.errors import Unauthorized, Unavailable
+
+ALGORITHM = "EdDSA"
+JWKS_PATH = "/api/v1/auth/jwks"
+JWKS_REFETCH_SECONDS = 10.0
+LEEWAY_SECONDS = 30
+
+
+class TokenVerifier:
+    def __init__(self, config: Config, session: requests.Session) -> None:
+        self.jwks_url = config.mana_auth_url.rstrip("/") + JWKS_PATH
+        self.audience = config.jwt_audience
+        self.issuers = list(config.allowed_issuers)
+        self.timeout = (config.upstream_connect_timeout, config.upstream_read_timeout)
+        self.session = session
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        try:
+            response = self.session.get(self.jwks_url, timeout=self.timeout)
+            response.raise_for_status()
+            jwk_set = jwt.PyJWKSet.from_dict(response.json())
+        except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+            raise Unavailable(
+                f"Cannot fetch mana-auth's signing keys ({type(exc).__name__}); try again shortly."
+            ) from None
+        self._keys = {k.key_id: k for k in jwk_set.keys if k.key_id and k.algorithm_name == ALGORITHM}
+
+    def key_for(self, kid: str) -> jwt.PyJWK:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= JWKS_REFETCH_SECONDS:
+                self._fetched_at = time.monotonic()
+                self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("The token is signed with a key mana-auth does not list.")
+        return key
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized("The bearer token is not a JWT.") from None
+        # Pin the algorithm before touching any key: never `none`, never an HMAC.
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise Unauthorized("The token must be EdDSA-signed with a key id.")
+        key = self.key_for(header["kid"])
+        try:
+            return jwt.decode(
+                token,
+                key=key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuers,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired.") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"The token is not valid: {exc}.") from None

@@ -1,0 +1,58 @@
+-- name: upsert_persona^
+-- Create the persona or refresh its descriptor; `created` tells which happened.
+INSERT INTO personas.personas (user_id, email, archetype, system_prompt, module_mix, tick_cadence)
+VALUES (:user_id, :email, :archetype, :system_prompt, :module_mix, :tick_cadence)
+    ON CONFLICT (user_id) DO UPDATE
+   SET email = EXCLUDED.email,
+       archetype = EXCLUDED.archetype,
+       system_prompt = EXCLUDED.system_prompt,
+       module_mix = EXCLUDED.module_mix,
+       tick_cadence = EXCLUDED.tick_cadence
+RETURNING user_id, (xmax = 0) AS created;
+
+-- name: persona_by_email^
+SELECT user_id FROM personas.personas WHERE lower(email) = lower(:email);
+
+-- name: persona_exists$
+SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
+
+-- name: list_personas
+-- Newest first, each with its number of actions in the last 7 days.
+SELECT p.user_id, p.email, p.archetype, p.tick_cadence, p.last_active_at, p.created_at,
+       (SELECT count(*) FROM personas.persona_actions a
+         WHERE a.persona_id = p.user_id AND a.created_at > now() - interval '7 days') AS actions_7d
+  FROM personas.personas p
+ ORDER BY p.created_at DESC, p.user_id;
+
+-- name: persona_detail^
+SELECT user_id, email, archetype, system_prompt, module_mix, tick_cadence, last_active_at, created_at
+  FROM personas.personas
+ WHERE user_id = :persona_id;
+
+-- name: recent_actions
+SELECT id, tick_id, tool_name, input_hash, result, error_message, latency_ms, created_at
+  FROM personas.persona_actions
+ WHERE persona_id = :persona_id
+ ORDER BY created_at DESC, id DESC
+ LIMIT :limit;
+
+-- name: feedback_by_module
+-- Per module: the mean rating (a real mean, not a count), its spread, and the latest word.
+SELECT module,
+       round(avg(rating), 2)::float8 AS avg_rating,
+       count(*) AS count,
+       min(rating) AS min_rating,
+       max(rating) AS max_rating,
+       (array_agg(rating ORDER BY created_at DESC, id DESC))[1] AS last_rating,
+       (array_agg(notes ORDER BY created_at DESC, id DESC) FILTER (WHERE notes IS NOT NULL))[1] AS last_note,
+       max(created_at) AS last_rated_at
+  FROM personas.persona_feedback
+ WHERE persona_id = :persona_id
+ GROUP BY module
+ ORDER BY avg(rating), module;
+
+-- name: delete_persona_rows!
+-- The persona and everything recorded about it, in one statement (one transaction).
+WITH actions AS (DELETE FROM personas.persona_actions WHERE persona_id = :persona_id),
+     feedback AS (DELETE FROM personas.persona_feedback WHERE persona_id = :persona_id)
+DELETE FROM personas.personas WHERE user_id = :persona_id;
