@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import requests
 from flask import Flask
 
 from config import Config
-from personas import db
+from personas import db, limits, logs, metrics
 from personas.errors import register_error_handlers
 from personas.jsonio import OrjsonProvider
 from personas.mana_auth import ManaAuth
@@ -17,11 +15,14 @@ from personas.tokens import TokenVerifier
 
 def create_app(config: Config | None = None, *, check_schema: bool = True) -> Flask:
     config = config or Config.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure_logging()
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config["PERSONAS"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    logs.init_app(app)
+    metrics.init_app(app)
+    limits.init_app(app)
 
     database = db.init_app(app, config)
     if check_schema:

@@ -54,6 +54,11 @@ class Database:
                     self._pool = pool
         return self._pool
 
+    @property
+    def open_pool(self) -> ConnectionPool | None:
+        """The pool if this process has opened it, without opening it."""
+        return self._pool
+
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
         """One unit of work: commits on success, rolls back on any exception."""

@@ -14,6 +14,7 @@ import requests
 
 from config import Config
 from personas.errors import UpstreamError
+from personas.metrics import UPSTREAM_CALLS
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,22 @@ class ManaAuth:
                 method, self.base + path, headers=headers, timeout=self.timeout, **kwargs
             )
         except requests.Timeout:
+            UPSTREAM_CALLS.labels(step, "timeout").inc()
             raise UpstreamError(
                 step, f"mana-auth did not answer the {step} call in time.", timeout=True
             ) from None
         except requests.RequestException as exc:
+            UPSTREAM_CALLS.labels(step, "unreachable").inc()
             raise UpstreamError(step, f"mana-auth is unreachable ({type(exc).__name__}).") from None
-        log.info("mana-auth %s %s -> %s", step, method, response.status_code)
+        log.info("mana-auth %s answered %s", step, response.status_code)
         if response.status_code not in ok:
+            UPSTREAM_CALLS.labels(step, f"http_{response.status_code}").inc()
             raise UpstreamError(
                 step,
                 f"mana-auth answered {response.status_code} to the {step} call.",
                 upstream_status=response.status_code,
             )
+        UPSTREAM_CALLS.labels(step, "ok").inc()
         return response
 
     @staticmethod

@@ -1,0 +1,83 @@
+"""Prometheus metrics, right under gunicorn's several workers.
+
+Under gunicorn, personas/gunicorn_conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh
+directory before any worker imports prometheus_client, so each worker writes its
+figures there and /metrics adds them up across workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from personas.logs import route_of
+
+REQUESTS = Counter(
+    "personas_http_requests_total",
+    "HTTP requests by route, method and status.",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "personas_http_request_duration_seconds",
+    "Request latency by route.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ROWS_WRITTEN = Counter("personas_rows_written_total", "New rows stored, by kind.", ["kind"])
+UPSTREAM_CALLS = Counter(
+    "personas_upstream_calls_total", "Calls to mana-auth by step and outcome.", ["step", "outcome"]
+)
+POOL = Gauge(
+    "personas_db_pool_connections",
+    "Database pool connections by state, summed over workers.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def record_pool(stats: dict[str, int]) -> None:
+    POOL.labels("size").set(stats.get("pool_size", 0))
+    POOL.labels("idle").set(stats.get("pool_available", 0))
+    POOL.labels("waiting").set(stats.get("requests_waiting", 0))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def observe(response: Response) -> Response:
+        route = route_of()
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        LATENCY.labels(route).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        pool = current_app.extensions["database"].open_pool
+        if pool is not None:
+            record_pool(pool.get_stats())
+        return response
