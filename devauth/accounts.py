@@ -1,0 +1,77 @@
+"""What users and runners call: register, log in, the signing keys, their spaces."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, g, jsonify
+
+from devauth import tokens
+from devauth.db import Queries, get_db
+from devauth.errors import Conflict, Unauthorized
+from devauth.gates import get_config, require_bearer
+from devauth.passwords import check_password, hash_password
+from devauth.validation import Login, Registration, parse_body
+
+bp = Blueprint("accounts", __name__)
+queries = Queries("users")
+
+
+@bp.get("/health")
+def health() -> Response:
+    return jsonify(ok=True, service="devauth", standIn=True)
+
+
+@bp.post("/api/v1/auth/register")
+def register() -> Response:
+    """A new user with a personal organization; a taken email is a 409."""
+    body = parse_body(Registration)
+    password_hash = hash_password(body.password)
+    user_id = str(uuid.uuid4())
+    with get_db().connection() as conn:
+        user = queries.insert_user(
+            conn, id=user_id, email=body.email, name=body.name, password_hash=password_hash
+        )
+        if user is None:
+            raise Conflict("A user with that email already exists.", code="USER_ALREADY_EXISTS")
+        queries.insert_personal_org(
+            conn,
+            id=str(uuid.uuid4()),
+            owner_id=user_id,
+            name=f"{body.name} (personal)",
+            slug=f"personal-{user_id}",
+        )
+    return jsonify(user=user)
+
+
+@bp.post("/api/v1/auth/login")
+def login() -> Response:
+    body = parse_body(Login)
+    with get_db().connection() as conn:
+        user = queries.user_by_email(conn, email=body.email)
+        if user is None or not check_password(body.password, user["password_hash"]):
+            raise Unauthorized("Wrong email or password.", code="INVALID_EMAIL_OR_PASSWORD")
+        token = tokens.issue(
+            conn,
+            get_config(),
+            sub=user["id"],
+            role=user["role"],
+            email=user["email"],
+            tier=user["access_tier"],
+        )
+    return jsonify(token=token, user={"id": user["id"], "email": user["email"], "name": user["name"]})
+
+
+@bp.get("/api/v1/auth/jwks")
+def jwks() -> Response:
+    with get_db().connection() as conn:
+        return jsonify(keys=tokens.jwks(conn))
+
+
+@bp.get("/api/auth/organization/list")
+@require_bearer
+def organizations() -> Response:
+    """The organizations the token's user owns: one personal space per user."""
+    with get_db().connection() as conn:
+        rows = queries.organizations_of(conn, owner_id=g.claims["sub"])
+    return jsonify(rows)
