@@ -1,1 +1,76 @@
-"""Fixtures for the mana-auth stand-in (filled in with the stand-in itself)."""
+"""Fixtures for the mana-auth stand-in: the stand-in itself under gunicorn, tokens it
+signs, and faults it injects, for every test that goes through mana-auth over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.postgres import free_port
+from devstack.processes import ROOT, Process, gunicorn_cmd
+
+ARTIFACTS = ROOT / "artifacts"
+TIMEOUT = 10
+
+
+def mint_token(devauth: Process, **claims: Any) -> str:
+    """A token from POST /dev/token; `claims` is its body (role defaults to admin)."""
+    response = requests.post(f"{devauth.url}/dev/token", json={"role": "admin", **claims}, timeout=TIMEOUT)
+    response.raise_for_status()
+    return response.json()["token"]
+
+
+def add_fault(devauth: Process, path: str, **fault: Any) -> None:
+    """Register a fault (POST /dev/faults): `method`, `status`, `delayMs`, `times`."""
+    response = requests.post(f"{devauth.url}/dev/faults", json={"path": path, **fault}, timeout=TIMEOUT)
+    response.raise_for_status()
+
+
+def clear_faults(devauth: Process) -> None:
+    requests.delete(f"{devauth.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def devauth(database_url: str) -> Iterator[Process]:
+    """The stand-in under gunicorn (two workers, so what they share is proven shared),
+    configured with the suite's service key; its `iss` is its own URL."""
+    from tests.conftest import SERVICE_KEY
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        "DATABASE_URL": database_url,
+        "MANA_SERVICE_KEY": SERVICE_KEY,
+        "MANA_AUTH_URL": url,
+        "APP_ENV": "test",
+    }
+    proc = Process(
+        "devauth",
+        [*gunicorn_cmd("devauth.app:app", port, workers=2, threads=8), "--access-logfile", "-"],
+        env,
+        port,
+        log_path=ARTIFACTS / "devauth.log",
+    )
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def devauth_clear_faults(devauth: Process) -> Iterator[Process]:
+    """The stand-in with no faults registered, and none left behind after the test."""
+    clear_faults(devauth)
+    yield devauth
+    clear_faults(devauth)
+
+
+@pytest.fixture
+def admin_token(devauth: Process) -> str:
+    """A fresh admin token (the default development user), signed with the current key."""
+    return mint_token(devauth, role="admin")
