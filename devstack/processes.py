@@ -68,18 +68,14 @@ class Process:
 
 
 def gunicorn_cmd(app: str, port: int, workers: int = 2, threads: int = 4, timeout: int = 30) -> list[str]:
+    """gunicorn as the Procfile runs it (from the repository root, so it reads gunicorn.conf.py)."""
+    # fmt: off
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--timeout",
-        str(timeout),
+        sys.executable, "-m", "gunicorn", app,
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--timeout", str(timeout),
         "--no-control-socket",
     ]
+    # fmt: on

@@ -1,6 +1,6 @@
 """Prometheus metrics, right under gunicorn's several workers.
 
-Under gunicorn, personas/gunicorn_conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh
+Under gunicorn, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh
 directory before any worker imports prometheus_client, so each worker writes its
 figures there and /metrics adds them up across workers.
 """

@@ -1,4 +1,4 @@
-"""gunicorn settings loaded with `-c python:personas.gunicorn_conf` (see the Procfile).
+"""gunicorn settings: gunicorn reads ./gunicorn.conf.py by itself when started from here.
 
 Runs in the gunicorn master before any worker exists: it gives prometheus_client a
 fresh multiprocess directory, so /metrics sums every worker's figures, and forgets a

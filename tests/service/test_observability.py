@@ -1,0 +1,78 @@
+"""Request ids, logs without secrets, metrics across workers, body limits, JSON errors."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from tests.conftest import ARTIFACTS, SERVICE_KEY
+from tests.service.factories import add_persona
+
+ACTIONS = "/api/v1/personas/internal/{}/actions"
+
+
+def test_every_response_carries_a_request_id(client, internal_headers):
+    generated = client.get("/health").headers["X-Request-Id"]
+    assert len(generated) >= 16
+    echoed = client.get(
+        "/api/v1/personas/internal/due", headers={**internal_headers, "X-Request-Id": "abc-123"}
+    )
+    assert echoed.headers["X-Request-Id"] == "abc-123"
+    error = client.get("/nowhere", headers={"X-Request-Id": "req-404"})
+    assert error.status_code == 404 and error.headers["X-Request-Id"] == "req-404"
+
+
+def test_an_unsafe_request_id_is_replaced(client):
+    response = client.get("/health", headers={"X-Request-Id": "bad id\twith spaces" + "x" * 200})
+    assert response.headers["X-Request-Id"] != "bad id\twith spaces"
+    assert " " not in response.headers["X-Request-Id"]
+
+
+def test_a_body_over_the_limit_is_413_json(client, db, internal_headers, config):
+    add_persona(db, "p1")
+    huge = b'{"actions": [' + b" " * (config.max_body_bytes + 1) + b"]}"
+    response = client.post(
+        ACTIONS.format("p1"), data=huge, headers=internal_headers, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "RequestEntityTooLarge"
+
+
+def test_live_requests_are_logged_as_json_with_their_id_and_no_secrets(live_api, db):
+    add_persona(db, "p1")
+    requests.post(
+        f"{live_api.url}{ACTIONS.format('p1')}",
+        json={"actions": [{"tickId": "t", "toolName": "x", "result": "ok"}]},
+        headers={
+            "X-Service-Key": SERVICE_KEY,
+            "X-Request-Id": "trace-me-42",
+            "Authorization": "Bearer secret-token-value",
+        },
+        timeout=10,
+    )
+    lines = (ARTIFACTS / "web.log").read_text().splitlines()
+    mine = [json.loads(line) for line in lines if "trace-me-42" in line]
+    assert mine, "the request's log line is missing"
+    assert mine[-1]["status"] == 200 and mine[-1]["route"] == "/api/v1/personas/internal/<raw_id>/actions"
+    assert "durationMs" in mine[-1] or "duration_ms" in mine[-1]
+    text = "\n".join(lines)
+    assert SERVICE_KEY not in text and "secret-token-value" not in text
+
+
+def test_metrics_sum_requests_over_every_worker(live_api, db):
+    def count() -> float:
+        body = requests.get(f"{live_api.url}/metrics", timeout=10).text
+        total = 0.0
+        for line in body.splitlines():
+            if line.startswith("personas_http_requests_total{") and 'route="/health"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    before = count()
+    for _ in range(40):
+        requests.get(f"{live_api.url}/health", timeout=10)
+    assert count() - before == 40
+    body = requests.get(f"{live_api.url}/metrics", timeout=10).text
+    assert "personas_http_request_duration_seconds_bucket" in body
+    assert "personas_db_pool_connections" in body
