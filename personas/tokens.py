@@ -1,8 +1,9 @@
 """Verifying mana-auth's admin JWTs: EdDSA only, keys from its JWKS.
 
-The key set is cached per process. A token with an unknown `kid` triggers a refetch,
-at most one every JWKS_REFETCH_SECONDS, so a rotated key is honoured within that time
-while a flood of forged kids cannot turn into a flood of requests to mana-auth.
+The key set is cached per process and loaded on first use. A token with an unknown
+`kid` triggers a refetch, at most one every JWKS_REFETCH_SECONDS, so a rotated key is
+honoured at once (or within that time) while a flood of forged kids cannot turn into a
+flood of requests to mana-auth.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import requests
 
 from config import Config
 from personas.errors import Unauthorized, Unavailable
+from personas.metrics import UPSTREAM_CALLS
 
 ALGORITHM = "EdDSA"
 JWKS_PATH = "/api/v1/auth/jwks"
@@ -30,8 +32,8 @@ class TokenVerifier:
         self.issuers = list(config.allowed_issuers)
         self.timeout = (config.upstream_connect_timeout, config.upstream_read_timeout)
         self.session = session
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = float("-inf")
+        self._keys: dict[str, jwt.PyJWK] | None = None
+        self._refetched_at = float("-inf")
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
@@ -40,20 +42,24 @@ class TokenVerifier:
             response.raise_for_status()
             jwk_set = jwt.PyJWKSet.from_dict(response.json())
         except (requests.RequestException, ValueError, jwt.PyJWKSetError) as exc:
+            UPSTREAM_CALLS.labels("jwks", "failed").inc()
             raise Unavailable(
                 f"Cannot fetch mana-auth's signing keys ({type(exc).__name__}); try again shortly."
             ) from None
+        UPSTREAM_CALLS.labels("jwks", "ok").inc()
         self._keys = {k.key_id: k for k in jwk_set.keys if k.key_id and k.algorithm_name == ALGORITHM}
 
     def key_for(self, kid: str) -> jwt.PyJWK:
-        key = self._keys.get(kid)
-        if key is not None:
-            return key
-        with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= JWKS_REFETCH_SECONDS:
-                self._fetched_at = time.monotonic()
-                self._refresh()
-        key = self._keys.get(kid)
+        keys = self._keys
+        if keys is None or kid not in keys:
+            with self._lock:
+                if self._keys is None:
+                    self._refresh()
+                elif kid not in self._keys and time.monotonic() - self._refetched_at >= JWKS_REFETCH_SECONDS:
+                    self._refetched_at = time.monotonic()
+                    self._refresh()
+                keys = self._keys
+        key = keys.get(kid) if keys else None
         if key is None:
             raise Unauthorized("The token is signed with a key mana-auth does not list.")
         return key

@@ -33,6 +33,7 @@ TEXT_MAX = 4000
 PROMPT_MAX = 20_000
 ACTIONS_MAX = 500
 FEEDBACK_MAX = 100
+CLAIM_LIMIT_MAX = 500
 
 
 def _no_nul(value: str) -> str:
@@ -73,6 +74,20 @@ class FeedbackRow(RequestModel):
 
 class FeedbackBatch(RequestModel):
     feedback: Annotated[list[FeedbackRow], Field(min_length=1, max_length=FEEDBACK_MAX)]
+
+
+class ClaimRequest(RequestModel):
+    runnerId: text(ID_MAX, 1)
+    limit: Annotated[StrictInt, Field(ge=1, le=CLAIM_LIMIT_MAX)] = 50
+    # At least a few seconds, so a lease cannot lapse before the runner reads the answer;
+    # at most an hour, so a crashed runner's personas come back the same hour.
+    leaseSeconds: Annotated[StrictInt, Field(ge=5, le=3600)] = 600
+
+
+class ClaimRelease(RequestModel):
+    """The query string of DELETE /claims/<personaId>."""
+
+    runnerId: text(ID_MAX, 1)
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -128,6 +143,11 @@ def parse_body(model: type[Model]) -> Model:
     return validate(model, read_json())
 
 
+def parse_query(model: type[Model]) -> Model:
+    """The query string as the model; a repeated parameter counts by its first value."""
+    return validate(model, request.args.to_dict())
+
+
 def persona_id(value: str) -> str:
     """A path id that could name a persona; anything else cannot exist, so 404."""
     if not value or len(value) > ID_MAX or "\x00" in value:
@@ -142,7 +162,7 @@ def _module_weight(value: float) -> float:
 
 
 ModuleName = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_no_nul)]
-ModuleWeight = Annotated[StrictInt | StrictFloat, Field(ge=0), AfterValidator(_module_weight)]
+ModuleWeight = Annotated[StrictFloat, Field(ge=0), AfterValidator(_module_weight)]
 EMAIL_MAX = 254
 
 

@@ -66,8 +66,9 @@ def db(database_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture(scope="session")
-def config(database_url: str) -> Config:
-    return Config(database_url=database_url, service_key=SERVICE_KEY)
+def config(database_url: str, devauth: Process) -> Config:
+    """The service's settings for tests: mana-auth is the stand-in, over real HTTP."""
+    return Config(database_url=database_url, service_key=SERVICE_KEY, mana_auth_url=devauth.url)
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +89,13 @@ def internal_headers() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def service_env(database_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": database_url, "MANA_SERVICE_KEY": SERVICE_KEY, "APP_ENV": "test"}
+def service_env(database_url: str, devauth: Process) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "MANA_SERVICE_KEY": SERVICE_KEY,
+        "APP_ENV": "test",
+        "MANA_AUTH_URL": devauth.url,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,450 @@
+"""The admin routes, through real HTTP to the mana-auth stand-in."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from prometheus_client import REGISTRY
+
+from personas import create_app
+from tests.conftest import SERVICE_KEY
+from tests.devauth_fixtures import add_fault, mint_token
+from tests.service.factories import add_persona, count_rows
+
+BASE = "/api/v1/personas/admin"
+
+
+def new_email() -> str:
+    return f"p-{uuid.uuid4().hex[:12]}@mana.test"
+
+
+def upsert_body(email: str, **changes) -> dict:
+    return {
+        "email": email,
+        "password": "correct horse battery",
+        "archetype": "solo-dev",
+        "systemPrompt": "Sam ships side projects at night and hates friction.",
+        "moduleMix": {"todo": 3, "notes": 1.5},
+        "name": "Sam",
+        "tickCadence": "hourly",
+        **changes,
+    }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def stored_user(devauth, user_id: str) -> requests.Response:
+    return requests.get(f"{devauth.url}/dev/users/{user_id}", timeout=10)
+
+
+def register_human(devauth, email: str) -> str:
+    response = requests.post(
+        f"{devauth.url}/api/v1/auth/register",
+        json={"email": email, "password": "human-password-1", "name": "Human"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["user"]["id"]
+
+
+@pytest.fixture
+def short_timeouts_app(config):
+    """The service with a 1 s read timeout towards mana-auth, for stall tests."""
+    app = create_app(replace(config, upstream_read_timeout=1.0))
+    yield app
+    app.extensions["database"].close()
+
+
+# --- the admin gate ----------------------------------------------------------------------
+
+
+def test_no_token_is_401(client):
+    response = client.get(BASE)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Unauthorized"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer a.b.c"])
+def test_malformed_authorization_is_401(client, header):
+    assert client.get(BASE, headers={"Authorization": header}).status_code == 401
+
+
+def test_a_user_token_is_403(client, devauth):
+    response = client.get(BASE, headers=bearer(mint_token(devauth, role="user")))
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "Forbidden"
+
+
+def test_an_admin_token_is_accepted_and_its_claims_known(client, admin_token):
+    assert client.get(BASE, headers=bearer(admin_token)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"expiresIn": -120}, {"aud": "another-service"}, {"iss": "https://evil.example"}],
+    ids=["expired", "wrong-audience", "wrong-issuer"],
+)
+def test_tokens_with_bad_claims_are_401(client, devauth, claims):
+    assert client.get(BASE, headers=bearer(mint_token(devauth, **claims))).status_code == 401
+
+
+def test_a_token_just_past_expiry_is_within_the_leeway(client, devauth):
+    assert client.get(BASE, headers=bearer(mint_token(devauth, expiresIn=-5))).status_code == 200
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_a_tampered_payload_is_401(client, devauth):
+    header, _, signature = mint_token(devauth, role="user").split(".")
+    claims = jwt.decode(mint_token(devauth, role="user"), options={"verify_signature": False})
+    forged = f"{header}.{_b64({**claims, 'role': 'admin'})}.{signature}"
+    assert client.get(BASE, headers=bearer(forged)).status_code == 401
+
+
+def test_alg_none_and_hmac_confusion_are_401(client, devauth):
+    claims = jwt.decode(mint_token(devauth), options={"verify_signature": False})
+    kid = jwt.get_unverified_header(mint_token(devauth))["kid"]
+    unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{_b64(claims)}."
+    assert client.get(BASE, headers=bearer(unsigned)).status_code == 401
+    jwks = requests.get(f"{devauth.url}/api/v1/auth/jwks", timeout=10).json()
+    public_x = jwks["keys"][0]["x"]
+    hmac_token = jwt.encode(claims, public_x, algorithm="HS256", headers={"kid": kid})
+    assert client.get(BASE, headers=bearer(hmac_token)).status_code == 401
+
+
+def test_a_token_signed_by_a_foreign_key_with_a_known_kid_is_401(client, devauth):
+    claims = jwt.decode(mint_token(devauth), options={"verify_signature": False})
+    kid = jwt.get_unverified_header(mint_token(devauth))["kid"]
+    forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
+    assert client.get(BASE, headers=bearer(forged)).status_code == 401
+
+
+def test_the_issuer_allow_list_holds_mana_auth_url_and_jwt_issuer(config, devauth, db):
+    token = mint_token(devauth)  # iss is the stand-in's own URL, http://127.0.0.1:<port>
+    alias = devauth.url.replace("127.0.0.1", "localhost")
+    strict = create_app(replace(config, mana_auth_url=alias))
+    allowing = create_app(replace(config, mana_auth_url=alias, jwt_issuer=devauth.url))
+    try:
+        assert strict.test_client().get(BASE, headers=bearer(token)).status_code == 401
+        assert allowing.test_client().get(BASE, headers=bearer(token)).status_code == 200
+    finally:
+        strict.extensions["database"].close()
+        allowing.extensions["database"].close()
+
+
+def jwks_fetches() -> float:
+    return REGISTRY.get_sample_value("personas_upstream_calls_total", {"step": "jwks", "outcome": "ok"}) or 0
+
+
+def test_a_rotated_key_is_honoured_and_unknown_kids_refetch_at_most_once(config, devauth, db):
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        assert client.get(BASE, headers=bearer(mint_token(devauth))).status_code == 200
+        requests.post(f"{devauth.url}/dev/rotate-keys", timeout=10).raise_for_status()
+        rotated = mint_token(devauth)
+        assert client.get(BASE, headers=bearer(rotated)).status_code == 200
+        before = jwks_fetches()
+        claims = jwt.decode(rotated, options={"verify_signature": False})
+        for _ in range(5):
+            forged = jwt.encode(
+                claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": uuid.uuid4().hex}
+            )
+            assert client.get(BASE, headers=bearer(forged)).status_code == 401
+        assert jwks_fetches() - before <= 1
+    finally:
+        app.extensions["database"].close()
+
+
+# --- POST / --------------------------------------------------------------------------------
+
+
+def test_upsert_creates_a_stamped_persona(client, db, devauth, admin_token):
+    email = new_email()
+    response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["ok"] is True and body["email"] == email and body["created"] is True
+    user = stored_user(devauth, body["userId"]).json()
+    assert user["kind"] == "persona"
+    assert user["accessTier"] == "founder"
+    assert user["emailVerified"] is True
+    row = db.execute(
+        "SELECT email, archetype, module_mix, tick_cadence FROM personas.personas WHERE user_id = %s",
+        (body["userId"],),
+    ).fetchone()
+    assert row == (email, "solo-dev", {"todo": 3, "notes": 1.5}, "hourly")
+
+
+def test_upsert_is_idempotent_and_updates_only_the_descriptor(client, db, admin_token):
+    email = new_email()
+    first = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token)).get_json()
+    again = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token)).get_json()
+    assert again == {**first, "created": False}
+    changed = upsert_body(email, archetype="researcher", moduleMix={"notes": 2}, tickCadence="weekdays")
+    updated = client.post(BASE, json=changed, headers=bearer(admin_token)).get_json()
+    assert updated["userId"] == first["userId"] and updated["created"] is False
+    assert count_rows(db, "personas") == 1
+    row = db.execute("SELECT archetype, module_mix, tick_cadence FROM personas.personas").fetchone()
+    assert row == ("researcher", {"notes": 2}, "weekdays")
+
+
+def test_upsert_adopts_an_existing_mana_auth_user_of_the_persona_domain(client, devauth, admin_token, db):
+    email = new_email()
+    existing = register_human(devauth, email)
+    body = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token)).get_json()
+    assert body["userId"] == existing and body["created"] is True
+    assert stored_user(devauth, existing).json()["kind"] == "persona"
+
+
+def test_upsert_refuses_an_email_outside_the_persona_domain(client, devauth, admin_token, db):
+    email = f"alice-{uuid.uuid4().hex[:8]}@example.com"
+    human = register_human(devauth, email)
+    response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == "email"
+    assert stored_user(devauth, human).json()["kind"] == "human"
+    assert count_rows(db, "personas") == 0
+
+
+@pytest.mark.parametrize("email", ["eve@mana.test.evil.com", "eve@notmana.test", "eve@mana.testx"])
+def test_lookalike_domains_are_refused(client, admin_token, db, email):
+    response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert response.status_code == 400
+
+
+def test_upsert_validation_lists_every_problem(client, admin_token, db):
+    body = {
+        "email": "not-an-email",
+        "password": "short",
+        "moduleMix": {"todo": -1, "notes": "lots"},
+        "tickCadence": "monthly",
+        "name": 5,
+    }
+    response = client.post(BASE, json=body, headers=bearer(admin_token))
+    assert response.status_code == 400
+    payload = response.get_json()
+    assert payload["error"] == "ValidationError"
+    fields = {d["field"] for d in payload["details"]}
+    assert {
+        "email",
+        "password",
+        "archetype",
+        "systemPrompt",
+        "moduleMix.todo",
+        "moduleMix.notes",
+        "tickCadence",
+        "name",
+    } <= fields
+    assert count_rows(db, "personas") == 0
+
+
+@pytest.mark.parametrize("body", [b"nope", b"[]", b'"string"', b"{}"])
+def test_upsert_with_a_malformed_body_is_400(client, admin_token, body):
+    response = client.post(BASE, data=body, headers=bearer(admin_token), content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_concurrent_upserts_of_one_email_end_in_one_persona(live_api, devauth, db):
+    email = new_email()
+    token = mint_token(devauth)
+
+    def post(_: int) -> dict:
+        response = requests.post(
+            f"{live_api.url}{BASE}", json=upsert_body(email), headers=bearer(token), timeout=30
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(post, range(6)))
+    assert len({r["userId"] for r in results}) == 1
+    assert count_rows(db, "personas") == 1
+
+
+# --- upstream failures --------------------------------------------------------------------------
+
+STEPS = [
+    ("find", "/api/v1/admin/users", "GET"),
+    ("register", "/api/v1/auth/register", "POST"),
+    ("stamp", "/api/v1/internal/users/*", "POST"),
+]
+
+
+@pytest.mark.parametrize(("step", "path", "method"), STEPS)
+def test_an_upstream_error_is_502_naming_the_step_and_a_rerun_repairs(
+    client, db, devauth_clear_faults, admin_token, step, path, method
+):
+    email = new_email()
+    add_fault(devauth_clear_faults, path, method=method, status=500)
+    response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert response.status_code == 502
+    assert response.get_json()["error"] == "UpstreamError"
+    assert response.get_json()["step"] == step
+    assert count_rows(db, "personas") == 0
+    repaired = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert repaired.status_code == 200
+    assert stored_user(devauth_clear_faults, repaired.get_json()["userId"]).json()["kind"] == "persona"
+    assert count_rows(db, "personas") == 1
+
+
+@pytest.mark.parametrize(("step", "path", "method"), STEPS)
+def test_a_stalled_upstream_is_504_naming_the_step(
+    short_timeouts_app, db, devauth_clear_faults, admin_token, step, path, method
+):
+    add_fault(devauth_clear_faults, path, method=method, delayMs=2500)
+    response = short_timeouts_app.test_client().post(
+        BASE, json=upsert_body(new_email()), headers=bearer(admin_token)
+    )
+    assert response.status_code == 504
+    assert response.get_json()["step"] == step
+
+
+def test_an_unreachable_mana_auth_is_an_upstream_error_not_a_crash(config):
+    from devstack.postgres import free_port
+    from personas.errors import UpstreamError
+    from personas.mana_auth import ManaAuth
+
+    dead = ManaAuth(replace(config, mana_auth_url=f"http://127.0.0.1:{free_port()}"), requests.Session())
+    with pytest.raises(UpstreamError) as failure:
+        dead.find_user(new_email(), "token")
+    assert failure.value.step == "find" and failure.value.status == 502
+
+
+def test_tokens_cannot_be_checked_while_mana_auth_keys_are_unreachable(config, db, admin_token):
+    from devstack.postgres import free_port
+
+    app = create_app(replace(config, mana_auth_url=f"http://127.0.0.1:{free_port()}"))
+    try:
+        response = app.test_client().get(BASE, headers=bearer(admin_token))
+        assert response.status_code == 503
+        assert "signing keys" in response.get_json()["message"]
+    finally:
+        app.extensions["database"].close()
+
+
+# --- GET / and GET /:id ----------------------------------------------------------------------------
+
+
+def add_actions(db, persona: str, count: int, when: datetime, result: str = "ok") -> None:
+    db.execute(
+        "INSERT INTO personas.persona_actions (persona_id, id, tick_id, tool_name, result, created_at)"
+        " SELECT %s, %s || '-' || g, 'tick', 'tool-' || g, %s, %s FROM generate_series(1, %s) g",
+        (persona, uuid.uuid4().hex, result, when, count),
+    )
+
+
+def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
+    now = datetime.now(UTC)
+    add_persona(db, "old", created_at=now - timedelta(days=30))
+    add_persona(db, "new", created_at=now - timedelta(days=1))
+    add_actions(db, "old", 3, now - timedelta(days=2))
+    add_actions(db, "old", 4, now - timedelta(days=8))
+    body = client.get(BASE, headers=bearer(admin_token)).get_json()
+    assert [p["userId"] for p in body["personas"]] == ["new", "old"]
+    new, old = body["personas"]
+    assert new["actions7d"] == 0 and old["actions7d"] == 3
+    assert set(old) == {
+        "userId",
+        "email",
+        "archetype",
+        "tickCadence",
+        "lastActiveAt",
+        "createdAt",
+        "actions7d",
+    }
+
+
+def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, db, admin_token):
+    now = datetime.now(UTC)
+    add_persona(db, "p1")
+    add_actions(db, "p1", 15, now - timedelta(hours=3))
+    add_actions(db, "p1", 10, now - timedelta(hours=1), result="error")
+    for i, (module, stars, note) in enumerate(
+        [("todo", 2, "slow"), ("todo", 3, None), ("todo", 5, "better"), ("notes", 4, None)]
+    ):
+        db.execute(
+            "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, notes,"
+            " created_at) VALUES ('p1', %s, 't', %s, %s, %s, %s)",
+            (f"k{i}", module, stars, note, now - timedelta(minutes=10 - i)),
+        )
+    body = client.get(f"{BASE}/p1", headers=bearer(admin_token)).get_json()
+    assert body["persona"]["userId"] == "p1" and body["persona"]["systemPrompt"]
+    assert body["persona"]["moduleMix"] == {"todo": 3, "calendar": 1}
+    assert len(body["recentActions"]) == 20
+    assert [a["result"] for a in body["recentActions"][:10]] == ["error"] * 10
+    todo = next(m for m in body["feedbackByModule"] if m["module"] == "todo")
+    assert todo["avgRating"] == pytest.approx(3.33, abs=0.01)
+    assert todo["count"] == 3
+    assert todo["minRating"] == 2 and todo["maxRating"] == 5
+    assert todo["lastRating"] == 5 and todo["lastNote"] == "better"
+
+
+def test_detail_of_an_unknown_persona_is_404(client, admin_token, db):
+    assert client.get(f"{BASE}/nobody", headers=bearer(admin_token)).status_code == 404
+
+
+# --- DELETE /:id --------------------------------------------------------------------------------------
+
+
+def create_persona(client, token: str) -> str:
+    return client.post(BASE, json=upsert_body(new_email()), headers=bearer(token)).get_json()["userId"]
+
+
+def test_delete_removes_every_row_and_the_mana_auth_user(client, db, devauth, admin_token):
+    user_id = create_persona(client, admin_token)
+    add_actions(db, user_id, 3, datetime.now(UTC))
+    db.execute(
+        "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating)"
+        " VALUES (%s, 'k', 't', 'todo', 3)",
+        (user_id,),
+    )
+    response = client.delete(f"{BASE}/{user_id}", headers=bearer(admin_token))
+    assert response.get_json() == {"ok": True, "deleted": user_id}
+    for table in ("personas", "persona_actions", "persona_feedback"):
+        assert count_rows(db, table) == 0
+    assert stored_user(devauth, user_id).status_code == 404
+
+
+def test_delete_of_a_human_id_is_404_and_never_reaches_mana_auth(client, devauth, admin_token, db):
+    human = register_human(devauth, f"bob-{uuid.uuid4().hex[:8]}@example.com")
+    response = client.delete(f"{BASE}/{human}", headers=bearer(admin_token))
+    assert response.status_code == 404
+    assert stored_user(devauth, human).status_code == 200
+
+
+def test_a_failed_mana_auth_delete_keeps_the_persona_deletable(client, db, devauth_clear_faults, admin_token):
+    user_id = create_persona(client, admin_token)
+    add_fault(devauth_clear_faults, "/api/v1/admin/users/*", method="DELETE", status=503)
+    failed = client.delete(f"{BASE}/{user_id}", headers=bearer(admin_token))
+    assert failed.status_code == 502
+    assert failed.get_json()["step"] == "delete"
+    assert count_rows(db, "personas") == 1
+    assert stored_user(devauth_clear_faults, user_id).status_code == 200
+    assert client.delete(f"{BASE}/{user_id}", headers=bearer(admin_token)).status_code == 200
+    assert count_rows(db, "personas") == 0
+    assert stored_user(devauth_clear_faults, user_id).status_code == 404
+
+
+def test_delete_completes_when_mana_auth_already_forgot_the_user(client, db, devauth, admin_token):
+    user_id = create_persona(client, admin_token)
+    requests.delete(
+        f"{devauth.url}/api/v1/admin/users/{user_id}/data",
+        headers={**bearer(admin_token), "X-Service-Key": SERVICE_KEY},
+        timeout=10,
+    ).raise_for_status()
+    assert client.delete(f"{BASE}/{user_id}", headers=bearer(admin_token)).status_code == 200
+    assert count_rows(db, "personas") == 0
