@@ -1,0 +1,85 @@
+"""Drivers decide what a persona does in a tick. The real runner's driver is an LLM
+conversation; the scripted one here is fixed and offline, so that an operator can
+smoke-test a deployment end to end and get the same rows every time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Protocol
+
+from persona_runner.models import Action, Persona, Rating, Session, TickOutcome
+
+
+class Driver(Protocol):
+    name: str
+
+    def run_tick(self, persona: Persona, session: Session) -> TickOutcome:
+        """Act as `persona` inside `session`; return the tool calls made and the ratings given."""
+        ...
+
+
+class ScriptedDriver:
+    """Lists and creates in the persona's top modules, fails one search on purpose, rates.
+
+    Everything depends only on the persona and the session's space, never on the
+    clock or chance: the same inputs give the same tick.
+    """
+
+    name = "scripted"
+    modules_per_tick = 3
+    tools_per_module = ("list", "create")
+
+    def run_tick(self, persona: Persona, session: Session) -> TickOutcome:
+        modules = top_modules(persona.module_mix, self.modules_per_tick)
+        actions = [
+            self._call(persona, session, f"{module}.{verb}")
+            for module in modules
+            for verb in self.tools_per_module
+        ]
+        if modules:
+            # One failure per tick, so the audit and the dashboard always have one to show.
+            actions.append(
+                self._call(
+                    persona,
+                    session,
+                    f"{modules[0]}.search",
+                    error="scripted failure: the search is failed on purpose once per tick",
+                )
+            )
+        return TickOutcome(actions=actions, ratings=[self._rate(persona, m, actions) for m in modules])
+
+    def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
+        tool_input = {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
+        return Action(
+            tool_name=tool,
+            result="error" if error else "ok",
+            latency_ms=40 + stable_number(persona.email, tool) % 460,
+            input_hash=hashlib.sha256(json.dumps(tool_input, sort_keys=True).encode()).hexdigest(),
+            error_message=error,
+        )
+
+    def _rate(self, persona: Persona, module: str, actions: list[Action]) -> Rating:
+        failed = [
+            a.tool_name for a in actions if a.result == "error" and a.tool_name.startswith(f"{module}.")
+        ]
+        if failed:
+            return Rating(module, 2, f"scripted: {', '.join(failed)} returned an error")
+        calls = sum(1 for a in actions if a.tool_name.startswith(f"{module}."))
+        return Rating(
+            module, 3 + stable_number(persona.email, module) % 3, f"scripted: {calls} calls, all ok"
+        )
+
+
+def top_modules(module_mix: dict[str, float], count: int) -> list[str]:
+    """The heaviest modules with a positive weight; ties go to the name, for stability."""
+    weighted = sorted((m for m, w in module_mix.items() if w > 0), key=lambda m: (-module_mix[m], m))
+    return weighted[:count]
+
+
+def stable_number(*parts: str) -> int:
+    """A number derived from the parts alone (Python's hash() changes per process)."""
+    return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:4], "big")
+
+
+DRIVERS: dict[str, type[Driver]] = {ScriptedDriver.name: ScriptedDriver}

@@ -1,0 +1,121 @@
+"""The personas API's internal routes, as a runner calls them (service-key gated)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from persona_runner.config import RunnerConfig
+from persona_runner.errors import ApiError, UnexpectedResponse
+from persona_runner.models import Action, Persona, Rating
+from persona_runner.retry import RetryPolicy, with_retries
+from persona_runner.transport import JsonHttp
+
+PREFIX = "/api/v1/personas/internal"
+
+
+@dataclass(frozen=True)
+class DueBatch:
+    """Personas to drive now; `source` says whether they are leased ("claims") or not ("due")."""
+
+    personas: list[Persona]
+    source: str
+    server_time: str | None = None
+    lease_until: str | None = None
+
+
+class InternalClient:
+    def __init__(
+        self,
+        config: RunnerConfig,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.http = JsonHttp(
+            config.api_url, config.timeout, headers={"X-Service-Key": config.service_key}, session=session
+        )
+        self.retry = RetryPolicy(config.retry_attempts, config.retry_base_delay, config.retry_max_delay)
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.claims_supported = True
+
+    def due(self) -> DueBatch:
+        body = self.http.request("GET", f"{PREFIX}/due")
+        return DueBatch(personas_of(body), "due", server_time=field_of(body, "serverTime"))
+
+    def claim(self, runner_id: str, limit: int, lease_seconds: int) -> DueBatch:
+        """Lease due personas to this runner. Never retried: a lost answer would leave
+        personas leased to nobody until the lease runs out."""
+        body = self.http.request(
+            "POST",
+            f"{PREFIX}/claims",
+            json={"runnerId": runner_id, "limit": limit, "leaseSeconds": lease_seconds},
+        )
+        return DueBatch(
+            personas_of(body),
+            "claims",
+            server_time=field_of(body, "serverTime"),
+            lease_until=field_of(body, "leaseUntil"),
+        )
+
+    def claim_or_due(self, runner_id: str, limit: int, lease_seconds: int) -> DueBatch:
+        """Claims when the server has them; an older server without the route answers
+        404, and then /due (unleased) is the only way, for the rest of this client's life."""
+        if self.claims_supported:
+            try:
+                return self.claim(runner_id, limit, lease_seconds)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                self.claims_supported = False
+        batch = self.due()
+        return DueBatch(batch.personas[:limit], batch.source, server_time=batch.server_time)
+
+    def release(self, persona_id: str, runner_id: str) -> bool:
+        """End a lease early; False if there was none (409, held by another runner, raises)."""
+        try:
+            self.http.request(
+                "DELETE", f"{PREFIX}/claims/{quote(persona_id, safe='')}", params={"runnerId": runner_id}
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def post_actions(self, persona_id: str, tick_id: str, actions: list[Action]) -> dict[str, Any]:
+        rows = [action.to_json(tick_id) for action in actions]
+        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/actions", {"actions": rows})
+
+    def post_feedback(self, persona_id: str, tick_id: str, ratings: list[Rating]) -> dict[str, Any]:
+        rows = [rating.to_json(tick_id) for rating in ratings]
+        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/feedback", {"feedback": rows})
+
+    def _post_idempotent(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = with_retries(
+            lambda: self.http.request("POST", path, json=body), self.retry, self.sleep, self.rng
+        )
+        if not isinstance(answer, dict) or answer.get("ok") is not True:
+            raise UnexpectedResponse(f"POST {path}: expected {{'ok': true, ...}}, got {str(answer)[:200]}")
+        return answer
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def personas_of(body: Any) -> list[Persona]:
+    if not isinstance(body, dict) or not isinstance(body.get("personas"), list):
+        raise UnexpectedResponse(f"expected {{'personas': [...]}}, got {str(body)[:200]}")
+    return [Persona.from_json(row) for row in body["personas"]]
+
+
+def field_of(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return str(value) if value is not None else None

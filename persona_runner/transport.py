@@ -1,0 +1,99 @@
+"""JSON over HTTP for the runner's clients: one `requests.Session` per base URL, an
+explicit (connect, read) timeout on every call, and every failure a named error."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from persona_runner.errors import ApiError, AuthError, NetworkError, UnexpectedResponse
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
+
+class JsonHttp:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: tuple[float, float],
+        headers: dict[str, str] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json", **(headers or {})})
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> Any:
+        """The decoded JSON body of a 2xx answer (None for an empty one), else a named error."""
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            response = self.session.request(
+                method, url, json=json, params=params, headers=headers, timeout=self.timeout
+            )
+        except requests.ConnectTimeout:
+            raise NetworkError(
+                method, url, f"no connection within {self.timeout[0]}s", timeout=True
+            ) from None
+        except requests.Timeout:
+            raise NetworkError(method, url, f"no answer within {self.timeout[1]}s", timeout=True) from None
+        except requests.RequestException as exc:
+            raise NetworkError(method, url, short_reason(exc)) from None
+        return decode(method, url, response)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def decode(method: str, url: str, response: requests.Response) -> Any:
+    if response.status_code >= 400:
+        body = error_body(response)
+        if response.status_code in (401, 403):
+            raise AuthError(method, url, response.status_code, body)
+        raise ApiError(method, url, response.status_code, body, retry_after(response))
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise UnexpectedResponse(
+            f"{method} {url}: {response.status_code} with a body that is not JSON"
+        ) from None
+
+
+def error_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:1000]
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is rare enough to ignore)."""
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def short_reason(exc: requests.RequestException) -> str:
+    """'[Errno 111] Connection refused' rather than urllib3's paragraph about pools."""
+    text = str(exc)
+    match = _ERRNO.search(text)
+    if match:
+        return match.group(0).strip()
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return text[:200]
