@@ -1,0 +1,1 @@
+"""Operator scripts: the persona catalog, its loader, seed, cleanup and password."""
