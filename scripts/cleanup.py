@@ -1,0 +1,111 @@
+"""Hard-delete every live persona through the personas API's admin route.
+
+    python scripts/cleanup.py [--api=URL] [--jwt=TOKEN] [--dry-run] [--catalog PATH]
+
+Live personas whose email is not in the catalog are deleted too, with a warning: they
+are leftovers of an older catalog or of a test, and the admin route only ever deletes
+personas, never a human's account. One line per persona, then a summary; exit 0 only
+if every live persona is gone.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+# `python scripts/cleanup.py` puts scripts/ on the path, not the repository root.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from persona_runner.errors import ApiError, AuthError, NetworkError, RunnerError  # noqa: E402
+from scripts.admin_api import AdminApi  # noqa: E402
+from scripts.admin_flags import (  # noqa: E402
+    EXIT_CANNOT_START,
+    EXIT_FAILED,
+    EXIT_OK,
+    AdminTarget,
+    admin_parser,
+    admin_target,
+    stop_message,
+)
+from scripts.catalog import CatalogError, CatalogPersona, load_catalog  # noqa: E402
+
+PROG = "cleanup"
+
+
+def dry_run(target: AdminTarget, personas: list[CatalogPersona]) -> int:
+    """Sends nothing, so it cannot know who is live: it says what a real run would do."""
+    for persona in personas:
+        print(f"would delete  {persona.email}  (if live)")
+    print(
+        f"{PROG}: dry run: every live persona at {target.api_url} would be deleted "
+        f"({len(personas)} in the catalog, any others with a warning); nothing was sent"
+    )
+    return EXIT_OK
+
+
+def delete_line(api: AdminApi, persona: dict[str, Any]) -> str:
+    """The persona's line once it is gone. A 404 means someone deleted it first: also gone."""
+    email, user_id = persona.get("email", "?"), persona["userId"]
+    try:
+        api.delete_persona(user_id)
+    except ApiError as exc:
+        if isinstance(exc, AuthError) or exc.status != 404:
+            raise
+        return f"gone     {email}  (user {user_id}, already deleted)"
+    return f"deleted  {email}  (user {user_id})"
+
+
+def cleanup(target: AdminTarget, catalog_emails: set[str]) -> int:
+    api = AdminApi(target.api_url, target.jwt)
+    deleted = failed = strangers = 0
+    try:
+        live = api.list_personas()
+        for persona in live:
+            email = persona.get("email", "?")
+            if email not in catalog_emails:
+                strangers += 1
+                print(
+                    f"{PROG}: warning: {email} is live but not in the catalog; deleting it anyway",
+                    file=sys.stderr,
+                )
+            try:
+                line = delete_line(api, persona)
+                deleted += 1
+            except (NetworkError, AuthError):
+                raise  # the server or the token: every other delete would fail the same way
+            except RunnerError as exc:
+                failed += 1
+                line = f"failed   {email}  {exc.detail if isinstance(exc, ApiError) else exc}"
+            print(line)
+    except (NetworkError, AuthError) as exc:
+        print(f"{PROG}: stopped, {deleted} deleted: {stop_message(target.api_url, exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except RunnerError as exc:
+        print(f"{PROG}: stopped, cannot list the live personas: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        api.close()
+    print(
+        f"{PROG}: {deleted} of {len(live)} live personas deleted, {failed} failed, "
+        f"{strangers} not in the catalog, at {target.api_url}"
+    )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    target = admin_target(admin_parser(PROG, "Hard-delete every live persona."), argv)
+    try:
+        personas = load_catalog(target.catalog)
+    except CatalogError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    if target.dry_run:
+        return dry_run(target, personas)
+    return cleanup(target, {p.email for p in personas})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""seed.py and cleanup.py as an operator runs them (`python scripts/seed.py ...`), for
+what needs no server: dry runs, a dead server, missing or bad input. Against the live
+API and the mana-auth stand-in they are tested end to end elsewhere."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from persona_runner.password import DEV_SEED_SECRET, persona_password
+from scripts.catalog import load_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT_ENV = ("MANA_API_URL", "MANA_ADMIN_JWT", "PERSONA_SEED_SECRET", "APP_ENV")
+
+
+def run(script: str, *args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SCRIPT_ENV}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script) if cwd != ROOT else f"scripts/{script}", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def emails() -> list[str]:
+    return [p.email for p in load_catalog()]
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A local port nothing listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def assert_no_traceback(done: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_seed_dry_run_lists_each_persona_and_a_summary_and_sends_nothing(emails, dead_url):
+    done = run("seed.py", "--dry-run", f"--api={dead_url}")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(emails) + 1
+    for line, email in zip(lines, emails, strict=False):
+        assert line.startswith("would upsert") and email in line
+    assert "10 personas" in lines[-1] and "nothing was sent" in lines[-1] and dead_url in lines[-1]
+    assert done.stderr == ""
+
+
+def test_seed_dry_run_never_prints_a_password(emails):
+    done = run("seed.py", "--dry-run")
+    assert all(persona_password(email, DEV_SEED_SECRET) not in done.stdout for email in emails)
+
+
+def test_seed_runs_from_any_working_directory(tmp_path):
+    done = run("seed.py", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "http://localhost:3060" in done.stdout.splitlines()[-1]
+
+
+def test_seed_takes_the_api_url_from_the_environment():
+    done = run("seed.py", "--dry-run", MANA_API_URL="http://api.example:9999")
+    assert "http://api.example:9999" in done.stdout.splitlines()[-1]
+
+
+def test_cleanup_dry_run_lists_each_catalog_persona_and_a_summary(emails):
+    done = run("cleanup.py", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(emails) + 1
+    for line, email in zip(lines, emails, strict=False):
+        assert line.startswith("would delete") and email in line
+    assert "nothing was sent" in lines[-1]
+
+
+@pytest.mark.parametrize("script", ["seed.py", "cleanup.py"])
+def test_dead_server_gives_one_clear_line_and_a_failure_exit(script, dead_url):
+    done = run(script, f"--api={dead_url}", "--jwt=some-admin-token")
+    assert done.returncode == 1
+    assert_no_traceback(done)
+    message = done.stderr.strip().splitlines()
+    assert len(message) == 1
+    assert "cannot reach the personas API" in message[0] and dead_url in message[0]
+
+
+@pytest.mark.parametrize("script", ["seed.py", "cleanup.py"])
+def test_legacy_auth_flag_still_works_with_a_deprecation_note(script, dead_url):
+    done = run(script, f"--auth={dead_url}", "--dry-run")
+    assert done.returncode == 0
+    assert "--auth is deprecated" in done.stderr and "--api" in done.stderr
+    assert dead_url in done.stdout.splitlines()[-1]
+
+
+def test_api_flag_wins_over_the_legacy_auth_flag(dead_url):
+    done = run("seed.py", "--api=http://api.example:1", f"--auth={dead_url}", "--dry-run")
+    assert "http://api.example:1" in done.stdout.splitlines()[-1]
+    assert "ignored" in done.stderr
+
+
+@pytest.mark.parametrize("script", ["seed.py", "cleanup.py"])
+def test_without_an_admin_token_nothing_is_sent_and_the_fix_is_named(script, dead_url):
+    done = run(script, f"--api={dead_url}")
+    assert done.returncode == 2
+    assert "MANA_ADMIN_JWT" in done.stderr and "--jwt" in done.stderr
+    assert_no_traceback(done)
+
+
+def test_seed_takes_the_admin_token_from_the_environment(dead_url):
+    done = run("seed.py", f"--api={dead_url}", MANA_ADMIN_JWT="from-env")
+    assert done.returncode == 1  # it got past the token check and tried the (dead) server
+    assert "cannot reach" in done.stderr
+
+
+def test_seed_with_a_broken_catalog_names_the_problem_and_sends_nothing(tmp_path, dead_url):
+    broken = tmp_path / "catalog.json"
+    broken.write_text('{"personas": [{"email": "someone@example.com"}]}', encoding="utf-8")
+    done = run("seed.py", "--catalog", str(broken), f"--api={dead_url}", "--jwt=x")
+    assert done.returncode == 2
+    assert "personas[0] <someone@example.com>: email:" in done.stderr
+    assert "cannot reach" not in done.stderr
+    assert_no_traceback(done)
+
+
+def test_seed_in_production_without_a_seed_secret_refuses_before_sending(dead_url):
+    done = run("seed.py", f"--api={dead_url}", "--jwt=x", APP_ENV="production")
+    assert done.returncode == 2
+    assert "PERSONA_SEED_SECRET" in done.stderr
+    assert "cannot reach" not in done.stderr
+    assert_no_traceback(done)
+
+
+def test_seed_refuses_an_api_url_that_is_not_http():
+    done = run("seed.py", "--api=localhost:3060", "--dry-run")
+    assert done.returncode == 2
+    assert "http(s) URL" in done.stderr
