@@ -6,10 +6,18 @@ from flask import Blueprint, Response, jsonify
 
 from personas.auth import require_service_key
 from personas.db import get_db
-from personas.errors import NotFound
+from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
 from personas.queries import Queries
-from personas.validation import ActionBatch, FeedbackBatch, parse_body, persona_id
+from personas.validation import (
+    ActionBatch,
+    ClaimRelease,
+    ClaimRequest,
+    FeedbackBatch,
+    parse_body,
+    parse_query,
+    persona_id,
+)
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
 queries = Queries("internal")
@@ -33,6 +41,37 @@ def due() -> Response:
     return Response(body, mimetype="application/json")
 
 
+@bp.post("/claims")
+def claim() -> Response:
+    """Lease due personas to one runner; however many claim at once, none is handed out twice."""
+    body = parse_body(ClaimRequest)
+    with get_db().connection() as conn:
+        row = queries.claim_personas(
+            conn, runner_id=body.runnerId, limit=body.limit, lease_seconds=body.leaseSeconds
+        )
+    payload = (
+        f'{{"personas":{row["personas_json"]},"leaseUntil":"{iso(row["lease_until"])}",'
+        f'"serverTime":"{iso(row["server_time"])}"}}'
+    )
+    return Response(payload, mimetype="application/json")
+
+
+@bp.delete("/claims/<raw_id>")
+def release_claim(raw_id: str) -> Response:
+    """End this runner's lease early, so the persona can be claimed again before it lapses."""
+    runner_id = parse_query(ClaimRelease).runnerId
+    pid = persona_id(raw_id)
+    with get_db().connection() as conn:
+        row = queries.release_claim(conn, persona_id=pid, runner_id=runner_id)
+    if row is None:
+        raise NotFound("No persona with that id.")
+    if row["released"]:
+        return Response(status=204)
+    if not row["live"]:
+        raise NotFound("This persona has no live lease.")
+    raise Conflict("Another runner holds this persona's lease.", leaseUntil=iso(row["lease_until"]))
+
+
 @bp.post("/<raw_id>/actions")
 def append_actions(raw_id: str) -> Response:
     pid = persona_id(raw_id)
@@ -48,7 +87,7 @@ def append_actions(raw_id: str) -> Response:
         "latencies": [r.latencyMs for r in rows],
     }
     with get_db().connection() as conn:
-        if not queries.touch_persona(conn, persona_id=pid):
+        if not queries.touch_persona(conn, persona_id=pid, tick_over=False):
             raise NotFound("No persona with that id.")
         new = queries.insert_actions(conn, **params)
     return jsonify(ok=True, written=len(rows), new=new)
@@ -71,7 +110,8 @@ def append_feedback(raw_id: str) -> Response:
         "notes": [r.notes for r in first.values()],
     }
     with get_db().connection() as conn:
-        if not queries.touch_persona(conn, persona_id=pid):
+        # Feedback closes the tick, so it also ends the persona's lease.
+        if not queries.touch_persona(conn, persona_id=pid, tick_over=True):
             raise NotFound("No persona with that id.")
         new = queries.insert_feedback(conn, **params)
     return jsonify(ok=True, written=len(rows), new=new)

@@ -1,8 +1,14 @@
 -- name: touch_persona!
--- Marks the persona active now, and locks its row for the rest of the batch's
--- transaction (so a concurrent delete cannot slip between the check and the insert).
+-- Marks the persona active now and answers its "run now" request (this tick is the
+-- run). Posting feedback (:tick_over) also ends the persona's lease: the runner's tick
+-- is over, and the persona can be claimed again once its cadence makes it due.
+-- The UPDATE locks the row for the rest of the batch's transaction (so a concurrent
+-- delete cannot slip between the check and the insert).
 UPDATE personas.personas
-   SET last_active_at = now()
+   SET last_active_at = now(),
+       run_requested_at = NULL,
+       lease_runner = CASE WHEN :tick_over::boolean THEN NULL ELSE lease_runner END,
+       lease_until = CASE WHEN :tick_over::boolean THEN NULL ELSE lease_until END
  WHERE user_id = :persona_id;
 
 -- name: insert_actions!

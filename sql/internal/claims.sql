@@ -1,0 +1,71 @@
+-- name: claim_personas^
+-- Lease up to :limit due personas to one runner, in one statement. The due rules and
+-- the order are those of due.sql (keep them in step). FOR UPDATE SKIP LOCKED makes
+-- concurrent claimers pass over each other's rows instead of waiting for them, and a
+-- row another claimer leased since our snapshot is re-checked against the lease test
+-- when we lock it, so it drops out: no persona goes to two runners while a lease is live.
+WITH clock AS (
+    SELECT now() AS now, now() + :lease_seconds::int * interval '1 second' AS lease_until
+), due AS (
+    SELECT p.user_id
+      FROM personas.personas p, clock
+     WHERE (p.lease_until IS NULL OR p.lease_until <= clock.now)
+       AND (p.run_requested_at IS NOT NULL
+            OR CASE p.tick_cadence
+                 WHEN 'hourly' THEN
+                   p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '1 hour'
+                 WHEN 'daily' THEN
+                   p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '24 hours'
+                 WHEN 'weekdays' THEN
+                   extract(isodow FROM clock.now AT TIME ZONE 'UTC') < 6
+                   AND (p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '24 hours')
+               END)
+     ORDER BY p.last_active_at NULLS FIRST, p.user_id
+     LIMIT :limit
+       FOR UPDATE OF p SKIP LOCKED
+), leased AS (
+    UPDATE personas.personas p
+       SET lease_runner = :runner_id,
+           lease_until = clock.lease_until
+      FROM due, clock
+     WHERE p.user_id = due.user_id
+ RETURNING p.user_id, p.email, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
+           p.last_active_at
+)
+SELECT clock.now AS server_time,
+       clock.lease_until,
+       coalesce(
+         (SELECT json_agg(json_build_object(
+                    'userId', l.user_id,
+                    'email', l.email,
+                    'archetype', l.archetype,
+                    'systemPrompt', l.system_prompt,
+                    'moduleMix', l.module_mix,
+                    'tickCadence', l.tick_cadence,
+                    'lastActiveAt', l.last_active_at)
+                  ORDER BY l.last_active_at NULLS FIRST, l.user_id)
+            FROM leased l),
+         '[]'::json)::text AS personas_json
+  FROM clock;
+
+-- name: release_claim^
+-- End a runner's own live lease early. The persona row is locked first, so the answer
+-- (released; no live lease; held by another runner) describes the very state the
+-- write saw. No row at all: no such persona.
+WITH target AS (
+    SELECT user_id, lease_runner, lease_until,
+           coalesce(lease_until > now(), false) AS live
+      FROM personas.personas
+     WHERE user_id = :persona_id
+       FOR UPDATE
+), released AS (
+    UPDATE personas.personas p
+       SET lease_runner = NULL, lease_until = NULL
+      FROM target t
+     WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
+ RETURNING p.user_id
+)
+SELECT t.live,
+       t.lease_until,
+       EXISTS (SELECT 1 FROM released) AS released
+  FROM target t;
