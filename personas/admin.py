@@ -163,3 +163,13 @@ def delete(raw_id: str) -> Response:
     with get_db().connection() as conn:
         queries.delete_persona_rows(conn, persona_id=pid)
     return jsonify(ok=True, deleted=pid)
+
+
+@bp.post("/<raw_id>/run-now")
+def run_now(raw_id: str) -> Response:
+    """Due at once for /due and claims, whatever the cadence, until its next tick posts."""
+    pid = persona_id(raw_id)
+    with get_db().connection() as conn:
+        if not queries.request_run(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+    return jsonify(ok=True, userId=pid)
