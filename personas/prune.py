@@ -1,0 +1,116 @@
+"""Retention: `python -m personas.prune` deletes persona_actions older than
+ACTION_RETENTION_DAYS in bounded batches, then exits (the Procfile's `prune`, for cron
+or a platform scheduler). Ratings are kept: they are small and trends need history."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import TextIO
+
+import psycopg
+
+from config import Config, ConfigError
+from personas.queries import Queries
+
+queries = Queries("prune")
+DEFAULT_BATCH_SIZE = 5000
+MAX_BATCH_SIZE = 100_000
+# A progress line every this many batches: enough to see a long run move, not a
+# line per batch over millions of rows.
+PROGRESS_EVERY = 50
+
+
+def positive_int(maximum: int):
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m personas.prune",
+        description="Delete persona actions older than the retention window, in small batches. "
+        "Env: DATABASE_URL, ACTION_RETENTION_DAYS (default 90). Ratings are never deleted.",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int(MAX_BATCH_SIZE),
+        default=DEFAULT_BATCH_SIZE,
+        help=f"rows per batch, each its own short transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--days",
+        type=positive_int(36_500),
+        default=None,
+        help="retention window in days (default: ACTION_RETENTION_DAYS)",
+    )
+    return parser.parse_args(argv)
+
+
+def connect(config: Config) -> psycopg.Connection:
+    # Autocommit: every batch commits on its own, so locks last one batch, not the run.
+    return psycopg.connect(
+        config.database_url,
+        autocommit=True,
+        connect_timeout=max(1, int(config.db_pool_timeout)),
+        options=f"-c timezone=UTC -c statement_timeout={config.db_statement_timeout_ms}",
+        application_name="personas-prune",
+    )
+
+
+def delete_in_batches(conn: psycopg.Connection, cutoff: datetime, batch_size: int, out: TextIO) -> int:
+    """Delete batch after batch until one finds nothing left; return the rows removed."""
+    removed = batches = 0
+    while deleted := queries.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size):
+        removed += deleted
+        batches += 1
+        if batches % PROGRESS_EVERY == 0:
+            print(f"prune: {removed} rows removed so far ({batches} batches)", file=out, flush=True)
+    return removed
+
+
+def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
+    days = args.days or config.action_retention_days
+    with connect(config) as conn:
+        cutoff = queries.retention_cutoff(conn, days=days)
+        window = f"older than {days} days (created before {cutoff.isoformat()})"
+        if args.dry_run:
+            count = queries.count_expired_actions(conn, cutoff=cutoff)
+            print(f"prune: dry run: would remove {count} persona_actions rows {window}", file=out)
+            return
+        removed = delete_in_batches(conn, cutoff, args.batch_size, out)
+    print(f"prune: removed {removed} persona_actions rows {window}", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"prune: {exc}", file=sys.stderr)
+        return 2
+    try:
+        prune(config, args, sys.stdout)
+    except psycopg.errors.UndefinedTable:
+        print("prune: the schema is not migrated; run `python -m personas.migrate` first", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # Batches already committed stay deleted; a rerun carries on where this one stopped.
+        print(f"prune: the database is unreachable or failed: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Retention: `python -m personas.prune`, run as the Procfile's `prune` process runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from devstack.postgres import create_database, free_port
+from tests.conftest import ROOT
+from tests.service.factories import add_action, add_feedback, add_persona, count_rows
+
+
+def prune(database_url: str, *args: str, retention_days: str | None = None) -> subprocess.CompletedProcess:
+    env = {"DATABASE_URL": database_url, "PATH": ""}
+    if retention_days is not None:
+        env["ACTION_RETENTION_DAYS"] = retention_days
+    return subprocess.run(
+        [sys.executable, "-m", "personas.prune", *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def action_ids(db) -> set[str]:
+    return {row[0] for row in db.execute("SELECT id FROM personas.persona_actions")}
+
+
+def days_ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
+
+
+def arrange_history(db) -> None:
+    """Actions on both sides of a 90-day window, and ratings far older than it."""
+    add_persona(db, "p1")
+    add_persona(db, "p2")
+    add_action(db, "p1", "ancient", days_ago(400))
+    add_action(db, "p1", "just-expired", days_ago(90.01))
+    add_action(db, "p2", "expired", days_ago(91))
+    add_action(db, "p1", "just-inside", days_ago(89.99))
+    add_action(db, "p2", "recent", days_ago(1))
+    add_feedback(db, "p1", "old-rating", days_ago(400))
+
+
+def test_prune_removes_exactly_the_actions_past_the_window(db, database_url):
+    arrange_history(db)
+    run = prune(database_url)
+    assert run.returncode == 0, run.stderr
+    assert action_ids(db) == {"just-inside", "recent"}
+    assert count_rows(db, "persona_feedback") == 1
+    assert run.stdout.splitlines() == [run.stdout.strip()]
+    assert "removed 3 persona_actions rows older than 90 days" in run.stdout
+
+
+def test_prune_reads_the_window_from_the_environment_or_the_flag(db, database_url):
+    arrange_history(db)
+    assert prune(database_url, retention_days="365").returncode == 0
+    assert action_ids(db) == {"just-expired", "expired", "just-inside", "recent"}
+    run = prune(database_url, "--days", "2", retention_days="365")
+    assert run.returncode == 0, run.stderr
+    assert action_ids(db) == {"recent"}
+    assert "removed 3" in run.stdout
+
+
+def test_a_dry_run_counts_and_deletes_nothing(db, database_url):
+    arrange_history(db)
+    run = prune(database_url, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert "would remove 3 persona_actions rows" in run.stdout
+    assert count_rows(db, "persona_actions") == 5
+
+
+def test_small_batches_still_remove_everything_with_a_short_report(db, database_url):
+    add_persona(db, "p1")
+    for i in range(23):
+        add_action(db, "p1", f"old-{i}", days_ago(100 + i))
+    add_action(db, "p1", "recent", days_ago(1))
+    run = prune(database_url, "--batch-size", "2")
+    assert run.returncode == 0, run.stderr
+    assert action_ids(db) == {"recent"}
+    assert len(run.stdout.splitlines()) == 1
+    assert "removed 23" in run.stdout
+
+
+def test_nothing_to_prune_is_a_success(db, database_url):
+    add_persona(db, "p1")
+    add_action(db, "p1", "recent", days_ago(1))
+    run = prune(database_url)
+    assert run.returncode == 0, run.stderr
+    assert "removed 0" in run.stdout
+
+
+def test_an_unreachable_database_is_a_clear_failure_not_a_traceback():
+    run = prune(f"postgresql://nobody@127.0.0.1:{free_port()}/personas")
+    assert run.returncode != 0
+    assert "prune: the database is unreachable" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_an_unmigrated_database_names_the_migrate_command(server_url):
+    run = prune(create_database(server_url, "personas_prune_unmigrated"))
+    assert run.returncode != 0
+    assert "python -m personas.migrate" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_settings_are_refused_before_touching_the_database(database_url):
+    for args, env_days in ((["--batch-size", "0"], None), (["--days", "x"], None), ([], "0")):
+        run = prune(database_url, *args, retention_days=env_days)
+        assert run.returncode == 2, (args, run.stderr)
+        assert "Traceback" not in run.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "personas.prune"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={},
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert "DATABASE_URL" in missing.stderr
