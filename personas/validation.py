@@ -14,6 +14,7 @@ from flask import request
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -181,3 +182,24 @@ class PersonaUpsert(RequestModel):
     moduleMix: dict[ModuleName, ModuleWeight]
     name: text(NAME_MAX, 1) | None = None
     tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
+
+
+INSIGHTS_WEEKS_MAX = 52
+
+
+def _whole_number(value: Any) -> Any:
+    """A query-string number is written in digits: `8`, never `8.0`, `1e1` or `true`."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    return value or None
+
+
+class InsightsQuery(RequestModel):
+    """`?weeks=N&archetype=...` of the insights route; an empty archetype means all."""
+
+    weeks: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=INSIGHTS_WEEKS_MAX)] = 8
+    archetype: Annotated[text(NAME_MAX) | None, AfterValidator(_blank_is_none)] = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 import psycopg
@@ -70,3 +71,54 @@ def lease_of(db: psycopg.Connection, persona_id: str) -> tuple[str | None, datet
         "SELECT lease_runner, lease_until FROM personas.personas WHERE user_id = %s", (persona_id,)
     ).fetchone()
     return row[0], row[1]
+
+
+_SEQUENCE = itertools.count()
+
+
+def add_rating(
+    db: psycopg.Connection,
+    persona_id: str,
+    module: str,
+    rating: int,
+    created_at: datetime,
+    *,
+    notes: str | None = None,
+    tick_id: str | None = None,
+) -> str:
+    """One rating at a given moment; the tick id (and so the row key) is made unique."""
+    tick = tick_id or f"tick-{next(_SEQUENCE)}"
+    db.execute(
+        "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, notes, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (persona_id, f"{tick}-{module}", tick, module, rating, notes, created_at),
+    )
+    return tick
+
+
+def add_tool_call(
+    db: psycopg.Connection,
+    persona_id: str,
+    tool: str,
+    created_at: datetime,
+    *,
+    error: str | None = None,
+    latency_ms: int = 120,
+) -> None:
+    """One action row: ok, or failed with `error` as its message."""
+    tick = f"tick-{next(_SEQUENCE)}"
+    db.execute(
+        "INSERT INTO personas.persona_actions"
+        " (persona_id, id, tick_id, tool_name, result, error_message, latency_ms, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            persona_id,
+            f"{tick}-0-{tool}",
+            tick,
+            tool,
+            "error" if error else "ok",
+            error,
+            latency_ms,
+            created_at,
+        ),
+    )

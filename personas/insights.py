@@ -1,0 +1,82 @@
+"""/api/v1/personas/admin/insights: which module got worse lately, which personas the
+runners are not reaching, and the notes behind the lowest ratings. Admin JWT only.
+
+Everything is computed in SQL (sql/insights/); this module only shapes the rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from personas.auth import require_admin
+from personas.db import get_db
+from personas.queries import Queries
+from personas.validation import InsightsQuery, parse_query
+
+bp = Blueprint("insights", __name__, url_prefix="/api/v1/personas/admin")
+queries = Queries("insights")
+FRICTION_LIMIT = 50
+
+
+@bp.before_request
+@require_admin
+def gate() -> None:
+    """Every insights route needs an admin token."""
+
+
+def module_trend(row: dict[str, Any]) -> dict[str, Any]:
+    regression = None
+    if row["regressed"]:
+        regression = {
+            "since": row["since"],
+            "baselineAvg": row["baseline_avg"],
+            "recentAvg": row["recent_avg"],
+        }
+    return {
+        "module": row["module"],
+        "avgRating": row["avg_rating"],
+        "count": row["count"],
+        "weekly": row["weekly"],
+        "regression": regression,
+    }
+
+
+@bp.get("/insights")
+def insights() -> Response:
+    params = parse_query(InsightsQuery)
+    # One clock for all three queries, so the weeks, the overdue times and generatedAt agree.
+    now = datetime.now(UTC)
+    window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
+    with get_db().connection() as conn:
+        modules = queries.module_trends(conn, **window)
+        stale = queries.stale_personas(conn, now=now, archetype=params.archetype)
+        friction = queries.friction_notes(conn, **window, limit=FRICTION_LIMIT)
+    return jsonify(
+        generatedAt=now,
+        weeks=params.weeks,
+        modules=[module_trend(row) for row in modules],
+        stale=[
+            {
+                "userId": s["user_id"],
+                "email": s["email"],
+                "tickCadence": s["tick_cadence"],
+                "lastActiveAt": s["last_active_at"],
+                "overdueSeconds": s["overdue_seconds"],
+            }
+            for s in stale
+        ],
+        friction=[
+            {
+                "module": f["module"],
+                "rating": f["rating"],
+                "notes": f["notes"],
+                "email": f["email"],
+                "tickId": f["tick_id"],
+                "createdAt": f["created_at"],
+            }
+            for f in friction
+        ],
+    )

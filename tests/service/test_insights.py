@@ -1,0 +1,284 @@
+"""GET /api/v1/personas/admin/insights: weekly trends, the regression rule on each of its
+edges, stale personas and friction notes, as the contract promises them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.devauth_fixtures import mint_token
+from tests.service.factories import add_persona, add_rating
+
+URL = "/api/v1/personas/admin/insights"
+
+
+def this_monday() -> datetime:
+    now = datetime.now(UTC)
+    return (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def week(ago: int, hours: float = 1) -> datetime:
+    """A moment `hours` into the week that started `ago` Mondays back (0: this week)."""
+    return this_monday() - timedelta(weeks=ago) + timedelta(hours=hours)
+
+
+def monday(ago: int) -> str:
+    return (this_monday() - timedelta(weeks=ago)).date().isoformat()
+
+
+def rate(db, module: str, by_week: dict[int, list[int]], persona: str = "p1") -> None:
+    for ago, ratings in by_week.items():
+        for i, value in enumerate(ratings):
+            add_rating(db, persona, module, value, week(ago, hours=1 + i))
+
+
+@pytest.fixture
+def admin(client, devauth):
+    """GET the insights route with an admin token; returns the response."""
+    headers = {"Authorization": f"Bearer {mint_token(devauth, role='admin')}"}
+
+    def get(**params):
+        return client.get(URL, query_string=params, headers=headers)
+
+    return get
+
+
+def modules_of(response) -> dict[str, dict]:
+    assert response.status_code == 200, response.get_json()
+    return {m["module"]: m for m in response.get_json()["modules"]}
+
+
+# --- the gate -----------------------------------------------------------------------------
+
+
+def test_insights_refuse_a_request_without_a_token(client):
+    response = client.get(URL)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Unauthorized"
+
+
+def test_insights_refuse_a_user_token(client, devauth):
+    token = mint_token(devauth, role="user")
+    response = client.get(URL, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "Forbidden"
+
+
+# --- the weeks parameter --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weeks", ["0", "53", "x", "-1", "8.0", ""])
+def test_weeks_outside_1_to_52_is_a_validation_error_naming_weeks(admin, weeks):
+    response = admin(weeks=weeks)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "ValidationError"
+    assert [d["field"] for d in body["details"]] == ["weeks"]
+
+
+def test_archetype_over_200_characters_is_a_validation_error(admin):
+    response = admin(archetype="a" * 201)
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == "archetype"
+
+
+def test_an_empty_database_answers_with_empty_lists_and_8_weeks_by_default(admin, db):
+    body = admin().get_json()
+    assert body["weeks"] == 8
+    assert body["modules"] == [] and body["stale"] == [] and body["friction"] == []
+    assert datetime.fromisoformat(body["generatedAt"]) <= datetime.now(UTC)
+
+
+# --- weekly buckets -------------------------------------------------------------------------
+
+
+def test_weekly_buckets_start_on_monday_utc_one_per_week_oldest_first(admin, db):
+    add_persona(db, "p1")
+    sunday_night = this_monday() - timedelta(weeks=1) - timedelta(seconds=1)
+    add_rating(db, "p1", "todo", 2, sunday_night)  # the last second of the week two back
+    add_rating(db, "p1", "todo", 4, this_monday() - timedelta(weeks=1))  # Monday 00:00, last week
+    add_rating(db, "p1", "todo", 5, week(1, hours=100))
+    add_rating(db, "p1", "todo", 3, week(0))
+    add_rating(db, "p1", "todo", 1, this_monday() - timedelta(weeks=4, seconds=1))  # before the window
+
+    todo = modules_of(admin(weeks=4))["todo"]
+    assert [w["weekStart"] for w in todo["weekly"]] == [monday(3), monday(2), monday(1), monday(0)]
+    assert all(datetime.fromisoformat(w["weekStart"]).weekday() == 0 for w in todo["weekly"])
+    assert todo["weekly"] == [
+        {"weekStart": monday(3), "avgRating": None, "count": 0},
+        {"weekStart": monday(2), "avgRating": 2.0, "count": 1},
+        {"weekStart": monday(1), "avgRating": 4.5, "count": 2},
+        {"weekStart": monday(0), "avgRating": 3.0, "count": 1},
+    ]
+    assert (todo["avgRating"], todo["count"]) == (3.5, 4)
+
+
+def test_means_are_rounded_to_two_decimals(admin, db):
+    add_persona(db, "p1")
+    rate(db, "todo", {0: [4, 4, 5]})
+    todo = modules_of(admin(weeks=1))["todo"]
+    assert todo["avgRating"] == 4.33
+    assert todo["weekly"] == [{"weekStart": monday(0), "avgRating": 4.33, "count": 3}]
+
+
+# --- the regression rule -------------------------------------------------------------------
+
+
+def test_a_clear_drop_in_the_last_weeks_is_flagged_with_since_and_both_means(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {6: [4, 5], 5: [4], 4: [5], 3: [4, 4]})  # baseline: 6 ratings, mean 4.33
+    rate(db, "notes", {2: [3, 3], 0: [2, 3]})  # week 1 has none; both rated weeks are low
+
+    notes = modules_of(admin())["notes"]
+    assert notes["regression"] == {"since": monday(2), "baselineAvg": 4.33, "recentAvg": 2.75}
+
+
+def test_a_drop_of_exactly_three_quarters_counts(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {6: [4, 4], 4: [4, 4, 4]})  # mean 4.0
+    rate(db, "notes", {1: [3, 3, 3, 4], 0: [3, 3, 3, 4]})  # 3.25 each: exactly 0.75 lower
+    assert modules_of(admin())["notes"]["regression"] == {
+        "since": monday(1),
+        "baselineAvg": 4.0,
+        "recentAvg": 3.25,
+    }
+
+
+def test_a_drop_just_short_of_three_quarters_is_not_flagged(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {6: [4, 4], 4: [4, 4, 4]})  # mean 4.0
+    rate(db, "notes", {1: [3, 3, 4, 4, 3], 0: [3, 3, 3, 4]})  # 3.4 and 3.25
+    assert modules_of(admin())["notes"]["regression"] is None
+
+
+def test_a_drop_in_only_one_of_the_rated_weeks_is_not_flagged(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {5: [4, 4, 4, 4, 4]})
+    rate(db, "notes", {2: [1, 2], 1: [4, 4], 0: [2]})
+    assert modules_of(admin())["notes"]["regression"] is None
+
+
+def test_a_drop_in_a_single_rated_week_is_not_flagged(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {5: [5, 5, 5, 5, 5]})
+    rate(db, "notes", {0: [1, 1, 1]})
+    assert modules_of(admin())["notes"]["regression"] is None
+
+
+def test_a_baseline_of_four_ratings_is_too_thin_to_flag(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {6: [5, 5], 3: [5, 5]})
+    rate(db, "notes", {2: [1], 1: [1], 0: [1]})
+    assert modules_of(admin())["notes"]["regression"] is None
+
+
+def test_a_module_without_recent_ratings_is_not_flagged_and_its_recent_weeks_are_null(admin, db):
+    add_persona(db, "p1")
+    rate(db, "files", {6: [5, 5], 5: [4], 4: [5], 3: [4, 5]})
+    files = modules_of(admin())["files"]
+    assert files["regression"] is None
+    assert files["weekly"][-3:] == [
+        {"weekStart": monday(2), "avgRating": None, "count": 0},
+        {"weekStart": monday(1), "avgRating": None, "count": 0},
+        {"weekStart": monday(0), "avgRating": None, "count": 0},
+    ]
+
+
+def test_the_rule_looks_at_seven_weeks_whatever_weeks_shows(admin, db):
+    add_persona(db, "p1")
+    rate(db, "notes", {6: [5, 5, 5], 3: [5, 5]})
+    rate(db, "notes", {2: [2], 1: [2]})  # nothing this week
+    notes = modules_of(admin(weeks=1))["notes"]
+    assert notes["regression"] == {"since": monday(2), "baselineAvg": 5.0, "recentAvg": 2.0}
+    assert notes["weekly"] == [{"weekStart": monday(0), "avgRating": None, "count": 0}]
+
+
+def test_modules_are_sorted_worst_regression_first_then_by_mean(admin, db):
+    add_persona(db, "p1")
+    rate(db, "small-drop", {5: [5, 5, 5, 5, 5], 1: [4, 4], 0: [4]})  # 5 -> 4
+    rate(db, "big-drop", {5: [5, 5, 5, 5, 5], 1: [2, 2], 0: [2]})  # 5 -> 2
+    rate(db, "steady-low", {1: [2, 2], 0: [2]})
+    rate(db, "steady-high", {1: [5], 0: [4]})
+    order = [m["module"] for m in admin().get_json()["modules"]]
+    assert order == ["big-drop", "small-drop", "steady-low", "steady-high"]
+
+
+# --- the archetype filter ------------------------------------------------------------------
+
+
+def test_the_archetype_filter_applies_to_modules_stale_and_friction(admin, db):
+    old = datetime.now(UTC) - timedelta(days=3)
+    add_persona(db, "dev", archetype="solo-dev", created_at=old)
+    add_persona(db, "ceo", archetype="ceo-busy", created_at=old)
+    add_rating(db, "dev", "todo", 1, week(0), notes="Lost my list.")
+    add_rating(db, "ceo", "calendar", 2, week(0), notes="Double booked.")
+
+    body = admin(archetype="ceo-busy").get_json()
+    assert [m["module"] for m in body["modules"]] == ["calendar"]
+    assert [s["userId"] for s in body["stale"]] == ["ceo"]
+    assert [f["notes"] for f in body["friction"]] == ["Double booked."]
+
+    everything = admin(archetype="").get_json()
+    assert {m["module"] for m in everything["modules"]} == {"todo", "calendar"}
+    assert {s["userId"] for s in everything["stale"]} == {"dev", "ceo"}
+    assert admin(archetype="nobody").get_json()["modules"] == []
+
+
+# --- stale personas ------------------------------------------------------------------------
+
+
+def test_stale_lists_personas_the_runners_are_not_reaching(admin, db):
+    now = datetime.now(UTC)
+    add_persona(db, "never-ran-old", created_at=now - timedelta(days=2))
+    add_persona(db, "never-ran-new", created_at=now - timedelta(hours=3))
+    add_persona(db, "hourly-late", cadence="hourly", last_active=now - timedelta(hours=3))
+    add_persona(db, "hourly-fine", cadence="hourly", last_active=now - timedelta(minutes=90))
+    add_persona(db, "daily-fine", cadence="daily", last_active=now - timedelta(hours=40))
+    add_persona(db, "daily-late", cadence="daily", last_active=now - timedelta(hours=50))
+    add_persona(db, "weekdays-weekend", cadence="weekdays", last_active=now - timedelta(hours=80))
+    add_persona(db, "weekdays-late", cadence="weekdays", last_active=now - timedelta(days=5))
+
+    stale = {s["userId"]: s for s in admin().get_json()["stale"]}
+    assert set(stale) == {"never-ran-old", "hourly-late", "daily-late", "weekdays-late"}
+    # Overdue counts from when the next tick was expected (creation, for one that never ran).
+    assert stale["hourly-late"]["overdueSeconds"] == pytest.approx(2 * 3600, abs=60)
+    assert stale["daily-late"]["overdueSeconds"] == pytest.approx(26 * 3600, abs=60)
+    assert stale["never-ran-old"]["overdueSeconds"] == pytest.approx(2 * 86400, abs=60)
+    assert stale["never-ran-old"]["lastActiveAt"] is None
+    assert set(stale["hourly-late"]) == {"userId", "email", "tickCadence", "lastActiveAt", "overdueSeconds"}
+    assert stale["hourly-late"]["email"] == "hourly-late@mana.test"
+    overdue = [s["overdueSeconds"] for s in admin().get_json()["stale"]]
+    assert overdue == sorted(overdue, reverse=True)
+
+
+# --- friction notes ------------------------------------------------------------------------
+
+
+def test_friction_holds_only_low_ratings_with_a_note_newest_first(admin, db):
+    add_persona(db, "p1", email="sam@mana.test")
+    tick = add_rating(db, "p1", "todo", 1, week(0, hours=3), notes="Cannot undo a delete.")
+    add_rating(db, "p1", "todo", 2, week(0, hours=1), notes="Slow to open.")
+    add_rating(db, "p1", "todo", 3, week(0, hours=4), notes="Fine, mostly.")
+    add_rating(db, "p1", "todo", 1, week(0, hours=5))
+    add_rating(db, "p1", "todo", 1, week(0, hours=6), notes="   ")
+    add_rating(db, "p1", "todo", 1, week(9), notes="Outside the window.")
+
+    friction = admin().get_json()["friction"]
+    assert [f["notes"] for f in friction] == ["Cannot undo a delete.", "Slow to open."]
+    first = friction[0]
+    assert {k: first[k] for k in ("module", "rating", "email", "tickId")} == {
+        "module": "todo",
+        "rating": 1,
+        "email": "sam@mana.test",
+        "tickId": tick,
+    }
+    assert datetime.fromisoformat(first["createdAt"]) == week(0, hours=3)
+
+
+def test_friction_keeps_the_50_newest(admin, db):
+    add_persona(db, "p1")
+    for i in range(55):
+        add_rating(db, "p1", "todo", 1, week(1, hours=i), notes=f"note {i}")
+    friction = admin().get_json()["friction"]
+    assert [f["notes"] for f in friction] == [f"note {i}" for i in range(54, 4, -1)]
