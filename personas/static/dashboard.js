@@ -1,0 +1,520 @@
+// The operators' dashboard. The page shell holds no data: everything here comes from the
+// admin JSON routes, called with the admin token the operator gives the page (URL fragment
+// or paste box), kept in sessionStorage for this tab only. No framework, no build step.
+"use strict";
+
+(function () {
+  const API = "/api/v1/personas/admin";
+  const TOKEN_KEY = "personas.adminToken";
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const MESSAGES = {
+    missing: "No admin token yet. Paste one below, or open this page as /dashboard#token=<admin token>.",
+    rejected: "Your token was rejected (expired or not an admin token). Paste a new one.",
+    empty: "No personas yet — seed them with scripts/seed.py",
+  };
+  // Colour-blind-friendly line colours; red is kept for regressions.
+  const PALETTE = ["#1f5fa8", "#e08214", "#2a9d8f", "#6a3d9a", "#8c564b", "#b8860b", "#0b7a3e", "#d16ba5", "#4d4d4d", "#17a2b8"];
+
+  const state = { personas: [], insights: null, sort: { key: "lastActiveAt", dir: -1 }, selected: null };
+
+  class TokenRejected extends Error {}
+
+  class ApiFailure extends Error {
+    constructor(status, body) {
+      super((body && body.message) || `The service answered ${status}.`);
+      this.status = status;
+      this.body = body;
+    }
+  }
+
+  // --- small DOM helpers ----------------------------------------------------------------
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "className") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  function timeCell(iso) {
+    if (!iso) return el("span", { className: "muted", text: "never" });
+    return el("time", { datetime: iso, title: iso.replace("T", " ").replace("Z", " UTC"), text: ago(iso) });
+  }
+
+  function ago(iso) {
+    const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    return `${duration(seconds)} ago`;
+  }
+
+  function duration(seconds) {
+    if (seconds < 90) return `${Math.round(seconds)} s`;
+    if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+    if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+    return `${Math.round(seconds / 86400)} d`;
+  }
+
+  function rating(value) {
+    return value === null || value === undefined ? "–" : Number(value).toFixed(2);
+  }
+
+  // --- the token ------------------------------------------------------------------------
+
+  function tokenFromFragment() {
+    const match = /(?:^#|&)token=([^&]*)/.exec(window.location.hash);
+    if (!match) return null;
+    // The fragment never reaches the server; take it out of the address bar and history too.
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    return decodeURIComponent(match[1]).trim() || null;
+  }
+
+  function storedToken() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  function forgetToken() {
+    sessionStorage.removeItem(TOKEN_KEY);
+  }
+
+  function askForToken(message) {
+    show($("content"), false);
+    show($("session"), false);
+    show($("token-panel"), true);
+    notify(message, "warning");
+    $("token-input").focus();
+  }
+
+  // --- talking to the admin API ---------------------------------------------------------
+
+  async function api(path, options) {
+    const token = storedToken();
+    if (!token) throw new TokenRejected(MESSAGES.missing);
+    const response = await fetch(path, {
+      ...options,
+      headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+      cache: "no-store",
+      credentials: "omit",
+    });
+    if (response.status === 401 || response.status === 403) throw new TokenRejected(MESSAGES.rejected);
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok) throw new ApiFailure(response.status, body);
+    return body;
+  }
+
+  function insightsPath() {
+    const params = new URLSearchParams({ weeks: $("weeks").value });
+    if ($("archetype").value) params.set("archetype", $("archetype").value);
+    return `${API}/insights?${params}`;
+  }
+
+  function handleFailure(error) {
+    if (error instanceof TokenRejected) {
+      if (error.message === MESSAGES.rejected) forgetToken();
+      askForToken(error.message);
+    } else if (error instanceof ApiFailure) {
+      notify(`The service could not answer (${error.status}): ${error.message}`, "error");
+    } else {
+      notify(`The service could not be reached: ${error.message}`, "error");
+    }
+  }
+
+  function notify(message, kind) {
+    const notice = $("notice");
+    notice.textContent = message || "";
+    notice.className = `notice ${kind || ""}`;
+    show(notice, Boolean(message));
+  }
+
+  async function loadAll() {
+    show($("loading"), true);
+    try {
+      const [list, insights] = await Promise.all([api(API), api(insightsPath())]);
+      state.personas = list.personas;
+      state.insights = insights;
+      notify("");
+      show($("token-panel"), false);
+      show($("session"), true);
+      show($("content"), true);
+      fillArchetypes();
+      renderAll();
+    } catch (error) {
+      handleFailure(error);
+    } finally {
+      show($("loading"), false);
+    }
+  }
+
+  async function loadInsights() {
+    try {
+      state.insights = await api(insightsPath());
+      renderAll();
+    } catch (error) {
+      handleFailure(error);
+    }
+  }
+
+  function renderAll() {
+    renderPersonas();
+    renderTrends();
+    renderFriction();
+    const generated = state.insights.generatedAt;
+    $("generated").textContent = `Updated ${generated.replace("T", " ").slice(0, 19)} UTC`;
+  }
+
+  // --- personas table -------------------------------------------------------------------
+
+  function fillArchetypes() {
+    const select = $("archetype");
+    const chosen = select.value;
+    const archetypes = [...new Set(state.personas.map((p) => p.archetype))].sort();
+    select.replaceChildren(el("option", { value: "", text: "All archetypes" }));
+    for (const name of archetypes) select.append(el("option", { value: name, text: name }));
+    select.value = archetypes.includes(chosen) ? chosen : "";
+  }
+
+  function visiblePersonas() {
+    const archetype = $("archetype").value;
+    const rows = state.personas.filter((p) => !archetype || p.archetype === archetype);
+    const { key, dir } = state.sort;
+    const value = (p) => (key === "actions7d" ? p.actions7d : p.lastActiveAt ? Date.parse(p.lastActiveAt) : -Infinity);
+    return rows.sort((a, b) => dir * (value(a) - value(b)) || a.email.localeCompare(b.email));
+  }
+
+  function renderPersonas() {
+    const stale = new Map(state.insights.stale.map((s) => [s.userId, s]));
+    const rows = visiblePersonas();
+    const empty = state.personas.length === 0;
+    show($("personas-empty"), empty);
+    show($("personas-table"), !empty);
+    if (empty) notify(MESSAGES.empty, "info");
+    $("persona-count").textContent = empty ? "" : `(${rows.length})`;
+    $("personas-table").tBodies[0].replaceChildren(...rows.map((p) => personaRow(p, stale.get(p.userId))));
+    for (const th of $("personas-table").tHead.querySelectorAll("th[aria-sort]")) {
+      const key = th.querySelector("button").dataset.sort;
+      const sorted = key === state.sort.key;
+      th.setAttribute("aria-sort", sorted ? (state.sort.dir > 0 ? "ascending" : "descending") : "none");
+    }
+  }
+
+  function personaRow(persona, stale) {
+    const open = el("button", { type: "button", className: "link", text: persona.email });
+    open.addEventListener("click", (event) => {
+      event.stopPropagation();
+      selectPersona(persona.userId);
+    });
+    const active = el("td", {}, timeCell(persona.lastActiveAt));
+    if (stale) {
+      const label = persona.lastActiveAt ? `stale — overdue ${duration(stale.overdueSeconds)}` : "stale — never ran";
+      active.append(" ", el("span", { className: "badge stale-badge", text: label }));
+    }
+    const row = el(
+      "tr",
+      {
+        className: [stale ? "stale" : "", persona.userId === state.selected ? "selected" : ""].join(" ").trim() || null,
+        "data-user-id": persona.userId,
+        "aria-selected": persona.userId === state.selected ? "true" : null,
+      },
+      el("td", {}, open),
+      el("td", { text: persona.archetype }),
+      el("td", { text: persona.tickCadence }),
+      active,
+      el("td", { className: "number", text: String(persona.actions7d) }),
+    );
+    row.addEventListener("click", () => selectPersona(persona.userId));
+    return row;
+  }
+
+  function sortBy(key) {
+    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : -1 };
+    renderPersonas();
+  }
+
+  // --- the trend chart ------------------------------------------------------------------
+
+  const CHART = { width: 760, height: 300, left: 44, right: 20, top: 20, bottom: 40 };
+
+  function renderTrends() {
+    const { modules } = state.insights;
+    const weeks = modules.length ? modules[0].weekly.map((w) => w.weekStart) : [];
+    const regressed = modules.filter((m) => m.regression);
+    $("regressions").textContent = regressed.length
+      ? regressed.map((m) => `▼ ${m.module}: regression since ${m.regression.since}`).join(" · ")
+      : modules.length
+        ? "No regressions in the last three weeks."
+        : "";
+    if (!modules.length) {
+      $("chart").replaceChildren(el("p", { className: "empty", text: "No ratings in these weeks." }));
+      $("legend").replaceChildren();
+      $("trend-table").replaceChildren();
+      return;
+    }
+    $("chart").replaceChildren(chart(modules, weeks));
+    $("legend").replaceChildren(...modules.map((m, i) => legendItem(m, colour(i))));
+    $("trend-table").replaceChildren(...trendTable(modules, weeks));
+  }
+
+  function colour(index) {
+    return PALETTE[index % PALETTE.length];
+  }
+
+  function chart(modules, weeks) {
+    const { width, height, left, right, top, bottom } = CHART;
+    const step = weeks.length > 1 ? (width - left - right) / (weeks.length - 1) : 0;
+    const x = (i) => left + (weeks.length > 1 ? i * step : (width - left - right) / 2);
+    const y = (r) => top + ((5 - r) / 4) * (height - top - bottom);
+    const title = svg("title", { id: "chart-title" });
+    title.textContent = `Mean rating per module over ${weeks.length} weeks`;
+    const root = svg("svg", {
+      viewBox: `0 0 ${width} ${height}`,
+      role: "img",
+      "aria-labelledby": "chart-title",
+      class: "trend-chart",
+    }, title);
+    root.append(axes(weeks, x, y));
+    modules.forEach((module, i) => root.append(moduleLine(module, colour(i), x, y)));
+    return root;
+  }
+
+  function axes(weeks, x, y) {
+    const group = svg("g", { class: "axes", "aria-hidden": "true" });
+    for (let r = 1; r <= 5; r += 1) {
+      group.append(svg("line", { x1: CHART.left, x2: CHART.width - CHART.right, y1: y(r), y2: y(r), class: "grid" }));
+      const label = svg("text", { x: CHART.left - 10, y: y(r) + 4, "text-anchor": "end" });
+      label.textContent = String(r);
+      group.append(label);
+    }
+    const every = Math.ceil(weeks.length / 10);
+    weeks.forEach((week, i) => {
+      if (i % every !== 0 && i !== weeks.length - 1) return;
+      const label = svg("text", { x: x(i), y: CHART.height - CHART.bottom + 20, "text-anchor": "middle" });
+      label.textContent = week.slice(5);
+      group.append(label);
+    });
+    return group;
+  }
+
+  function moduleLine(module, stroke, x, y) {
+    const group = svg("g", { class: module.regression ? "series regressed" : "series" });
+    let d = "";
+    let pen = "M";
+    module.weekly.forEach((week, i) => {
+      if (week.avgRating === null) {
+        pen = "M"; // an empty week breaks the line rather than drawing through it
+        return;
+      }
+      d += `${pen}${x(i).toFixed(1)},${y(week.avgRating).toFixed(1)} `;
+      pen = "L";
+    });
+    group.append(svg("path", {
+      d: d.trim() || "M0,0",
+      fill: "none",
+      stroke,
+      "stroke-width": module.regression ? 3.5 : 2,
+      "data-module": module.module,
+      class: "line",
+    }));
+    module.weekly.forEach((week, i) => {
+      if (week.avgRating === null) return;
+      const dot = svg("circle", { cx: x(i), cy: y(week.avgRating), r: 3.5, fill: stroke });
+      const tip = svg("title");
+      tip.textContent = `${module.module}, week of ${week.weekStart}: ${rating(week.avgRating)} (${week.count} ratings)`;
+      dot.append(tip);
+      group.append(dot);
+    });
+    if (module.regression) group.append(regressionMark(module, x, y));
+    return group;
+  }
+
+  function regressionMark(module, x, y) {
+    const i = module.weekly.findIndex((w) => w.weekStart === module.regression.since);
+    const point = i >= 0 ? module.weekly[i] : null;
+    const cx = i >= 0 ? x(i) : CHART.width - CHART.right;
+    const cy = point && point.avgRating !== null ? y(point.avgRating) : y(1);
+    const mark = svg("text", { x: cx, y: cy + 22, "text-anchor": "middle", class: "regression-mark" });
+    mark.textContent = `▼ ${module.module}`;
+    const tip = svg("title");
+    tip.textContent = `${module.module}: regression since ${module.regression.since}`;
+    mark.append(tip);
+    return mark;
+  }
+
+  function legendItem(module, stroke) {
+    const swatch = el("span", { className: "swatch", "aria-hidden": "true" });
+    swatch.style.backgroundColor = stroke; // CSSOM, allowed by the style-src policy
+    const item = el(
+      "li",
+      { className: module.regression ? "regressed" : null, "data-module": module.module },
+      swatch,
+      el("strong", { text: module.module }),
+      ` ${rating(module.avgRating)} from ${module.count} ratings`,
+    );
+    if (module.regression) {
+      const { since, baselineAvg, recentAvg } = module.regression;
+      item.append(" ", el("span", {
+        className: "badge regression-badge",
+        text: `▼ regression since ${since} (${rating(baselineAvg)} → ${rating(recentAvg)})`,
+      }));
+    }
+    return item;
+  }
+
+  function trendTable(modules, weeks) {
+    const head = el("tr", {}, el("th", { scope: "col", text: "Module" }), ...weeks.map((w) => el("th", { scope: "col", text: w })));
+    const rows = modules.map((m) => el(
+      "tr",
+      {},
+      el("th", { scope: "row", text: m.regression ? `${m.module} (▼ regression since ${m.regression.since})` : m.module }),
+      ...m.weekly.map((w) => el("td", { className: "number", text: w.count ? `${rating(w.avgRating)} (${w.count})` : "–" })),
+    ));
+    return [el("thead", {}, head), el("tbody", {}, ...rows)];
+  }
+
+  // --- friction notes -------------------------------------------------------------------
+
+  function renderFriction() {
+    const notes = state.insights.friction;
+    show($("friction-empty"), notes.length === 0);
+    $("friction").replaceChildren(...notes.map((f) => el(
+      "li",
+      { className: `rating-${f.rating}` },
+      el("span", { className: "badge low-badge", text: `${f.rating}/5` }),
+      " ",
+      el("strong", { text: f.module }),
+      " — ",
+      el("q", { text: f.notes }),
+      el("span", { className: "muted meta" }, ` ${f.email} · tick ${f.tickId} · `, timeCell(f.createdAt)),
+    )));
+  }
+
+  // --- one persona ----------------------------------------------------------------------
+
+  async function selectPersona(userId) {
+    state.selected = userId;
+    renderPersonas();
+    show($("detail"), true);
+    $("detail-body").replaceChildren(el("p", { role: "status", text: "Loading the persona…" }));
+    try {
+      const detail = await api(`${API}/${encodeURIComponent(userId)}`);
+      if (state.selected === userId) renderDetail(detail);
+    } catch (error) {
+      if (error instanceof ApiFailure && error.status === 404) {
+        $("detail-body").replaceChildren(el("p", { className: "empty", text: "This persona no longer exists." }));
+      } else {
+        handleFailure(error);
+      }
+    }
+  }
+
+  function renderDetail({ persona, recentActions, feedbackByModule }) {
+    $("detail-heading").textContent = persona.email;
+    const runStatus = el("span", { className: "run-status", role: "status" });
+    const run = el("button", { type: "button", id: "run-now", text: "Run now" });
+    run.addEventListener("click", () => runNow(persona, run, runStatus));
+    const failures = recentActions.filter((a) => a.result === "error").length;
+    $("detail-body").replaceChildren(
+      el("p", { className: "muted" }, `${persona.archetype} · ${persona.tickCadence} · last active `, timeCell(persona.lastActiveAt)),
+      el("p", {}, run, " ", runStatus),
+      el("h3", { text: `Recent actions (${failures} failed of ${recentActions.length})` }),
+      recentActions.length ? actionsTable(recentActions) : el("p", { className: "empty", text: "No actions recorded yet." }),
+      el("h3", { text: "Ratings by module, lowest first" }),
+      feedbackByModule.length ? ratingsList(feedbackByModule) : el("p", { className: "empty", text: "No ratings yet." }),
+    );
+  }
+
+  function actionsTable(actions) {
+    const head = el("tr", {}, ...["When", "Tool", "Result", "Latency", "Error"].map((h) => el("th", { scope: "col", text: h })));
+    const rows = actions.map((a) => el(
+      "tr",
+      { className: a.result === "error" ? "failed" : null },
+      el("td", {}, timeCell(a.createdAt)),
+      el("td", { text: a.toolName }),
+      el("td", { className: "result", text: a.result === "error" ? "✖ failed" : "ok" }),
+      el("td", { className: "number", text: a.latencyMs === null ? "–" : `${a.latencyMs} ms` }),
+      el("td", { text: a.errorMessage || "" }),
+    ));
+    return el("div", { className: "table-scroll" }, el("table", { className: "actions" }, el("thead", {}, head), el("tbody", {}, ...rows)));
+  }
+
+  function ratingsList(modules) {
+    return el("ul", { className: "ratings" }, ...modules.map((m) => el(
+      "li",
+      { className: m.avgRating <= 2.5 ? "low" : null },
+      el("strong", { text: m.module }),
+      ` ${rating(m.avgRating)} average from ${m.count} ratings`,
+      m.lastRating !== undefined && m.lastRating !== null ? `, last ${m.lastRating}/5` : "",
+      m.lastNote ? el("q", { className: "note", text: m.lastNote }) : null,
+    )));
+  }
+
+  async function runNow(persona, button, status) {
+    button.disabled = true;
+    status.textContent = "Asking the service…";
+    try {
+      await api(`${API}/${encodeURIComponent(persona.userId)}/run-now`, { method: "POST" });
+      status.textContent = "Queued: the persona is due now and runs on the next runner poll.";
+    } catch (error) {
+      if (error instanceof ApiFailure && (error.status === 404 || error.status === 405)) {
+        status.textContent = "Run now is not available: this service does not offer it yet, or the persona is gone.";
+      } else if (error instanceof TokenRejected) {
+        handleFailure(error);
+      } else {
+        status.textContent = `Run now failed: ${error.message}`;
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- wiring ---------------------------------------------------------------------------
+
+  function start() {
+    const fromFragment = tokenFromFragment();
+    if (fromFragment) sessionStorage.setItem(TOKEN_KEY, fromFragment);
+    $("token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = $("token-input").value.trim();
+      if (!token) return;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $("token-input").value = "";
+      loadAll();
+    });
+    $("forget-token").addEventListener("click", () => {
+      forgetToken();
+      askForToken(MESSAGES.missing);
+    });
+    $("refresh").addEventListener("click", loadAll);
+    $("weeks").addEventListener("change", loadInsights);
+    $("archetype").addEventListener("change", loadInsights);
+    for (const button of document.querySelectorAll("button[data-sort]")) {
+      button.addEventListener("click", () => sortBy(button.dataset.sort));
+    }
+    if (storedToken()) loadAll();
+    else askForToken(MESSAGES.missing);
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

@@ -1,0 +1,219 @@
+"""/dashboard in headless Chromium, against the real service (gunicorn) and the mana-auth
+stand-in: what an operator sees with a good token, a bad one, none, and an empty database."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import ARTIFACTS
+from tests.devauth_fixtures import mint_token
+from tests.service.factories import add_persona, add_rating, add_tool_call
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WAIT = 10
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    """Headless Chromium from the machine, with a fresh profile; nothing is downloaded."""
+    profile = tempfile.mkdtemp(prefix="dashboard-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1500",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def this_monday() -> datetime:
+    now = datetime.now(UTC)
+    return (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def week(ago: int, hours: float = 1) -> datetime:
+    return this_monday() - timedelta(weeks=ago) + timedelta(hours=hours)
+
+
+@pytest.fixture
+def fleet(db) -> dict[str, str]:
+    """Three personas (two of them stale), a rating history where `notes` regressed two
+    weeks ago, friction notes, and a failed tool call for Sam."""
+    now = datetime.now(UTC)
+    add_persona(db, "sam", email="sam@mana.test", cadence="hourly", last_active=now - timedelta(hours=3))
+    add_persona(
+        db, "ada", email="ada@mana.test", archetype="researcher", last_active=now - timedelta(hours=2)
+    )
+    add_persona(db, "cleo", email="cleo@mana.test", archetype="ceo-busy", created_at=now - timedelta(days=3))
+    for ago in range(6, 2, -1):
+        add_rating(db, "sam", "notes", 5, week(ago))
+        add_rating(db, "ada", "notes", 4, week(ago, 2))
+    for ago in (2, 1, 0):
+        add_rating(db, "sam", "notes", 2, week(ago), notes="Search lost my notes after the update.")
+        add_rating(db, "ada", "notes", 2, week(ago, 2))
+    for ago in range(8):
+        add_rating(db, "sam", "todo", 4, week(ago, 3))
+        add_rating(db, "ada", "calendar", 3 + ago % 2, week(ago, 4))
+    add_rating(db, "ada", "calendar", 1, week(0, 5), notes="Invite times shift by an hour.")
+    for minutes in (50, 40, 30):
+        add_tool_call(db, "sam", "todo.create", now - timedelta(minutes=minutes))
+    add_tool_call(db, "sam", "calendar.create", now - timedelta(minutes=20), error="409 conflict: slot taken")
+    return {"regression_since": (this_monday() - timedelta(weeks=2)).date().isoformat()}
+
+
+def open_dashboard(browser, live_api, fragment: str = "") -> None:
+    browser.get("about:blank")  # a real navigation, even if only the fragment differs
+    browser.get(f"{live_api.url}/dashboard{fragment}")
+
+
+def wait_for(browser, selector: str):
+    return WebDriverWait(browser, WAIT).until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def notice(browser) -> str:
+    return wait_for(browser, "#notice").text
+
+
+def screenshot(browser, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / name))
+
+
+def test_the_page_shell_holds_no_data_and_a_strict_policy(live_api, fleet):
+    response = requests.get(f"{live_api.url}/dashboard", timeout=10)
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert (
+        "sam@mana.test" not in response.text
+        and '<script src="/dashboard/static/dashboard.js"' in response.text
+    )
+    for asset in ("dashboard.js", "dashboard.css"):
+        assert requests.get(f"{live_api.url}/dashboard/static/{asset}", timeout=10).status_code == 200
+
+
+def test_an_operator_sees_personas_trends_regressions_and_friction(browser, live_api, devauth, fleet):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#personas-table tbody tr")
+
+    assert "token=" not in browser.current_url  # taken out of the address bar
+    rows = browser.find_elements(By.CSS_SELECTOR, "#personas-table tbody tr")
+    assert {row.find_element(By.CSS_SELECTOR, "td").text for row in rows} == {
+        "sam@mana.test",
+        "ada@mana.test",
+        "cleo@mana.test",
+    }
+    stale = browser.find_elements(By.CSS_SELECTOR, "#personas-table tr.stale")
+    assert sorted(row.get_attribute("data-user-id") for row in stale) == ["cleo", "sam"]
+    assert all(row.text.count("stale") == 1 for row in stale)  # said in words, not only styled
+
+    lines = browser.find_elements(By.CSS_SELECTOR, "#chart svg path[data-module]")
+    assert sorted(line.get_attribute("data-module") for line in lines) == ["calendar", "notes", "todo"]
+    regression = f"▼ regression since {fleet['regression_since']}"
+    legend = browser.find_element(By.CSS_SELECTOR, "#legend li[data-module='notes']").text
+    assert regression in legend
+    assert "notes: regression since" in browser.find_element(By.ID, "regressions").text
+
+    friction = browser.find_element(By.ID, "friction").text
+    assert "Search lost my notes after the update." in friction
+    assert "Invite times shift by an hour." in friction
+
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []  # no policy violation, no failed request, no script error
+    screenshot(browser, "dashboard.png")
+
+
+def test_choosing_a_persona_shows_its_failed_actions_and_ratings(browser, live_api, devauth, fleet):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#personas-table tbody tr[data-user-id='sam']").click()
+
+    failed = wait_for(browser, "#detail table.actions tr.failed")
+    assert "calendar.create" in failed.text and "409 conflict: slot taken" in failed.text
+    assert "failed" in failed.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#detail table.actions tbody tr")) == 4
+    ratings = browser.find_element(By.CSS_SELECTOR, "#detail .ratings").text
+    assert "Search lost my notes after the update." in ratings
+
+    browser.find_element(By.ID, "run-now").click()
+    status = browser.find_element(By.CSS_SELECTOR, "#detail .run-status")
+    WebDriverWait(browser, WAIT).until(lambda _: status.text and "Asking" not in status.text)
+    assert "Queued" in status.text or "not available" in status.text
+    screenshot(browser, "dashboard-persona.png")
+
+
+def test_personas_sort_by_actions_in_the_last_seven_days(browser, live_api, devauth, fleet):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#personas-table tbody tr")
+    browser.find_element(By.CSS_SELECTOR, "button[data-sort='actions7d']").click()
+    first = browser.find_element(By.CSS_SELECTOR, "#personas-table tbody tr")
+    assert first.get_attribute("data-user-id") == "sam"
+    header = browser.find_element(By.CSS_SELECTOR, "th:has(button[data-sort='actions7d'])")
+    assert header.get_attribute("aria-sort") == "descending"
+
+
+def test_a_bad_token_is_rejected_in_words(browser, live_api, fleet):
+    open_dashboard(browser, live_api, "#token=garbage")
+    assert notice(browser) == "Your token was rejected (expired or not an admin token). Paste a new one."
+    assert wait_for(browser, "#token-input")
+    assert not browser.find_element(By.ID, "content").is_displayed()
+    screenshot(browser, "dashboard-bad-token.png")
+
+
+def test_a_user_token_is_rejected_in_words(browser, live_api, devauth, fleet):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='user')}")
+    assert "Your token was rejected" in notice(browser)
+
+
+def test_without_a_token_the_page_asks_for_one_and_the_paste_box_works(browser, live_api, devauth, fleet):
+    browser.get(f"{live_api.url}/dashboard")
+    browser.execute_script("sessionStorage.clear()")
+    open_dashboard(browser, live_api)
+    assert notice(browser).startswith("No admin token yet.")
+    browser.find_element(By.ID, "token-input").send_keys(mint_token(devauth, role="admin"))
+    browser.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
+    wait_for(browser, "#personas-table tbody tr")
+    assert not browser.find_element(By.ID, "notice").is_displayed()
+
+
+def test_an_empty_database_says_how_to_seed(browser, live_api, devauth, db):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    assert wait_for(browser, "#personas-empty").text == "No personas yet — seed them with scripts/seed.py"
+    assert "No ratings in these weeks." in browser.find_element(By.ID, "chart").text
