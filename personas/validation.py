@@ -37,6 +37,10 @@ FEEDBACK_MAX = 100
 CLAIM_LIMIT_MAX = 500
 
 
+# Stated in the OpenAPI document; _no_nul enforces it with a message that names the problem.
+NO_NUL = "^[^\\u0000]*$"
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain the NUL character (U+0000)")
@@ -45,7 +49,11 @@ def _no_nul(value: str) -> str:
 
 def text(max_length: int, min_length: int = 0) -> Any:
     """A JSON string (never a number or a bool), without NUL, within the caps."""
-    return Annotated[StrictStr, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
+    return Annotated[
+        StrictStr,
+        Field(min_length=min_length, max_length=max_length, json_schema_extra={"pattern": NO_NUL}),
+        AfterValidator(_no_nul),
+    ]
 
 
 class RequestModel(BaseModel):
@@ -162,21 +170,26 @@ def _module_weight(value: float) -> float:
     return value
 
 
-ModuleName = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_no_nul)]
+ModuleName = text(NAME_MAX, 1)
 ModuleWeight = Annotated[StrictFloat, Field(ge=0), AfterValidator(_module_weight)]
 EMAIL_MAX = 254
+EMAIL_LOCAL_MAX = 64  # the limit of RFC 5321 on the part before the @
+# mana-auth's own password bounds: anything it would refuse is refused here first.
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 
 def _email_shape(value: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in value):
         raise ValueError("must be an email address")
+    if len(local) > EMAIL_LOCAL_MAX:
+        raise ValueError(f"the part before @ must be at most {EMAIL_LOCAL_MAX} characters")
     return value
 
 
 class PersonaUpsert(RequestModel):
     email: Annotated[text(EMAIL_MAX, 3), AfterValidator(_email_shape)]
-    password: text(200, 8)
+    password: text(PASSWORD_MAX, PASSWORD_MIN)
     archetype: text(NAME_MAX, 1)
     systemPrompt: text(PROMPT_MAX, 1)
     moduleMix: dict[ModuleName, ModuleWeight]

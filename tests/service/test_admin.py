@@ -448,3 +448,17 @@ def test_delete_completes_when_mana_auth_already_forgot_the_user(client, db, dev
     ).raise_for_status()
     assert client.delete(f"{BASE}/{user_id}", headers=bearer(admin_token)).status_code == 200
     assert count_rows(db, "personas") == 0
+
+
+# --- regressions found by fuzzing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"password": "p" * 129}, "password"), ({"email": "x" * 65 + "@mana.test"}, "email")],
+    ids=["password-over-mana-auth-limit", "local-part-over-64"],
+)
+def test_input_mana_auth_would_refuse_is_a_400_here_not_a_502(client, admin_token, db, change, field):
+    response = client.post(BASE, json={**upsert_body(new_email()), **change}, headers=bearer(admin_token))
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == field

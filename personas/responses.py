@@ -1,0 +1,186 @@
+"""Response shapes, for the OpenAPI document (and the fuzzer that checks answers against it).
+
+Views build their JSON directly (or let PostgreSQL build it); these models state what
+that JSON is, and tests/service/test_openapi.py holds the two together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Cadence = Literal["hourly", "daily", "weekdays"]
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+    index: int | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: a kind, one human sentence, and what else helps (details, step, request id)."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+    details: list[ErrorDetail] | None = None
+    step: str | None = None
+    requestId: str | None = None
+
+
+class Ok(ResponseModel):
+    ok: Literal[True]
+
+
+class Ready(ResponseModel):
+    ok: Literal[True]
+    database: Literal["ok"]
+
+
+class DuePersona(ResponseModel):
+    userId: str
+    email: str
+    archetype: str
+    systemPrompt: str
+    moduleMix: dict[str, float]
+    tickCadence: Cadence
+    lastActiveAt: datetime | None
+
+
+class DueList(ResponseModel):
+    personas: list[DuePersona]
+    serverTime: datetime
+
+
+class Claimed(ResponseModel):
+    personas: list[DuePersona]
+    leaseUntil: datetime
+    serverTime: datetime
+
+
+class Written(ResponseModel):
+    ok: Literal[True]
+    written: int
+    new: int
+
+
+class Upserted(ResponseModel):
+    ok: Literal[True]
+    userId: str
+    email: str
+    created: bool
+
+
+class PersonaSummary(ResponseModel):
+    userId: str
+    email: str
+    archetype: str
+    tickCadence: Cadence
+    lastActiveAt: datetime | None
+    createdAt: datetime
+    actions7d: int
+
+
+class PersonaList(ResponseModel):
+    personas: list[PersonaSummary]
+
+
+class PersonaDescriptor(ResponseModel):
+    userId: str
+    email: str
+    archetype: str
+    systemPrompt: str
+    moduleMix: dict[str, float]
+    tickCadence: Cadence
+    lastActiveAt: datetime | None
+    createdAt: datetime
+
+
+class ActionOut(ResponseModel):
+    id: str
+    tickId: str
+    toolName: str
+    inputHash: str | None
+    result: Literal["ok", "error"]
+    errorMessage: str | None
+    latencyMs: int | None
+    createdAt: datetime
+
+
+class ModuleFeedback(ResponseModel):
+    module: str
+    avgRating: float
+    count: int
+    minRating: int
+    maxRating: int
+    lastRating: int
+    lastNote: str | None
+    lastRatedAt: datetime
+
+
+class PersonaDetail(ResponseModel):
+    persona: PersonaDescriptor
+    recentActions: list[ActionOut]
+    feedbackByModule: list[ModuleFeedback]
+
+
+class Deleted(ResponseModel):
+    ok: Literal[True]
+    deleted: str
+
+
+class RunNow(ResponseModel):
+    ok: Literal[True]
+    userId: str
+
+
+class WeekFigure(ResponseModel):
+    weekStart: date
+    avgRating: float | None
+    count: int
+
+
+class Regression(ResponseModel):
+    since: date
+    baselineAvg: float
+    recentAvg: float
+
+
+class ModuleTrend(ResponseModel):
+    module: str
+    avgRating: float | None
+    count: int
+    weekly: list[WeekFigure]
+    regression: Regression | None
+
+
+class StalePersona(ResponseModel):
+    userId: str
+    email: str
+    tickCadence: Cadence
+    lastActiveAt: datetime | None
+    overdueSeconds: int
+
+
+class FrictionNote(ResponseModel):
+    module: str
+    rating: int
+    notes: str
+    email: str
+    tickId: str
+    createdAt: datetime
+
+
+class Insights(ResponseModel):
+    generatedAt: datetime
+    weeks: int
+    modules: list[ModuleTrend]
+    stale: list[StalePersona]
+    friction: list[FrictionNote]
