@@ -84,21 +84,8 @@ def upsert() -> Response:
 @bp.get("", strict_slashes=False)
 def list_personas() -> Response:
     with get_db().connection() as conn:
-        rows = queries.list_personas(conn)
-    return jsonify(
-        personas=[
-            {
-                "userId": r["user_id"],
-                "email": r["email"],
-                "archetype": r["archetype"],
-                "tickCadence": r["tick_cadence"],
-                "lastActiveAt": r["last_active_at"],
-                "createdAt": r["created_at"],
-                "actions7d": r["actions_7d"],
-            }
-            for r in rows
-        ]
-    )
+        personas_json = queries.list_personas(conn, now=None)
+    return Response(f'{{"personas":{personas_json}}}', mimetype="application/json")
 
 
 @bp.get("/<raw_id>")

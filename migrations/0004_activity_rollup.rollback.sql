@@ -1,0 +1,10 @@
+DROP TRIGGER persona_actions_activity_truncate ON personas.persona_actions;
+DROP TRIGGER persona_actions_activity_update ON personas.persona_actions;
+DROP TRIGGER persona_actions_activity_delete ON personas.persona_actions;
+DROP TRIGGER persona_actions_activity_insert ON personas.persona_actions;
+DROP FUNCTION personas.clear_activity();
+DROP FUNCTION personas.track_activity();
+DROP FUNCTION personas.apply_activity(text[], timestamptz[], integer);
+DROP FUNCTION personas.hour_vector(integer[], integer[]);
+DROP FUNCTION personas.add_hours(integer[], integer[]);
+DROP TABLE personas.persona_activity_daily;

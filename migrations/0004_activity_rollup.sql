@@ -1,0 +1,109 @@
+-- A per-persona, per-day count of actions (with the day's 24 hourly counts), kept by
+-- the database itself, so the admin list's 7-day activity reads a few rows per persona
+-- instead of every action of the week. Statement-level triggers with transition tables
+-- keep it right however rows arrive or leave: the API, prune, an operator's backfill,
+-- an UPDATE that moves rows in time, a TRUNCATE.
+-- depends: 0003_insights
+
+CREATE TABLE personas.persona_activity_daily (
+    persona_id text    NOT NULL,
+    day        date    NOT NULL,  -- the UTC day of the actions' created_at
+    total      integer NOT NULL,
+    hourly     integer[] NOT NULL CHECK (cardinality(hourly) = 24),  -- [1] is 00:00-01:00 UTC
+    PRIMARY KEY (persona_id, day)
+);
+
+-- Element-wise sum of two 24-hour vectors.
+CREATE FUNCTION personas.add_hours(a integer[], b integer[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(x + y ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+$$;
+
+-- A 24-hour vector from (hour, count) pairs.
+CREATE FUNCTION personas.hour_vector(hours integer[], counts integer[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(coalesce(c.n, 0) ORDER BY g.h)
+      FROM generate_series(0, 23) AS g(h)
+      LEFT JOIN (SELECT h, sum(n)::int AS n FROM unnest(hours, counts) AS u(h, n) GROUP BY h) c
+             ON c.h = g.h
+$$;
+
+-- Adds (sign 1) or removes (sign -1) a set of actions from the rollup. Called by the
+-- trigger function below with its transition table's rows, grouped first so that each
+-- (persona, day) is touched once, in key order (no deadlock between two statements).
+CREATE FUNCTION personas.apply_activity(persona_ids text[], created timestamptz[], sign integer)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO personas.persona_activity_daily AS d (persona_id, day, total, hourly)
+    SELECT persona_id, day, sign * sum(n)::int,
+           personas.hour_vector(array_agg(hour), array_agg(sign * n))
+      FROM (SELECT a.persona_id,
+                   (a.created_at AT TIME ZONE 'UTC')::date AS day,
+                   extract(hour FROM a.created_at AT TIME ZONE 'UTC')::int AS hour,
+                   count(*)::int AS n
+              FROM unnest(persona_ids, created) AS a(persona_id, created_at)
+             GROUP BY 1, 2, 3) per_hour
+     GROUP BY persona_id, day
+     ORDER BY persona_id, day
+        ON CONFLICT (persona_id, day) DO UPDATE
+       SET total = d.total + EXCLUDED.total,
+           hourly = personas.add_hours(d.hourly, EXCLUDED.hourly);
+    DELETE FROM personas.persona_activity_daily d
+     USING (SELECT DISTINCT p, (c AT TIME ZONE 'UTC')::date AS day
+              FROM unnest(persona_ids, created) AS t(p, c)) touched
+     WHERE sign < 0 AND d.persona_id = touched.p AND d.day = touched.day AND d.total = 0;
+$$;
+
+CREATE FUNCTION personas.track_activity() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM personas.apply_activity(
+            (SELECT array_agg(persona_id) FROM old_rows),
+            (SELECT array_agg(created_at) FROM old_rows), -1)
+          WHERE EXISTS (SELECT 1 FROM old_rows);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM personas.apply_activity(
+            (SELECT array_agg(persona_id) FROM new_rows),
+            (SELECT array_agg(created_at) FROM new_rows), 1)
+          WHERE EXISTS (SELECT 1 FROM new_rows);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION personas.clear_activity() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE personas.persona_activity_daily;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER persona_actions_activity_insert
+    AFTER INSERT ON personas.persona_actions
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION personas.track_activity();
+
+CREATE TRIGGER persona_actions_activity_delete
+    AFTER DELETE ON personas.persona_actions
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION personas.track_activity();
+
+CREATE TRIGGER persona_actions_activity_update
+    AFTER UPDATE ON personas.persona_actions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION personas.track_activity();
+
+CREATE TRIGGER persona_actions_activity_truncate
+    AFTER TRUNCATE ON personas.persona_actions
+    FOR EACH STATEMENT EXECUTE FUNCTION personas.clear_activity();
+
+-- Whatever is already in the table.
+DO $$
+BEGIN
+    PERFORM personas.apply_activity(array_agg(persona_id), array_agg(created_at), 1)
+       FROM personas.persona_actions
+     HAVING count(*) > 0;
+END
+$$;

@@ -1,0 +1,139 @@
+"""The admin list's 7-day activity stays right however action rows arrive or leave.
+
+The figure is read from a rollup that triggers keep inside PostgreSQL, so every test
+here writes rows some other way than the API too, and checks the list against a plain
+count over the actions table at the same instant.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from personas.admin import queries
+from tests.conftest import ROOT
+from tests.service.factories import add_persona
+
+PERSONAS = ["a", "b", "c", "d"]
+
+
+def listed(db, now: datetime) -> dict[str, int]:
+    return {p["userId"]: p["actions7d"] for p in json.loads(queries.list_personas(db, now=now))}
+
+
+def counted(db, now: datetime) -> dict[str, int]:
+    rows = db.execute(
+        "SELECT p.user_id, count(a.id) FROM personas.personas p LEFT JOIN personas.persona_actions a"
+        " ON a.persona_id = p.user_id AND a.created_at > %s - interval '7 days' AND a.created_at <= %s"
+        " GROUP BY p.user_id",
+        (now, now),
+    ).fetchall()
+    return dict(rows)
+
+
+def backfill(db, rows: int, start: datetime, spread: timedelta, prefix: str) -> None:
+    """An operator's SQL backfill: many rows, many personas, times over `spread`."""
+    rng = random.Random(rows)
+    values = [
+        (
+            PERSONAS[rng.randrange(len(PERSONAS))],
+            f"{prefix}-{i}",
+            start + timedelta(seconds=rng.uniform(0, spread.total_seconds())),
+        )
+        for i in range(rows)
+    ]
+    with db.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO personas.persona_actions (persona_id, id, tick_id, tool_name, result, created_at)"
+            " VALUES (%s, %s, 'backfill', 'tool', 'ok', %s)",
+            values,
+        )
+
+
+def instants(now: datetime) -> list[datetime]:
+    """Clocks at and after the newest row (actions are stamped when they arrive, so none is
+    newer than the clock): now, on the next hour boundary, just after it, and later ones
+    that put the window's first hour and first day at other places in the history."""
+    hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return [
+        now,
+        hour,
+        hour + timedelta(seconds=1),
+        now + timedelta(days=2, minutes=17),
+        now + timedelta(days=6, hours=23),
+    ]
+
+
+@pytest.fixture
+def personas_with_history(db):
+    for pid in PERSONAS:
+        add_persona(db, pid)
+    now = datetime.now(UTC)
+    backfill(db, 3000, now - timedelta(days=14), timedelta(days=14), "old")
+    return now
+
+
+def test_a_sql_backfill_is_counted_exactly(db, personas_with_history):
+    for at in instants(personas_with_history):
+        assert listed(db, at) == counted(db, at), at
+
+
+def test_rows_moved_in_time_or_deleted_by_sql_are_counted_exactly(db, personas_with_history):
+    db.execute(
+        "UPDATE personas.persona_actions SET created_at = created_at - interval '3 days'"
+        " WHERE id LIKE 'old-1%'"
+    )
+    db.execute("UPDATE personas.persona_actions SET persona_id = 'd' WHERE id LIKE 'old-2%'")
+    db.execute("DELETE FROM personas.persona_actions WHERE id LIKE 'old-3%'")
+    for at in instants(personas_with_history):
+        assert listed(db, at) == counted(db, at), at
+
+
+def test_actions_posted_through_the_api_are_counted(client, db, internal_headers, personas_with_history):
+    batch = {"actions": [{"tickId": "live", "toolName": f"t{i}", "result": "ok"} for i in range(37)]}
+    assert (
+        client.post("/api/v1/personas/internal/b/actions", json=batch, headers=internal_headers).status_code
+        == 200
+    )
+    now = datetime.now(UTC)
+    assert listed(db, now) == counted(db, now)
+    assert listed(db, now)["b"] >= 37
+
+
+def test_prune_keeps_the_figures_right(db, database_url, personas_with_history):
+    run = subprocess.run(
+        [sys.executable, "-m", "personas.prune", "--days", "10", "--batch-size", "100"],
+        cwd=ROOT,
+        env={"DATABASE_URL": database_url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (
+        db.execute(
+            "SELECT count(*) FROM personas.persona_actions WHERE created_at < now() - interval '10 days'"
+        ).fetchone()[0]
+        == 0
+    )
+    for at in instants(datetime.now(UTC)):
+        assert listed(db, at) == counted(db, at), at
+
+
+def test_truncate_and_deleted_personas_leave_no_stale_counts(db, personas_with_history):
+    db.execute("DELETE FROM personas.persona_actions WHERE persona_id = 'a'")
+    assert (
+        db.execute("SELECT count(*) FROM personas.persona_activity_daily WHERE persona_id = 'a'").fetchone()[
+            0
+        ]
+        == 0
+    )
+    db.execute("TRUNCATE personas.persona_actions")
+    assert db.execute("SELECT count(*) FROM personas.persona_activity_daily").fetchone()[0] == 0
+    assert set(listed(db, datetime.now(UTC)).values()) == {0}
