@@ -1,6 +1,6 @@
 -- name: claim_personas^
--- Lease up to :limit due personas to one runner, in one statement. The due rules and
--- the order are those of due.sql (keep them in step). FOR UPDATE SKIP LOCKED makes
+-- Lease up to :limit due personas to one runner, in one statement. The due rule
+-- (personas.is_due) and the order are those of due.sql. FOR UPDATE SKIP LOCKED makes
 -- concurrent claimers pass over each other's rows instead of waiting for them, and a
 -- row another claimer leased since our snapshot is re-checked against the lease test
 -- when we lock it, so it drops out: no persona goes to two runners while a lease is live.
@@ -9,17 +9,8 @@ WITH clock AS (
 ), due AS (
     SELECT p.user_id
       FROM personas.personas p, clock
-     WHERE (p.lease_until IS NULL OR p.lease_until <= clock.now)
-       AND (p.run_requested_at IS NOT NULL
-            OR CASE p.tick_cadence
-                 WHEN 'hourly' THEN
-                   p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '1 hour'
-                 WHEN 'daily' THEN
-                   p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '24 hours'
-                 WHEN 'weekdays' THEN
-                   extract(isodow FROM clock.now AT TIME ZONE 'UTC') < 6
-                   AND (p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '24 hours')
-               END)
+     WHERE personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
+                           p.lease_until, clock.now)
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
      LIMIT :limit
        FOR UPDATE OF p SKIP LOCKED

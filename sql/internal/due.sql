@@ -1,9 +1,8 @@
 -- name: due_personas^
 -- Personas due for a tick, as one JSON array built by PostgreSQL, with the clock
 -- they were judged by (the database's, unless :now is given). Oldest activity
--- first, never-active first of all. A persona under a live lease is being driven
--- by a claiming runner, so it is left out; a "run now" request makes a persona due
--- whatever its cadence and the weekday. Keep these rules in step with claims.sql.
+-- first, never-active first of all. The rule itself (cadence, weekdays, run now,
+-- live leases) is personas.is_due, shared with claims.sql.
 WITH clock AS (SELECT coalesce(:now::timestamptz, now()) AS now)
 SELECT clock.now AS server_time,
        coalesce(
@@ -17,17 +16,8 @@ SELECT clock.now AS server_time,
                     'lastActiveAt', p.last_active_at)
                   ORDER BY p.last_active_at NULLS FIRST, p.user_id)
             FROM personas.personas p
-           WHERE (p.lease_until IS NULL OR p.lease_until <= clock.now)
-             AND (p.run_requested_at IS NOT NULL
-                  OR CASE p.tick_cadence
-                       WHEN 'hourly' THEN
-                         p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '1 hour'
-                       WHEN 'daily' THEN
-                         p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '24 hours'
-                       WHEN 'weekdays' THEN
-                         extract(isodow FROM clock.now AT TIME ZONE 'UTC') < 6
-                         AND (p.last_active_at IS NULL OR p.last_active_at <= clock.now - interval '24 hours')
-                     END)
+           WHERE personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
+                                 p.lease_until, clock.now)
          ),
          '[]'::json)::text AS personas_json
   FROM clock;

@@ -1,0 +1,1 @@
+DROP FUNCTION personas.is_due(text, timestamptz, timestamptz, timestamptz, timestamptz);
