@@ -8,6 +8,7 @@ from personas.auth import require_service_key
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
+from personas.metrics import ROWS_WRITTEN
 from personas.queries import Queries
 from personas.validation import (
     ActionBatch,
@@ -90,6 +91,7 @@ def append_actions(raw_id: str) -> Response:
         if not queries.touch_persona(conn, persona_id=pid, tick_over=False):
             raise NotFound("No persona with that id.")
         new = queries.insert_actions(conn, **params)
+    ROWS_WRITTEN.labels("actions").inc(new)
     return jsonify(ok=True, written=len(rows), new=new)
 
 
@@ -114,4 +116,5 @@ def append_feedback(raw_id: str) -> Response:
         if not queries.touch_persona(conn, persona_id=pid, tick_over=True):
             raise NotFound("No persona with that id.")
         new = queries.insert_feedback(conn, **params)
+    ROWS_WRITTEN.labels("feedback").inc(new)
     return jsonify(ok=True, written=len(rows), new=new)

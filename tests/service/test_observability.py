@@ -76,3 +76,17 @@ def test_metrics_sum_requests_over_every_worker(live_api, db):
     body = requests.get(f"{live_api.url}/metrics", timeout=10).text
     assert "personas_http_request_duration_seconds_bucket" in body
     assert "personas_db_pool_connections" in body
+
+
+def test_metrics_count_new_rows_by_kind(client, db, internal_headers):
+    from prometheus_client import REGISTRY
+
+    def written(kind: str) -> float:
+        return REGISTRY.get_sample_value("personas_rows_written_total", {"kind": kind}) or 0
+
+    add_persona(db, "p1")
+    before = written("actions")
+    batch = {"actions": [{"tickId": "m", "toolName": f"t{i}", "result": "ok"} for i in range(3)]}
+    client.post(ACTIONS.format("p1"), json=batch, headers=internal_headers)
+    client.post(ACTIONS.format("p1"), json=batch, headers=internal_headers)  # a retry adds nothing
+    assert written("actions") - before == 3
