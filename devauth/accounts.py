@@ -7,14 +7,14 @@ import uuid
 from flask import Blueprint, Response, g, jsonify
 
 from devauth import tokens
-from devauth.db import Queries, get_db
+from devauth.db import get_db, load_queries
 from devauth.errors import Conflict, Unauthorized
 from devauth.gates import get_config, require_bearer
 from devauth.passwords import check_password, hash_password
 from devauth.validation import Login, Registration, parse_body
 
 bp = Blueprint("accounts", __name__)
-queries = Queries("users")
+queries = load_queries("users")
 
 
 @bp.get("/health")

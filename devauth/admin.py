@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from devauth.db import Queries, get_db
+from devauth.db import get_db, load_queries
 from devauth.errors import ApiError, NotFound
 from devauth.gates import require_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
-users = Queries("users")
+users = load_queries("users")
 MAX_LIMIT = 100
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from devauth import tokens
-from devauth.db import Queries, get_db
+from devauth.db import get_db, load_queries
 from devauth.errors import NotFound
 from devauth.gates import get_config
 from devauth.validation import FaultRequest, TokenRequest, parse_body
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
-users = Queries("users")
-faults = Queries("faults")
+users = load_queries("users")
+faults = load_queries("faults")
 
 
 @bp.post("/token")

@@ -7,10 +7,10 @@ import time
 
 from flask import Flask, request
 
-from devauth.db import Queries, get_db
+from devauth.db import get_db, load_queries
 from devauth.errors import InjectedFault
 
-queries = Queries("faults")
+queries = load_queries("faults")
 
 
 def inject_fault() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from devauth.db import Queries, get_db
+from devauth.db import get_db, load_queries
 from devauth.errors import NotFound
 from devauth.gates import require_service_key
 from devauth.validation import PersonaStamp, parse_body
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/internal")
-users = Queries("users")
+users = load_queries("users")
 
 
 @bp.before_request

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from devauth.config import DevAuthConfig
-from devauth.db import Queries
+from devauth.db import load_queries
 from devauth.errors import Unauthorized
 
 ALGORITHM = "EdDSA"
 LEEWAY_SECONDS = 5
-queries = Queries("keys")
+queries = load_queries("keys")
 
 
 def _new_key() -> dict[str, Any]:

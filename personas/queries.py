@@ -54,10 +54,11 @@ def _make_query(name: str, hint: str, sql: str) -> Callable[..., Any]:
 
 
 class Queries:
-    """Every query under one folder of sql/, as attributes named like the queries."""
+    """Every query of a folder of sql/ (or of one .sql file), as attributes named like the queries."""
 
-    def __init__(self, folder: str) -> None:
-        for path in sorted((SQL_DIR / folder).glob("*.sql")):
+    def __init__(self, source: str | Path) -> None:
+        source = SQL_DIR / source if isinstance(source, str) else source
+        for path in sorted(source.glob("*.sql")) if source.is_dir() else [source]:
             text = path.read_text()
             heads = list(_NAME.finditer(text))
             if not heads:
