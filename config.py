@@ -60,6 +60,7 @@ class Config:
     # stalled mana-auth costs a 504, never a killed worker.
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 5.0
+    upstream_max_in_flight: int = 2
     db_pool_min: int = 1
     db_pool_max: int = 8
     # How long a request waits for a pooled connection before answering 503.
@@ -96,6 +97,7 @@ class Config:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024),
             upstream_connect_timeout=_float(env, "MANA_AUTH_CONNECT_TIMEOUT", 2.0),
             upstream_read_timeout=_float(env, "MANA_AUTH_READ_TIMEOUT", 5.0),
+            upstream_max_in_flight=_int(env, "MANA_AUTH_MAX_IN_FLIGHT", 2, minimum=1),
             db_pool_min=_int(env, "DB_POOL_MIN", 1, minimum=0),
             db_pool_max=_int(env, "DB_POOL_MAX", 8, minimum=1),
             db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 3.0),

@@ -7,13 +7,14 @@ answers with 502 (504 for a timeout) naming the step, so an operator knows what 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from config import Config
-from personas.errors import UpstreamError
+from personas.errors import Unavailable, UpstreamError
 from personas.metrics import UPSTREAM_CALLS
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ class ManaAuth:
         self.service_key = config.service_key
         self.timeout = (config.upstream_connect_timeout, config.upstream_read_timeout)
         self.session = session
+        # A bulkhead: however long mana-auth stalls, at most this many of a worker's
+        # threads wait on it, so the rest keep serving runners.
+        self.in_flight = threading.BoundedSemaphore(config.upstream_max_in_flight)
 
     def _call(
         self,
@@ -38,6 +42,19 @@ class ManaAuth:
         headers = {"Content-Type": "application/json", "X-Service-Key": self.service_key}
         if admin_jwt:
             headers["Authorization"] = f"Bearer {admin_jwt}"
+        if not self.in_flight.acquire(blocking=False):
+            UPSTREAM_CALLS.labels(step, "shed").inc()
+            raise Unavailable(
+                "Too many calls to mana-auth are waiting already; try again shortly.", step=step
+            )
+        try:
+            return self._send(step, method, path, headers, ok, **kwargs)
+        finally:
+            self.in_flight.release()
+
+    def _send(
+        self, step: str, method: str, path: str, headers: dict[str, str], ok: tuple[int, ...], **kwargs: Any
+    ) -> requests.Response:
         try:
             response = self.session.request(
                 method, self.base + path, headers=headers, timeout=self.timeout, **kwargs

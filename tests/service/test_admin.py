@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -462,3 +463,27 @@ def test_input_mana_auth_would_refuse_is_a_400_here_not_a_502(client, admin_toke
     response = client.post(BASE, json={**upsert_body(new_email()), **change}, headers=bearer(admin_token))
     assert response.status_code == 400
     assert response.get_json()["details"][0]["field"] == field
+
+
+def test_a_stalled_mana_auth_never_takes_every_worker_thread(live_api, devauth_clear_faults, db):
+    """More stalled admin calls than the server has threads: the excess is shed with 503 at
+    once, and runners' calls are still answered while the stall lasts."""
+    add_persona(db, "runner-side")
+    token = mint_token(devauth_clear_faults)
+    add_fault(devauth_clear_faults, "/api/v1/admin/users", method="GET", delayMs=7000, times=100)
+
+    def upsert(_: int) -> int:
+        return requests.post(
+            f"{live_api.url}{BASE}", json=upsert_body(new_email()), headers=bearer(token), timeout=30
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        stalled = [pool.submit(upsert, i) for i in range(24)]  # the live server has 2 x 8 threads
+        time.sleep(1.0)
+        due = requests.get(
+            f"{live_api.url}/api/v1/personas/internal/due", headers={"X-Service-Key": SERVICE_KEY}, timeout=3
+        )
+        assert due.status_code == 200
+        statuses = [f.result() for f in stalled]
+    assert statuses.count(503) >= 24 - 2 * 2  # at most two waiting per worker process
+    assert set(statuses) <= {503, 504}
