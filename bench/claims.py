@@ -1,0 +1,182 @@
+"""Claims and ingest with one API instance, then two, against one PostgreSQL: where the time goes.
+
+Claims: `--personas` personas, all due; `--runners` runner processes each POST
+/api/v1/personas/internal/claims (`--limit` personas, `--lease-seconds`) until a claim
+comes back empty, first all against one gunicorn instance, then (leases cleared) split
+between two instances on different ports. Prints claims/s and personas/s, checks that no
+persona was handed out twice, and shows how the rate changes as the fleet gets leased.
+Ingest: `--clients` processes POST 500-row action batches for `--duration` seconds, to
+one instance and then split between two. For every phase it prints the cores kept busy
+by each gunicorn instance, by PostgreSQL (postmaster and backends), by the clients, and
+by everything else on the machine, and the CPU time per claim or per row: when a second
+instance adds nothing, the figures say which side was already saturated.
+
+    .venv/bin/python bench/claims.py
+    .venv/bin/python bench/claims.py --personas 50000 --runners 16 --workers 1 --threads 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fleet import persona_id, seed_personas, vacuum_analyze
+from bench.load import LoadResult, claim_until_empty, post_action_batches, run_clients
+from bench.meters import CpuMeter
+from bench.stack import Stack, add_service_flags, print_header, section, throwaway_stack
+from devstack.processes import Process
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--personas", type=int, default=20_000, help="personas, all due (default 20000)")
+    parser.add_argument("--runners", type=int, default=8, help="concurrent claiming runners (default 8)")
+    parser.add_argument("--limit", type=int, default=10, help="personas per claim (default 10)")
+    parser.add_argument("--lease-seconds", type=int, default=600, help="lease per claim (default 600)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent action-batch clients (default 8)")
+    parser.add_argument(
+        "--duration", type=float, default=10, help="seconds of each ingest phase (default 10)"
+    )
+    parser.add_argument("--batch-rows", type=int, default=500, help="action rows per POST (default 500)")
+    add_service_flags(parser)
+    return parser.parse_args()
+
+
+def claim_phase(stack: Stack, apis: list[Process], args: argparse.Namespace) -> dict[str, float]:
+    meter = CpuMeter(stack, apis)
+    result: LoadResult = run_clients(
+        claim_until_empty,
+        args.runners,
+        meter.start,
+        urls=[api.url for api in apis],
+        service_key=stack.service_key,
+        limit=args.limit,
+        lease_seconds=args.lease_seconds,
+        duration=300,
+    )
+    meter.stop(result.cpu_seconds)
+    claims = len(result.stamps)
+    unique = len(set(result.ids))
+    print(
+        f"claimed         {len(result.ids)} personas ({unique} distinct) in {claims} claims "
+        f"+ {result.requests - claims - result.errors} empty, {result.elapsed:.2f} s; {result.errors} errors"
+    )
+    print(
+        f"rate            {claims / result.elapsed:,.1f} claims/s, "
+        f"{len(result.ids) / result.elapsed:,.0f} personas/s"
+    )
+    print(result.latency_line())
+    print(quarter_rates(result))
+    print(meter.report())
+    print(meter.per_unit(claims, "claim"))
+    if unique != len(result.ids) or unique != args.personas:
+        print("WARNING: a persona was handed out twice, or not every persona was claimed")
+    return {
+        "claims/s": claims / result.elapsed,
+        "personas/s": len(result.ids) / result.elapsed,
+        **meter.shares(),
+    }
+
+
+def quarter_rates(result: LoadResult) -> str:
+    """Personas/s while the first quarter of the fleet was claimed, the second, and so on:
+    a claim walks past the personas already leased, so later claims may cost more."""
+    if not result.stamps:
+        return "no claims"
+    total = sum(n for _, n in result.stamps)
+    start = result.stamps[0][0] - result.elapsed / max(1, len(result.stamps))
+    rates, done, mark, quarter = [], 0, start, 1
+    for stamp, n in result.stamps:
+        done += n
+        if done >= total * quarter / 4:
+            rates.append(f"{total / 4 / max(stamp - mark, 1e-9):,.0f}")
+            mark, quarter = stamp, quarter + 1
+    return f"personas/s     by quarter of the fleet claimed: {' / '.join(rates)}"
+
+
+def clear_leases(stack: Stack) -> None:
+    with stack.connect() as conn:
+        conn.execute("UPDATE personas.personas SET lease_runner = NULL, lease_until = NULL")
+        conn.commit()
+        vacuum_analyze(conn, "personas.personas")
+
+
+def ingest_phase(stack: Stack, apis: list[Process], args: argparse.Namespace) -> dict[str, float]:
+    meter = CpuMeter(stack, apis)
+    result = run_clients(
+        post_action_batches,
+        args.clients,
+        meter.start,
+        urls=[api.url for api in apis],
+        service_key=stack.service_key,
+        persona_ids=[persona_id(n) for n in range(args.personas)],
+        batch_rows=args.batch_rows,
+        duration=args.duration,
+        run_tag=secrets.token_hex(4),
+        clients=args.clients,
+    )
+    meter.stop(result.cpu_seconds)
+    rate = result.rows / result.elapsed
+    print(
+        f"ingested        {result.rows} rows ({result.new_rows} new) in {result.requests} requests, "
+        f"{result.elapsed:.2f} s = {rate:,.0f} rows/s; {result.errors} errors"
+    )
+    print(result.latency_line())
+    print(meter.report())
+    print(meter.per_unit(result.rows, "row"))
+    return {"rows/s": rate, **meter.shares()}
+
+
+def main() -> int:
+    args = parse_args()
+    print_header("claims: one API instance against two, on one PostgreSQL")
+    with throwaway_stack(args.keep_logs) as stack:
+        with stack.connect() as conn:
+            seed_personas(conn, args.personas, due_fraction=1.0)
+        print(f"seeded          {args.personas} personas, all due")
+        one = stack.start_api(args, name="web-a")
+        two = stack.start_api(args, name="web-b")
+        print(
+            f"each instance   gunicorn --workers {args.workers} --threads {args.threads}, "
+            f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
+        )
+        print(
+            f"settings        {args.runners} runners claiming limit={args.limit} "
+            f"leaseSeconds={args.lease_seconds}; "
+            f"{args.clients} clients posting {args.batch_rows}-row batches for {args.duration:g} s"
+        )
+        figures = {}
+        section(f"claims, one instance ({args.runners} runners)")
+        figures["claims, 1 instance"] = claim_phase(stack, [one], args)
+        clear_leases(stack)
+        section(f"claims, two instances ({args.runners} runners split between them)")
+        figures["claims, 2 instances"] = claim_phase(stack, [one, two], args)
+        section(f"actions, one instance ({args.clients} clients)")
+        figures["actions, 1 instance"] = ingest_phase(stack, [one], args)
+        section(f"actions, two instances ({args.clients} clients split between them)")
+        figures["actions, 2 instances"] = ingest_phase(stack, [one, two], args)
+
+        section("result (cores busy: CPU seconds per second of the phase)")
+        print(f"{'phase':<22}{'rate':>22}{'web-a':>7}{'web-b':>7}{'postgres':>9}{'clients':>8}{'other':>7}")
+        for phase, f in figures.items():
+            rate = f"{f['claims/s']:,.0f} claims/s" if "claims/s" in f else f"{f['rows/s']:,.0f} rows/s"
+            print(
+                f"{phase:<22}{rate:>22}{f.get('web-a', 0):>7.2f}{f.get('web-b', 0):>7.2f}"
+                f"{f['postgres']:>9.2f}{f['clients']:>8.2f}{f['other']:>7.2f}"
+            )
+        claims_gain = figures["claims, 2 instances"]["claims/s"] / figures["claims, 1 instance"]["claims/s"]
+        rows_gain = figures["actions, 2 instances"]["rows/s"] / figures["actions, 1 instance"]["rows/s"]
+        print(f"two instances / one: claims {claims_gain:.2f}x, action rows {rows_gain:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Load clients, each in its own process with one keep-alive `requests.Session`, so the
+clients do not queue behind one GIL. They share the machine's cores with the service and
+PostgreSQL, though: the CPU report of each phase shows how much they took.
+
+Processes are spawned (not forked), so none inherits the parent's database connections.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+import requests
+
+from bench.fleet import TICK_MARK, batch_template
+
+TIMEOUT = 60
+INTERNAL = "/api/v1/personas/internal"
+
+
+@dataclass
+class LoadResult:
+    """What all clients of one phase did, from the moment they were let go together."""
+
+    elapsed: float
+    cpu_seconds: float
+    requests: int
+    rows: int
+    new_rows: int
+    errors: int
+    latencies_ms: list[float]
+    ids: list[str] = field(default_factory=list)
+    stamps: list[tuple[float, int]] = field(default_factory=list)
+
+    def latency_line(self) -> str:
+        if not self.latencies_ms:
+            return "no requests"
+        lat = sorted(self.latencies_ms)
+        p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
+        return f"latency p50 {statistics.median(lat):.1f} ms  p95 {p95:.1f} ms  max {lat[-1]:.1f} ms"
+
+
+def run_clients(target: Callable[..., None], count: int, on_go: Callable[[], None], **kwargs) -> LoadResult:
+    """Start `count` client processes running `target`, wait until each is connected, call
+    `on_go` (start the meters), let them all go at once, and gather their results."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(count + 1)
+    go = ctx.Event()
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=target, args=(index, ready, go, results), kwargs=kwargs, daemon=True)
+        for index in range(count)
+    ]
+    for proc in procs:
+        proc.start()
+    ready.wait(timeout=120)
+    on_go()
+    go.set()
+    gathered = [results.get(timeout=kwargs.get("duration", 600) + 600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    failures = [r["failure"] for r in gathered if r.get("failure")]
+    if failures:
+        raise RuntimeError("a load client failed:\n" + failures[0])
+    stamps = sorted(s for r in gathered for s in r["stamps"])
+    return LoadResult(
+        elapsed=max(r["finished"] for r in gathered) - min(r["started"] for r in gathered),
+        cpu_seconds=sum(r["cpu_seconds"] for r in gathered),
+        requests=sum(r["requests"] for r in gathered),
+        rows=sum(r["rows"] for r in gathered),
+        new_rows=sum(r["new_rows"] for r in gathered),
+        errors=sum(r["errors"] for r in gathered),
+        latencies_ms=[x for r in gathered for x in r["latencies_ms"]],
+        ids=[x for r in gathered for x in r["ids"]],
+        stamps=stamps,
+    )
+
+
+def _client(index: int, ready, go, results, work: Callable[[dict], None], url: str, service_key: str) -> None:
+    """Connect, wait for the start, run `work` on a tally, report the tally (or the failure)."""
+    tally = {
+        "requests": 0,
+        "rows": 0,
+        "new_rows": 0,
+        "errors": 0,
+        "latencies_ms": [],
+        "ids": [],
+        "stamps": [],
+    }
+    try:
+        session = requests.Session()
+        session.headers.update({"X-Service-Key": service_key, "Content-Type": "application/json"})
+        session.get(url + "/health", timeout=TIMEOUT).raise_for_status()
+        tally["session"] = session
+        ready.wait(timeout=120)
+        go.wait(timeout=120)
+        cpu = time.process_time()
+        tally["started"] = time.monotonic()
+        work(tally)
+        tally["finished"] = time.monotonic()
+        tally["cpu_seconds"] = time.process_time() - cpu
+    except Exception:
+        tally["failure"] = f"client {index}: {traceback.format_exc()}"
+    tally.pop("session", None)
+    results.put(tally)
+
+
+def post_action_batches(
+    index: int,
+    ready,
+    go,
+    results,
+    *,
+    urls: list[str],
+    service_key: str,
+    persona_ids: list[str],
+    batch_rows: int,
+    duration: float,
+    run_tag: str,
+    clients: int,
+) -> None:
+    """POST batches of `batch_rows` action rows, each with fresh tick ids, for `duration` s."""
+    url = urls[index % len(urls)]
+    template = batch_template(batch_rows)
+
+    def work(tally: dict) -> None:
+        session = tally["session"]
+        deadline = tally["started"] + duration
+        seq = 0
+        while time.monotonic() < deadline:
+            pid = persona_ids[(index + seq * clients) % len(persona_ids)]
+            body = template.replace(TICK_MARK, f"{run_tag}-c{index}-{seq}".encode())
+            seq += 1
+            start = time.perf_counter()
+            response = session.post(f"{url}{INTERNAL}/{pid}/actions", data=body, timeout=TIMEOUT)
+            tally["latencies_ms"].append((time.perf_counter() - start) * 1000)
+            tally["requests"] += 1
+            if response.status_code != 200:
+                tally["errors"] += 1
+                continue
+            answer = orjson.loads(response.content)
+            tally["rows"] += answer["written"]
+            tally["new_rows"] += answer.get("new", 0)
+
+    _client(index, ready, go, results, work, url, service_key)
+
+
+def claim_until_empty(
+    index: int,
+    ready,
+    go,
+    results,
+    *,
+    urls: list[str],
+    service_key: str,
+    limit: int,
+    lease_seconds: int,
+    duration: float,
+) -> None:
+    """Claim `limit` personas at a time until a claim comes back empty (or `duration` ends)."""
+    url = urls[index % len(urls)]
+    body = orjson.dumps({"runnerId": f"bench-runner-{index}", "limit": limit, "leaseSeconds": lease_seconds})
+
+    def work(tally: dict) -> None:
+        session = tally["session"]
+        deadline = tally["started"] + duration
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            response = session.post(f"{url}{INTERNAL}/claims", data=body, timeout=TIMEOUT)
+            tally["latencies_ms"].append((time.perf_counter() - start) * 1000)
+            tally["requests"] += 1
+            if response.status_code != 200:
+                tally["errors"] += 1
+                if tally["errors"] > 50:
+                    return
+                continue
+            claimed = [p["userId"] for p in orjson.loads(response.content)["personas"]]
+            if not claimed:
+                return
+            tally["ids"].extend(claimed)
+            tally["rows"] += len(claimed)
+            tally["stamps"].append((time.monotonic(), len(claimed)))
+
+    _client(index, ready, go, results, work, url, service_key)
