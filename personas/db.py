@@ -8,8 +8,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import psycopg
 from flask import Flask, current_app
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from config import Config
@@ -35,6 +37,11 @@ class Database:
             "application_name": "personas-api",
         }
 
+    @staticmethod
+    def _configure(conn: psycopg.Connection) -> None:
+        """jsonb values are parsed by orjson, as request bodies are."""
+        set_json_loads(orjson.loads, conn)
+
     @property
     def pool(self) -> ConnectionPool:
         if self._pool is None:
@@ -46,6 +53,7 @@ class Database:
                         max_size=self.config.db_pool_max,
                         timeout=self.config.db_pool_timeout,
                         kwargs=self._connect_kwargs(),
+                        configure=self._configure,
                         reconnect_timeout=0,  # keep retrying while the database is away
                         open=False,
                         name="personas",

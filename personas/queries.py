@@ -37,7 +37,7 @@ def _to_psycopg(sql: str) -> str:
 
 def _make_query(name: str, hint: str, sql: str) -> Callable[..., Any]:
     def run(conn: Connection, **params: Any) -> Any:
-        with conn.cursor(row_factory=dict_row) as cur:
+        with conn.cursor(row_factory=dict_row, binary=True) as cur:
             cur.execute(sql, params, prepare=True)
             if hint == "!":
                 return cur.rowcount

@@ -1,4 +1,4 @@
--- name: claim_personas^
+-- name: claim_personas
 -- Lease up to :limit due personas to one runner, in one statement. The due rule
 -- (personas.is_due) and the order are those of due.sql. FOR UPDATE SKIP LOCKED makes
 -- concurrent claimers pass over each other's rows instead of waiting for them, and a
@@ -25,19 +25,16 @@ WITH clock AS (
 )
 SELECT clock.now AS server_time,
        clock.lease_until,
-       coalesce(
-         (SELECT json_agg(json_build_object(
-                    'userId', l.user_id,
-                    'email', l.email,
-                    'archetype', l.archetype,
-                    'systemPrompt', l.system_prompt,
-                    'moduleMix', l.module_mix,
-                    'tickCadence', l.tick_cadence,
-                    'lastActiveAt', l.last_active_at)
-                  ORDER BY l.last_active_at NULLS FIRST, l.user_id)
-            FROM leased l),
-         '[]'::json)::text AS personas_json
-  FROM clock;
+       l.user_id AS "userId",
+       l.email,
+       l.archetype,
+       l.system_prompt AS "systemPrompt",
+       l.module_mix AS "moduleMix",
+       l.tick_cadence AS "tickCadence",
+       l.last_active_at AS "lastActiveAt"
+  FROM clock
+  LEFT JOIN leased l ON true
+ ORDER BY l.last_active_at NULLS FIRST, l.user_id;
 
 -- name: release_claim^
 -- End a runner's own live lease early. The persona row is locked first, so the answer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -109,8 +108,7 @@ def test_weekdays_cadence_is_due_only_on_utc_monday_to_friday(db, database_url, 
     add_persona(db, "weekday-old", cadence="weekdays", last_active=day - timedelta(days=2))
     add_persona(db, "weekday-fresh", cadence="weekdays", last_active=day - timedelta(hours=2))
     add_persona(db, "daily-old", cadence="daily", last_active=day - timedelta(days=2))
-    row = queries.due_personas(db, now=day)
-    assert {p["userId"] for p in json.loads(row["personas_json"])} == expected
+    assert {p["userId"] for p in queries.due_personas(db, now=day) if p["userId"]} == expected
 
 
 def test_due_is_an_empty_list_when_nobody_is_due(client, db, internal_headers):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,8 +73,8 @@ def test_run_now_overrides_the_weekend_of_a_weekdays_persona(client, db, admin_t
     saturday = datetime(2026, 11, 28, 12, tzinfo=UTC)
     add_persona(db, "weekdays", cadence="weekdays", last_active=saturday - timedelta(days=3))
     assert run_now(client, admin_token, "weekdays").status_code == 200
-    row = internal_queries.due_personas(db, now=saturday)
-    assert [p["userId"] for p in json.loads(row["personas_json"])] == ["weekdays"]
+    rows = internal_queries.due_personas(db, now=saturday)
+    assert [p["userId"] for p in rows] == ["weekdays"]
 
 
 def test_run_now_does_not_break_a_live_lease(client, db, internal_headers, admin_token):
