@@ -1,4 +1,4 @@
--- A per-persona, per-day count of actions (with the day's 24 hourly counts), kept by
+-- A per-persona, per-day count of actions (with the day's running hourly counts), kept by
 -- the database itself, so the admin list's 7-day activity reads a few rows per persona
 -- instead of every action of the week. Statement-level triggers with transition tables
 -- keep it right however rows arrive or leave: the API, prune, an operator's backfill,
@@ -9,23 +9,30 @@ CREATE TABLE personas.persona_activity_daily (
     persona_id text    NOT NULL,
     day        date    NOT NULL,  -- the UTC day of the actions' created_at
     total      integer NOT NULL,
-    hourly     integer[] NOT NULL CHECK (cardinality(hourly) = 24),  -- [1] is 00:00-01:00 UTC
+    -- through_hour[h + 1]: the day's actions from 00:00 UTC to the end of hour h, so the
+    -- actions after hour h are total - through_hour[h + 1], with no array to walk.
+    through_hour integer[] NOT NULL CHECK (cardinality(through_hour) = 24),
     PRIMARY KEY (persona_id, day)
 );
 
--- Element-wise sum of two 24-hour vectors.
+-- The 7-day activity reads the last eight days of every persona: a range of this index,
+-- however many days of history the table keeps.
+CREATE INDEX persona_activity_daily_day_idx ON personas.persona_activity_daily (day);
+
+-- Element-wise sum of two 24-hour vectors (running counts add up element by element).
 CREATE FUNCTION personas.add_hours(a integer[], b integer[]) RETURNS integer[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT array_agg(x + y ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
 $$;
 
--- A 24-hour vector from (hour, count) pairs.
+-- The 24 running counts of a day from its (hour, count) pairs.
 CREATE FUNCTION personas.hour_vector(hours integer[], counts integer[]) RETURNS integer[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT array_agg(coalesce(c.n, 0) ORDER BY g.h)
-      FROM generate_series(0, 23) AS g(h)
-      LEFT JOIN (SELECT h, sum(n)::int AS n FROM unnest(hours, counts) AS u(h, n) GROUP BY h) c
-             ON c.h = g.h
+    SELECT array_agg(running ORDER BY h)
+      FROM (SELECT g.h, (sum(coalesce(c.n, 0)) OVER (ORDER BY g.h))::int AS running
+              FROM generate_series(0, 23) AS g(h)
+              LEFT JOIN (SELECT h, sum(n)::int AS n FROM unnest(hours, counts) AS u(h, n) GROUP BY h) c
+                     ON c.h = g.h) r
 $$;
 
 -- Adds (sign 1) or removes (sign -1) a set of actions from the rollup. Called by the
@@ -33,7 +40,7 @@ $$;
 -- (persona, day) is touched once, in key order (no deadlock between two statements).
 CREATE FUNCTION personas.apply_activity(persona_ids text[], created timestamptz[], sign integer)
 RETURNS void LANGUAGE sql AS $$
-    INSERT INTO personas.persona_activity_daily AS d (persona_id, day, total, hourly)
+    INSERT INTO personas.persona_activity_daily AS d (persona_id, day, total, through_hour)
     SELECT persona_id, day, sign * sum(n)::int,
            personas.hour_vector(array_agg(hour), array_agg(sign * n))
       FROM (SELECT a.persona_id,
@@ -46,7 +53,7 @@ RETURNS void LANGUAGE sql AS $$
      ORDER BY persona_id, day
         ON CONFLICT (persona_id, day) DO UPDATE
        SET total = d.total + EXCLUDED.total,
-           hourly = personas.add_hours(d.hourly, EXCLUDED.hourly);
+           through_hour = personas.add_hours(d.through_hour, EXCLUDED.through_hour);
     DELETE FROM personas.persona_activity_daily d
      USING (SELECT DISTINCT p, (c AT TIME ZONE 'UTC')::date AS day
               FROM unnest(persona_ids, created) AS t(p, c)) touched

@@ -84,8 +84,7 @@ def upsert() -> Response:
 @bp.get("", strict_slashes=False)
 def list_personas() -> Response:
     with get_db().connection() as conn:
-        personas_json = queries.list_personas(conn, now=None)
-    return Response(f'{{"personas":{personas_json}}}', mimetype="application/json")
+        return jsonify(personas=queries.list_personas(conn, now=None))
 
 
 @bp.get("/<raw_id>")

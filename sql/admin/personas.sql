@@ -16,13 +16,12 @@ SELECT user_id FROM personas.personas WHERE lower(email) = lower(:email);
 -- name: persona_exists$
 SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
 
--- name: list_personas$
--- Newest first, each with its number of actions in the rolling last 7 x 24 hours, as
--- one JSON array built here. The count reads the daily rollup (a handful of rows per
--- persona), not the actions: whole days after the window's first day by their total,
--- that first day by its hourly counts after the window's first hour, and only that
--- first, partial hour from the actions table itself (an hour of rows, however large
--- the table grows).
+-- name: list_personas
+-- Newest first, each with its number of actions in the rolling last 7 x 24 hours.
+-- The count reads the daily rollup (a handful of rows per persona), not the actions:
+-- whole days after the window's first day by their total, that first day by its
+-- hourly counts after the window's first hour, and only that first, partial hour from
+-- the actions table itself (an hour of rows, however large the table grows).
 WITH edge AS (
     SELECT since,
            (since AT TIME ZONE 'UTC')::date AS first_day,
@@ -32,8 +31,7 @@ WITH edge AS (
 ), rolled AS (
     SELECT d.persona_id,
            sum(CASE WHEN d.day > e.first_day THEN d.total
-                    ELSE (SELECT coalesce(sum(h), 0) FROM unnest(d.hourly[e.first_hour + 2:24]) AS h)
-               END) AS n
+                    ELSE d.total - d.through_hour[e.first_hour + 1] END) AS n
       FROM personas.persona_activity_daily d, edge e
      WHERE d.day >= e.first_day
      GROUP BY d.persona_id
@@ -43,18 +41,17 @@ WITH edge AS (
      WHERE a.created_at > e.since AND a.created_at < e.first_full_hour
      GROUP BY a.persona_id
 )
-SELECT coalesce(json_agg(json_build_object(
-           'userId', p.user_id,
-           'email', p.email,
-           'archetype', p.archetype,
-           'tickCadence', p.tick_cadence,
-           'lastActiveAt', p.last_active_at,
-           'createdAt', p.created_at,
-           'actions7d', coalesce(r.n, 0) + coalesce(f.n, 0))
-         ORDER BY p.created_at DESC, p.user_id), '[]'::json)::text
+SELECT p.user_id AS "userId",
+       p.email,
+       p.archetype,
+       p.tick_cadence AS "tickCadence",
+       p.last_active_at AS "lastActiveAt",
+       p.created_at AS "createdAt",
+       (coalesce(r.n, 0) + coalesce(f.n, 0))::int AS "actions7d"
   FROM personas.personas p
   LEFT JOIN rolled r ON r.persona_id = p.user_id
-  LEFT JOIN first_hour f ON f.persona_id = p.user_id;
+  LEFT JOIN first_hour f ON f.persona_id = p.user_id
+ ORDER BY p.created_at DESC, p.user_id;
 
 -- name: persona_detail^
 SELECT user_id, email, archetype, system_prompt, module_mix, tick_cadence, last_active_at, created_at

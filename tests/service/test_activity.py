@@ -7,7 +7,6 @@ count over the actions table at the same instant.
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 import sys
@@ -23,7 +22,7 @@ PERSONAS = ["a", "b", "c", "d"]
 
 
 def listed(db, now: datetime) -> dict[str, int]:
-    return {p["userId"]: p["actions7d"] for p in json.loads(queries.list_personas(db, now=now))}
+    return {p["userId"]: p["actions7d"] for p in queries.list_personas(db, now=now)}
 
 
 def counted(db, now: datetime) -> dict[str, int]:
