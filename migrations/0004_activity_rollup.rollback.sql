@@ -7,4 +7,6 @@ DROP FUNCTION personas.track_activity();
 DROP FUNCTION personas.apply_activity(text[], timestamptz[], integer);
 DROP FUNCTION personas.hour_vector(integer[], integer[]);
 DROP FUNCTION personas.add_hours(integer[], integer[]);
-DROP TABLE personas.persona_activity_daily;
+DROP TABLE personas.persona_activity;
+DROP FUNCTION personas.activity_hour(timestamptz);
+DROP FUNCTION personas.activity_span(timestamptz);

@@ -18,23 +18,23 @@ SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
 
 -- name: list_personas
 -- Newest first, each with its number of actions in the rolling last 7 x 24 hours.
--- The count reads the daily rollup (a handful of rows per persona), not the actions:
--- whole days after the window's first day by their total, that first day by its
+-- The count reads the activity rollup (at most two 8-day spans per persona), not the
+-- actions: the later span by its total, the span the window starts in by its running
 -- hourly counts after the window's first hour, and only that first, partial hour from
 -- the actions table itself (an hour of rows, however large the table grows).
 WITH edge AS (
     SELECT since,
-           (since AT TIME ZONE 'UTC')::date AS first_day,
-           extract(hour FROM since AT TIME ZONE 'UTC')::int AS first_hour,
+           personas.activity_span(since) AS first_span,
+           personas.activity_hour(since) AS first_hour,
            date_trunc('hour', since, 'UTC') + interval '1 hour' AS first_full_hour
       FROM (SELECT coalesce(:now::timestamptz, now()) - interval '7 days' AS since) w
 ), rolled AS (
-    SELECT d.persona_id,
-           sum(CASE WHEN d.day > e.first_day THEN d.total
-                    ELSE d.total - d.through_hour[e.first_hour + 1] END) AS n
-      FROM personas.persona_activity_daily d, edge e
-     WHERE d.day >= e.first_day
-     GROUP BY d.persona_id
+    SELECT a.persona_id,
+           sum(CASE WHEN a.span > e.first_span THEN a.total
+                    ELSE a.total - a.through_hour[e.first_hour + 1] END) AS n
+      FROM personas.persona_activity a, edge e
+     WHERE a.span >= e.first_span
+     GROUP BY a.persona_id
 ), first_hour AS (
     SELECT a.persona_id, count(*) AS n
       FROM personas.persona_actions a, edge e

@@ -57,7 +57,7 @@ def backfill(db, rows: int, start: datetime, spread: timedelta, prefix: str) -> 
 def instants(now: datetime) -> list[datetime]:
     """Clocks at and after the newest row (actions are stamped when they arrive, so none is
     newer than the clock): now, on the next hour boundary, just after it, and later ones
-    that put the window's first hour and first day at other places in the history."""
+    that put the window's first hour at other places in the history."""
     hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return [
         now,
@@ -128,11 +128,8 @@ def test_prune_keeps_the_figures_right(db, database_url, personas_with_history):
 def test_truncate_and_deleted_personas_leave_no_stale_counts(db, personas_with_history):
     db.execute("DELETE FROM personas.persona_actions WHERE persona_id = 'a'")
     assert (
-        db.execute("SELECT count(*) FROM personas.persona_activity_daily WHERE persona_id = 'a'").fetchone()[
-            0
-        ]
-        == 0
+        db.execute("SELECT count(*) FROM personas.persona_activity WHERE persona_id = 'a'").fetchone()[0] == 0
     )
     db.execute("TRUNCATE personas.persona_actions")
-    assert db.execute("SELECT count(*) FROM personas.persona_activity_daily").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM personas.persona_activity").fetchone()[0] == 0
     assert set(listed(db, datetime.now(UTC)).values()) == {0}
