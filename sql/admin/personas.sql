@@ -18,27 +18,31 @@ SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
 
 -- name: list_personas
 -- Newest first, each with its number of actions in the rolling last 7 x 24 hours.
--- The count reads the activity rollup (at most two 8-day spans per persona), not the
--- actions: the later span by its total, the span the window starts in by its running
--- hourly counts after the window's first hour, and only that first, partial hour from
--- the actions table itself (an hour of rows, however large the table grows).
+-- The count reads the activity rollup, not the actions: a 7-day window lies within two
+-- consecutive 8-day spans, so it is the first span's count after the window's first
+-- hour (from its running hourly counts), plus the next span's total, plus that first,
+-- partial hour from the actions table itself (an hour of rows, however large the
+-- table grows). The edge values are sub-selects, known before the scans start, so the
+-- rollup is read as two ranges of its span index.
 WITH edge AS (
     SELECT since,
            personas.activity_span(since) AS first_span,
            personas.activity_hour(since) AS first_hour,
            date_trunc('hour', since, 'UTC') + interval '1 hour' AS first_full_hour
       FROM (SELECT coalesce(:now::timestamptz, now()) - interval '7 days' AS since) w
-), rolled AS (
-    SELECT a.persona_id,
-           sum(CASE WHEN a.span > e.first_span THEN a.total
-                    ELSE a.total - a.through_hour[e.first_hour + 1] END) AS n
-      FROM personas.persona_activity a, edge e
-     WHERE a.span >= e.first_span
-     GROUP BY a.persona_id
+), first_span AS (
+    SELECT persona_id, total - through_hour[(SELECT first_hour FROM edge) + 1] AS n
+      FROM personas.persona_activity
+     WHERE span = (SELECT first_span FROM edge)
+), next_span AS (
+    SELECT persona_id, total AS n
+      FROM personas.persona_activity
+     WHERE span = (SELECT first_span + 1 FROM edge)
 ), first_hour AS (
     SELECT a.persona_id, count(*) AS n
-      FROM personas.persona_actions a, edge e
-     WHERE a.created_at > e.since AND a.created_at < e.first_full_hour
+      FROM personas.persona_actions a
+     WHERE a.created_at > (SELECT since FROM edge)
+       AND a.created_at < (SELECT first_full_hour FROM edge)
      GROUP BY a.persona_id
 )
 SELECT p.user_id AS "userId",
@@ -47,9 +51,10 @@ SELECT p.user_id AS "userId",
        p.tick_cadence AS "tickCadence",
        p.last_active_at AS "lastActiveAt",
        p.created_at AS "createdAt",
-       (coalesce(r.n, 0) + coalesce(f.n, 0))::int AS "actions7d"
+       (coalesce(s0.n, 0) + coalesce(s1.n, 0) + coalesce(f.n, 0))::int AS "actions7d"
   FROM personas.personas p
-  LEFT JOIN rolled r ON r.persona_id = p.user_id
+  LEFT JOIN first_span s0 ON s0.persona_id = p.user_id
+  LEFT JOIN next_span s1 ON s1.persona_id = p.user_id
   LEFT JOIN first_hour f ON f.persona_id = p.user_id
  ORDER BY p.created_at DESC, p.user_id;
 
