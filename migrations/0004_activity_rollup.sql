@@ -29,8 +29,8 @@ CREATE TABLE personas.persona_activity (
     PRIMARY KEY (persona_id, span)
 );
 
--- The 7-day activity reads two spans of every persona: two ranges of this index, however
--- much history the table keeps.
+-- The 7-day activity reads the last two spans of every persona: one range of this index,
+-- however much history the table keeps.
 CREATE INDEX persona_activity_span_idx ON personas.persona_activity (span);
 
 -- Element-wise sum of two vectors (running counts add up element by element).

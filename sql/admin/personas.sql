@@ -23,27 +23,27 @@ SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
 -- hour (from its running hourly counts), plus the next span's total, plus that first,
 -- partial hour from the actions table itself (an hour of rows, however large the
 -- table grows). The edge values are sub-selects, known before the scans start, so the
--- rollup is read as two ranges of its span index.
+-- rollup is read as one range of its span index; all parts meet in one aggregate.
 WITH edge AS (
     SELECT since,
            personas.activity_span(since) AS first_span,
            personas.activity_hour(since) AS first_hour,
            date_trunc('hour', since, 'UTC') + interval '1 hour' AS first_full_hour
       FROM (SELECT coalesce(:now::timestamptz, now()) - interval '7 days' AS since) w
-), first_span AS (
-    SELECT persona_id, total - through_hour[(SELECT first_hour FROM edge) + 1] AS n
-      FROM personas.persona_activity
-     WHERE span = (SELECT first_span FROM edge)
-), next_span AS (
-    SELECT persona_id, total AS n
-      FROM personas.persona_activity
-     WHERE span = (SELECT first_span + 1 FROM edge)
-), first_hour AS (
-    SELECT a.persona_id, count(*) AS n
-      FROM personas.persona_actions a
-     WHERE a.created_at > (SELECT since FROM edge)
-       AND a.created_at < (SELECT first_full_hour FROM edge)
-     GROUP BY a.persona_id
+), counts AS (
+    SELECT persona_id, sum(n) AS n
+      FROM (SELECT persona_id,
+                   CASE WHEN span = (SELECT first_span FROM edge)
+                        THEN total - through_hour[(SELECT first_hour FROM edge) + 1]
+                        ELSE total END AS n
+              FROM personas.persona_activity
+             WHERE span >= (SELECT first_span FROM edge)
+            UNION ALL
+            SELECT persona_id, 1
+              FROM personas.persona_actions
+             WHERE created_at > (SELECT since FROM edge)
+               AND created_at < (SELECT first_full_hour FROM edge)) parts
+     GROUP BY persona_id
 )
 SELECT p.user_id AS "userId",
        p.email,
@@ -51,11 +51,9 @@ SELECT p.user_id AS "userId",
        p.tick_cadence AS "tickCadence",
        p.last_active_at AS "lastActiveAt",
        p.created_at AS "createdAt",
-       (coalesce(s0.n, 0) + coalesce(s1.n, 0) + coalesce(f.n, 0))::int AS "actions7d"
+       coalesce(c.n, 0)::int AS "actions7d"
   FROM personas.personas p
-  LEFT JOIN first_span s0 ON s0.persona_id = p.user_id
-  LEFT JOIN next_span s1 ON s1.persona_id = p.user_id
-  LEFT JOIN first_hour f ON f.persona_id = p.user_id
+  LEFT JOIN counts c ON c.persona_id = p.user_id
  ORDER BY p.created_at DESC, p.user_id;
 
 -- name: persona_detail^
