@@ -15,16 +15,12 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psycopg
 
-ARCHETYPES = [
-    "adhd-student",
-    "ceo-busy",
-    "creative-parent",
-    "solo-dev",
-    "researcher",
-    "freelancer",
-    "overwhelmed-newbie",
-]
-MODULES = ["todo", "calendar", "notes", "chat", "contacts", "files", "budget", "habits", "mail", "wiki"]
+from scripts.catalog import ARCHETYPES as CATALOG_ARCHETYPES
+from scripts.catalog import MODULES as CATALOG_MODULES
+
+# The catalog's own spellings, so the benchmark's personas look like the fleet's.
+ARCHETYPES = list(CATALOG_ARCHETYPES)
+MODULES = list(CATALOG_MODULES)
 TOOLS = [f"{module}.{verb}" for module in MODULES for verb in ("list", "create", "update")]
 ACTIONS_PER_TICK = 20
 # Stands for the tick id in a batch template: replaced by a fresh one in every batch.

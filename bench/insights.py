@@ -25,30 +25,12 @@ sys.path.insert(0, str(ROOT))
 from devstack.postgres import LocalPostgres, create_database  # noqa: E402
 from personas.migrate import apply  # noqa: E402
 from personas.queries import Queries  # noqa: E402
+from scripts.catalog import ARCHETYPES as CATALOG_ARCHETYPES  # noqa: E402
+from scripts.catalog import MODULES as CATALOG_MODULES  # noqa: E402
 
-ARCHETYPES = [
-    "adhd-student",
-    "ceo-busy",
-    "creative-parent",
-    "solo-dev",
-    "researcher",
-    "freelancer",
-    "overwhelmed-newbie",
-]
-MODULES = [
-    "todo",
-    "calendar",
-    "notes",
-    "chat",
-    "contacts",
-    "files",
-    "budget",
-    "habits",
-    "mail",
-    "wiki",
-    "photos",
-    "music",
-]
+# The catalog's own spellings, so the benchmark's ratings look like the fleet's.
+ARCHETYPES = list(CATALOG_ARCHETYPES)
+MODULES = list(CATALOG_MODULES)
 
 SEED_PERSONAS = """
 INSERT INTO personas.personas (user_id, email, archetype, system_prompt, module_mix, tick_cadence,
@@ -70,7 +52,8 @@ SELECT 'bench-' || p, 'tick-' || t || '-' || m.module, 'tick-' || t, m.module, r
   FROM generate_series(1, %(personas)s) AS p
  CROSS JOIN generate_series(1, %(ticks)s) AS t
  CROSS JOIN LATERAL (SELECT now() - (t - random()) * %(span)s::interval / %(ticks)s AS created_at) AS at
- CROSS JOIN LATERAL (SELECT (%(modules)s::text[])[1 + (p + t) %% 12] AS module) AS m
+ CROSS JOIN LATERAL (SELECT (%(modules)s::text[])[1 + (p + t) %% cardinality(%(modules)s::text[])]
+                            AS module) AS m
  CROSS JOIN LATERAL (
        SELECT CASE WHEN m.module = 'notes' AND at.created_at > now() - interval '14 days'
                    THEN 1 + floor(random() * 3)::int
