@@ -12,6 +12,7 @@ from typing import TextIO
 import psycopg
 
 from config import Config, ConfigError
+from personas.db import connect_kwargs
 from personas.queries import Queries
 
 queries = Queries("prune")
@@ -59,13 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def connect(config: Config) -> psycopg.Connection:
     # Autocommit: every batch commits on its own, so locks last one batch, not the run.
-    return psycopg.connect(
-        config.database_url,
-        autocommit=True,
-        connect_timeout=max(1, int(config.db_pool_timeout)),
-        options=f"-c timezone=UTC -c statement_timeout={config.db_statement_timeout_ms}",
-        application_name="personas-prune",
-    )
+    return psycopg.connect(config.database_url, autocommit=True, **connect_kwargs(config, "personas-prune"))
 
 
 def delete_in_batches(conn: psycopg.Connection, cutoff: datetime, batch_size: int, out: TextIO) -> int:
