@@ -96,44 +96,7 @@ def detail(raw_id: str) -> Response:
             raise NotFound("No persona with that id.")
         actions = queries.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
         modules = queries.feedback_by_module(conn, persona_id=pid)
-    return jsonify(
-        persona={
-            "userId": persona["user_id"],
-            "email": persona["email"],
-            "archetype": persona["archetype"],
-            "systemPrompt": persona["system_prompt"],
-            "moduleMix": persona["module_mix"],
-            "tickCadence": persona["tick_cadence"],
-            "lastActiveAt": persona["last_active_at"],
-            "createdAt": persona["created_at"],
-        },
-        recentActions=[
-            {
-                "id": a["id"],
-                "tickId": a["tick_id"],
-                "toolName": a["tool_name"],
-                "inputHash": a["input_hash"],
-                "result": a["result"],
-                "errorMessage": a["error_message"],
-                "latencyMs": a["latency_ms"],
-                "createdAt": a["created_at"],
-            }
-            for a in actions
-        ],
-        feedbackByModule=[
-            {
-                "module": m["module"],
-                "avgRating": m["avg_rating"],
-                "count": m["count"],
-                "minRating": m["min_rating"],
-                "maxRating": m["max_rating"],
-                "lastRating": m["last_rating"],
-                "lastNote": m["last_note"],
-                "lastRatedAt": m["last_rated_at"],
-            }
-            for m in modules
-        ],
-    )
+    return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules)
 
 
 @bp.delete("/<raw_id>")

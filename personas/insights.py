@@ -58,25 +58,6 @@ def insights() -> Response:
         generatedAt=now,
         weeks=params.weeks,
         modules=[module_trend(row) for row in modules],
-        stale=[
-            {
-                "userId": s["user_id"],
-                "email": s["email"],
-                "tickCadence": s["tick_cadence"],
-                "lastActiveAt": s["last_active_at"],
-                "overdueSeconds": s["overdue_seconds"],
-            }
-            for s in stale
-        ],
-        friction=[
-            {
-                "module": f["module"],
-                "rating": f["rating"],
-                "notes": f["notes"],
-                "email": f["email"],
-                "tickId": f["tick_id"],
-                "createdAt": f["created_at"],
-            }
-            for f in friction
-        ],
+        stale=stale,
+        friction=friction,
     )

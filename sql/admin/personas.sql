@@ -57,12 +57,16 @@ SELECT p.user_id AS "userId",
  ORDER BY p.created_at DESC, p.user_id;
 
 -- name: persona_detail^
-SELECT user_id, email, archetype, system_prompt, module_mix, tick_cadence, last_active_at, created_at
+-- Columns are named as the JSON answer names them.
+SELECT user_id AS "userId", email, archetype, system_prompt AS "systemPrompt",
+       module_mix AS "moduleMix", tick_cadence AS "tickCadence",
+       last_active_at AS "lastActiveAt", created_at AS "createdAt"
   FROM personas.personas
  WHERE user_id = :persona_id;
 
 -- name: recent_actions
-SELECT id, tick_id, tool_name, input_hash, result, error_message, latency_ms, created_at
+SELECT id, tick_id AS "tickId", tool_name AS "toolName", input_hash AS "inputHash", result,
+       error_message AS "errorMessage", latency_ms AS "latencyMs", created_at AS "createdAt"
   FROM personas.persona_actions
  WHERE persona_id = :persona_id
  ORDER BY created_at DESC, id DESC
@@ -71,13 +75,14 @@ SELECT id, tick_id, tool_name, input_hash, result, error_message, latency_ms, cr
 -- name: feedback_by_module
 -- Per module: the mean rating (a real mean, not a count), its spread, and the latest word.
 SELECT module,
-       round(avg(rating), 2)::float8 AS avg_rating,
+       round(avg(rating), 2)::float8 AS "avgRating",
        count(*) AS count,
-       min(rating) AS min_rating,
-       max(rating) AS max_rating,
-       (array_agg(rating ORDER BY created_at DESC, id DESC))[1] AS last_rating,
-       (array_agg(notes ORDER BY created_at DESC, id DESC) FILTER (WHERE notes IS NOT NULL))[1] AS last_note,
-       max(created_at) AS last_rated_at
+       min(rating) AS "minRating",
+       max(rating) AS "maxRating",
+       (array_agg(rating ORDER BY created_at DESC, id DESC))[1] AS "lastRating",
+       (array_agg(notes ORDER BY created_at DESC, id DESC) FILTER (WHERE notes IS NOT NULL))[1]
+         AS "lastNote",
+       max(created_at) AS "lastRatedAt"
   FROM personas.persona_feedback
  WHERE persona_id = :persona_id
  GROUP BY module
