@@ -52,6 +52,7 @@ def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
     with get_db().connection() as conn:
+        queries.sweep_expired_leases(conn)
         rows = queries.claim_personas(
             conn, runner_id=body.runnerId, limit=body.limit, lease_seconds=body.leaseSeconds
         )

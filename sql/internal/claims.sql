@@ -1,15 +1,29 @@
+-- name: sweep_expired_leases!
+-- Ends the leases that have run out, so their personas are back in the claimable index
+-- before the claim below walks it (the claim runs next, in the same transaction).
+-- Rows another claimer is sweeping or claiming right now are skipped, not waited for.
+UPDATE personas.personas p
+   SET lease_runner = NULL, lease_until = NULL
+ WHERE p.user_id IN (SELECT user_id
+                       FROM personas.personas
+                      WHERE lease_until <= now()
+                        FOR UPDATE SKIP LOCKED);
+
 -- name: claim_personas
 -- Lease up to :limit due personas to one runner, in one statement. The due rule
--- (personas.is_due) and the order are those of due.sql. FOR UPDATE SKIP LOCKED makes
--- concurrent claimers pass over each other's rows instead of waiting for them, and a
--- row another claimer leased since our snapshot is re-checked against the lease test
--- when we lock it, so it drops out: no persona goes to two runners while a lease is live.
+-- (personas.is_due) and the order are those of due.sql; `lease_until IS NULL` (after
+-- the sweep, the same as "no live lease") lets the walk use the partial index of
+-- claimable personas. FOR UPDATE SKIP LOCKED makes concurrent claimers pass over each
+-- other's rows instead of waiting for them, and a row another claimer leased since our
+-- snapshot is re-checked against the lease test when we lock it, so it drops out: no
+-- persona goes to two runners while a lease is live.
 WITH clock AS (
     SELECT now() AS now, now() + :lease_seconds::int * interval '1 second' AS lease_until
 ), due AS (
     SELECT p.user_id
       FROM personas.personas p, clock
-     WHERE personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
+     WHERE p.lease_until IS NULL
+       AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
                            p.lease_until, clock.now)
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
      LIMIT :limit
