@@ -261,6 +261,7 @@
     const { modules } = state.insights;
     const weeks = modules.length ? modules[0].weekly.map((w) => w.weekStart) : [];
     const regressed = modules.filter((m) => m.regression);
+    $("regressions").classList.toggle("none", !regressed.length);
     $("regressions").textContent = regressed.length
       ? regressed.map((m) => `▼ ${m.module}: regression since ${m.regression.since}`).join(" · ")
       : modules.length
@@ -341,7 +342,7 @@
       if (week.avgRating === null) return;
       const dot = svg("circle", { cx: x(i), cy: y(week.avgRating), r: 3.5, fill: stroke });
       const tip = svg("title");
-      tip.textContent = `${module.module}, week of ${week.weekStart}: ${rating(week.avgRating)} (${week.count} ratings)`;
+      tip.textContent = `${module.module}, week of ${week.weekStart}: ${rating(week.avgRating)} (${ratings(week.count)})`;
       dot.append(tip);
       group.append(dot);
     });
@@ -370,7 +371,7 @@
       { className: module.regression ? "regressed" : null, "data-module": module.module },
       swatch,
       el("strong", { text: module.module }),
-      ` ${rating(module.avgRating)} from ${module.count} ratings`,
+      ` ${rating(module.avgRating)} from ${ratings(module.count)}`,
     );
     if (module.regression) {
       const { since, baselineAvg, recentAvg } = module.regression;
@@ -459,12 +460,16 @@
     return el("div", { className: "table-scroll" }, el("table", { className: "actions" }, el("thead", {}, head), el("tbody", {}, ...rows)));
   }
 
+  function ratings(count) {
+    return count === 1 ? "1 rating" : `${count} ratings`;
+  }
+
   function ratingsList(modules) {
     return el("ul", { className: "ratings" }, ...modules.map((m) => el(
       "li",
       { className: m.avgRating <= 2.5 ? "low" : null },
       el("strong", { text: m.module }),
-      ` ${rating(m.avgRating)} average from ${m.count} ratings`,
+      ` ${rating(m.avgRating)} average from ${ratings(m.count)}`,
       m.lastRating !== undefined && m.lastRating !== null ? `, last ${m.lastRating}/5` : "",
       m.lastNote ? el("q", { className: "note", text: m.lastNote }) : null,
     )));
