@@ -81,12 +81,18 @@ class UpstreamError(ApiError):
         self.status = 504 if timeout else 502
 
 
+RETRY_AFTER_SECONDS = "2"
+
+
 def _json(body: dict[str, Any], status: int):
     request_id = g.get("request_id")
     if request_id and status >= 500:
         body = {**body, "requestId": request_id}
     response = jsonify(body)
     response.status_code = status
+    if status == 503:
+        # Every 503 here is passing (database away, mana-auth calls shed): say when to retry.
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 
 

@@ -65,6 +65,7 @@ def test_database_outage_costs_only_503s_and_the_same_processes_recover(own_post
             answers = list(pool.map(lambda _: get(service, DUE), range(16)))
         assert {a.status_code for a in answers} == {503}
         assert all(a.json()["error"] == "Unavailable" for a in answers)
+        assert all(a.headers["Retry-After"] == "2" for a in answers)
         assert get(service, "/ready").status_code == 503
         assert get(service, "/health").status_code == 200
     finally:
