@@ -33,6 +33,7 @@ from bench.stack import (
     ADMIN,
     Stack,
     add_service_flags,
+    bench_parser,
     mint_admin_token,
     print_header,
     section,
@@ -69,11 +70,7 @@ CHUNK = 250_000
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--personas", type=int, default=10_000, help="personas to seed (default 10000)")
     parser.add_argument(
         "--actions", type=int, default=1_000_000, help="action rows at first (default 1000000)"

@@ -27,16 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.fleet import persona_id, seed_personas, vacuum_analyze
 from bench.load import LoadResult, claim_until_empty, post_action_batches, run_clients
 from bench.meters import CpuMeter
-from bench.stack import Stack, add_service_flags, print_header, section, throwaway_stack
+from bench.stack import Stack, add_service_flags, bench_parser, print_header, section, throwaway_stack
 from devstack.processes import Process
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--personas", type=int, default=20_000, help="personas, all due (default 20000)")
     parser.add_argument("--runners", type=int, default=8, help="concurrent claiming runners (default 8)")
     parser.add_argument("--limit", type=int, default=10, help="personas per claim (default 10)")

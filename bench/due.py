@@ -7,8 +7,8 @@ whole body has arrived. Baseline: one psycopg connection runs the contract's rul
 (every column the route returns, same order) and fetches every row into Python tuples
 (jsonb parsed to dicts, timestamps to datetimes). The two alternate, `--runs` times
 each after a warm-up, and the medians are compared (target: API <= 1.5 x raw). For
-reference it also times the service's own due query through psycopg (the JSON text that
-PostgreSQL builds for the route) and the API with the client parsing the body.
+reference it also times the service's own due query through psycopg (the rows the route
+serialises) and the API with the client parsing the body.
 
     .venv/bin/python bench/due.py
     .venv/bin/python bench/due.py --personas 20000 --runs 25
@@ -28,7 +28,7 @@ import requests
 
 from bench.fleet import seed_personas
 from bench.meters import CpuMeter, interleaved_medians, spread, verdict
-from bench.stack import INTERNAL, add_service_flags, print_header, section, throwaway_stack
+from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
 from personas.queries import Queries
 
 # The contract's rule for /due, as a client holding a database connection would write it
@@ -49,11 +49,7 @@ SELECT user_id, email, archetype, system_prompt, module_mix, tick_cadence, last_
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--personas", type=int, default=10_000, help="personas to seed (default 10000)")
     parser.add_argument(
         "--due-fraction", type=float, default=0.5, help="share of them that is due (default 0.5)"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.fleet import action_rows, persona_id, seed_personas
 from bench.load import LoadResult, post_action_batches, run_clients
 from bench.meters import CpuMeter, max_rss_mb, memory_lines, verdict
-from bench.stack import Stack, add_service_flags, print_header, section, throwaway_stack
+from bench.stack import Stack, add_service_flags, bench_parser, print_header, section, throwaway_stack
 from personas.idempotency import action_key
 
 COPY_SQL = (
@@ -35,11 +35,7 @@ COPY_SQL = (
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--duration", type=float, default=15, help="seconds of each phase (default 15)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent API client processes (default 8)")
     parser.add_argument(

@@ -37,6 +37,14 @@ INTERNAL = "/api/v1/personas/internal"
 ADMIN = "/api/v1/personas/admin"
 
 
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's parser: its docstring's first paragraph as the description, the rest as epilog."""
+    summary, _, details = doc.partition("\n\n")
+    return argparse.ArgumentParser(
+        description=summary, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
 def add_service_flags(parser: argparse.ArgumentParser) -> None:
     """The gunicorn and pool settings, named after the environment variables they set."""
     group = parser.add_argument_group("service settings (as the Procfile's environment)")
