@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, jsonify
 
 from personas.auth import require_service_key
@@ -77,12 +79,24 @@ def release_claim(raw_id: str) -> Response:
     raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
 
 
+def append_rows(
+    pid: str, kind: str, insert: Callable[..., int], params: dict, *, written: int, tick_over: bool
+) -> Response:
+    """One transaction: mark the persona active (locking its row; 404 if there is none),
+    then insert the batch, of which rows already stored are skipped."""
+    with get_db().connection() as conn:
+        if not queries.touch_persona(conn, persona_id=pid, tick_over=tick_over):
+            raise NotFound("No persona with that id.")
+        new = insert(conn, persona_id=pid, **params)
+    ROWS_WRITTEN.labels(kind).inc(new)
+    return jsonify(ok=True, written=written, new=new)
+
+
 @bp.post("/<raw_id>/actions")
 def append_actions(raw_id: str) -> Response:
     pid = persona_id(raw_id)
     rows = parse_body(ActionBatch).actions
     params = {
-        "persona_id": pid,
         "ids": [action_key(r.tickId, i, r.toolName) for i, r in enumerate(rows)],
         "tick_ids": [r.tickId for r in rows],
         "tool_names": [r.toolName for r in rows],
@@ -91,12 +105,7 @@ def append_actions(raw_id: str) -> Response:
         "error_messages": [r.errorMessage for r in rows],
         "latencies": [r.latencyMs for r in rows],
     }
-    with get_db().connection() as conn:
-        if not queries.touch_persona(conn, persona_id=pid, tick_over=False):
-            raise NotFound("No persona with that id.")
-        new = queries.insert_actions(conn, **params)
-    ROWS_WRITTEN.labels("actions").inc(new)
-    return jsonify(ok=True, written=len(rows), new=new)
+    return append_rows(pid, "actions", queries.insert_actions, params, written=len(rows), tick_over=False)
 
 
 @bp.post("/<raw_id>/feedback")
@@ -108,17 +117,11 @@ def append_feedback(raw_id: str) -> Response:
     for row in rows:
         first.setdefault(feedback_key(row.tickId, row.module), row)
     params = {
-        "persona_id": pid,
         "ids": list(first),
         "tick_ids": [r.tickId for r in first.values()],
         "modules": [r.module for r in first.values()],
         "ratings": [r.rating for r in first.values()],
         "notes": [r.notes for r in first.values()],
     }
-    with get_db().connection() as conn:
-        # Feedback closes the tick, so it also ends the persona's lease.
-        if not queries.touch_persona(conn, persona_id=pid, tick_over=True):
-            raise NotFound("No persona with that id.")
-        new = queries.insert_feedback(conn, **params)
-    ROWS_WRITTEN.labels("feedback").inc(new)
-    return jsonify(ok=True, written=len(rows), new=new)
+    # Feedback closes the tick, so it also ends the persona's lease.
+    return append_rows(pid, "feedback", queries.insert_feedback, params, written=len(rows), tick_over=True)
