@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
 )
 
+from personas import jsonio
 from personas.errors import ApiError, NotFound, ValidationFailed
 
 # Length caps, stated in the OpenAPI document: generous for real use, small enough
@@ -130,7 +131,7 @@ def read_json() -> Any:
     """The request body as JSON, or a 400 that says it is not JSON."""
     raw = request.get_data(cache=False)
     try:
-        return orjson.loads(raw)
+        return jsonio.loads(raw)
     except orjson.JSONDecodeError:
         raise ApiError("The request body is not valid JSON (UTF-8).") from None
 

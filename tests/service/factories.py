@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime
 
 import psycopg
@@ -122,3 +123,15 @@ def add_tool_call(
             created_at,
         ),
     )
+
+
+def utf16_slice(text: str, units: int) -> str:
+    """`text.slice(0, units)` as JavaScript counts: by UTF-16 units, so it may cut an emoji
+    in half and leave a lone surrogate."""
+    return text.encode("utf-16-le", "surrogatepass")[: 2 * units].decode("utf-16-le", "surrogatepass")
+
+
+def as_javascript_sends(document: object) -> bytes:
+    """The body `JSON.stringify(document)` puts on the wire: UTF-8, except that a lone
+    surrogate goes out as a lower-case `\\uXXXX` escape."""
+    return json.dumps(document, ensure_ascii=False).encode("utf-8", "backslashreplace")

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 from personas import create_app
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
-from tests.service.factories import add_persona, count_rows
+from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
 
 BASE = "/api/v1/personas/admin"
 
@@ -250,6 +250,25 @@ def test_upsert_validation_lists_every_problem(client, admin_token, db):
         "tickCadence",
         "name",
     } <= fields
+    assert count_rows(db, "personas") == 0
+
+
+def test_upsert_stores_lone_surrogates_in_its_text_fields_as_replacement_characters(client, db, admin_token):
+    email = new_email()
+    prompt = utf16_slice("Sam ships side projects at night \N{ROCKET} and hates friction.", 34)
+    body = upsert_body(email, systemPrompt=prompt, archetype="solo-dev\udc80", moduleMix={"to\ud83ddo": 2})
+    wire = as_javascript_sends(body).replace(rb"\udc80", rb"\uDC80")  # upper-case hex too
+    response = client.post(BASE, data=wire, headers=bearer(admin_token), content_type="application/json")
+    assert response.status_code == 200, response.get_json()
+    row = db.execute("SELECT system_prompt, archetype, module_mix FROM personas.personas").fetchone()
+    assert row == ("Sam ships side projects at night \ufffd", "solo-dev\ufffd", {"to\ufffddo": 2})
+
+
+def test_upsert_text_with_a_lone_surrogate_still_refuses_nul(client, db, admin_token):
+    wire = as_javascript_sends(upsert_body(new_email(), systemPrompt="half \ud83d\x00"))
+    response = client.post(BASE, data=wire, headers=bearer(admin_token), content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == "systemPrompt"
     assert count_rows(db, "personas") == 0
 
 
