@@ -14,7 +14,9 @@ import pytest
 import requests
 
 from tests.conftest import SERVICE_KEY
+from tests.e2e.conftest import forget_stand_in_users
 from tests.e2e.operator import assert_no_traceback, run_runner, run_script
+from tests.scripts.test_catalog import ORIGINAL_SHAPE
 from tests.scripts.test_password import ORIGINAL_DEV_SECRET, recipe_written_out
 
 ADMIN = "/api/v1/personas/admin"
@@ -100,3 +102,24 @@ def test_a_persona_seeded_by_the_original_scripts_is_driven_by_our_runner(
     assert_no_traceback(done)
     assert done.stdout.splitlines()[0].split()[:2] == ["ok", email]
     assert done.stdout.splitlines()[-1].endswith("1 ok, 0 failed")
+
+
+def test_seed_py_upserts_a_catalog_in_the_original_shape(db, live_api, devauth, admin_token):
+    raw = json.loads(ORIGINAL_SHAPE.read_text(encoding="utf-8"))["personas"]
+    forget_stand_in_users(devauth, [e["email"] for e in raw])
+    done = run_script(
+        "seed.py", f"--api={live_api.url}", f"--jwt={admin_token}", "--catalog", str(ORIGINAL_SHAPE)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_no_traceback(done)
+    assert [line.split()[:2] for line in done.stdout.splitlines()[:-1]] == [
+        ["created", e["email"]] for e in raw
+    ]
+    warnings = done.stderr.splitlines()
+    assert len(warnings) == len(raw) + 1 and all(w.startswith("seed: warning: personas[") for w in warnings)
+    assert "locale: unknown field, ignored" in warnings[0]
+
+    rows = db.execute("SELECT email, archetype, module_mix, tick_cadence FROM personas.personas").fetchall()
+    assert sorted(rows) == sorted(
+        (e["email"], e["archetype"], e["moduleMix"], e.get("tickCadence", "daily")) for e in raw
+    )

@@ -253,6 +253,16 @@ def test_upsert_validation_lists_every_problem(client, admin_token, db):
     assert count_rows(db, "personas") == 0
 
 
+def test_upsert_accepts_the_products_own_module_names_and_archetypes(client, db, admin_token):
+    # What the original seed posts: modules and archetypes beyond our catalog's.
+    mix = {"mood": 1, "newsResearch": 0.5, "invoices": 0, "deep_work": 2}
+    body = upsert_body(new_email(), archetype="small-business-owner", moduleMix=mix)
+    response = client.post(BASE, json=body, headers=bearer(admin_token))
+    assert response.status_code == 200, response.get_json()
+    row = db.execute("SELECT archetype, module_mix FROM personas.personas").fetchone()
+    assert row == ("small-business-owner", mix)
+
+
 def test_upsert_stores_lone_surrogates_in_its_text_fields_as_replacement_characters(client, db, admin_token):
     email = new_email()
     prompt = utf16_slice("Sam ships side projects at night \N{ROCKET} and hates friction.", 34)
