@@ -103,6 +103,16 @@ def test_a_persona_seeded_by_the_original_scripts_is_driven_by_our_runner(
     assert done.stdout.splitlines()[0].split()[:2] == ["ok", email]
     assert done.stdout.splitlines()[-1].endswith("1 ok, 0 failed")
 
+    # What the original dashboard reads back: the persona's name, and whose each action is.
+    user_id = upsert.json()["userId"]
+    detail = requests.get(
+        f"{live_api.url}{ADMIN}/{user_id}",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=HTTP_TIMEOUT,
+    ).json()
+    assert detail["persona"]["name"] == email.split("@")[0]  # registered without a name: mana-auth's
+    assert detail["recentActions"] and {a["personaId"] for a in detail["recentActions"]} == {user_id}
+
 
 def test_seed_py_upserts_a_catalog_in_the_original_shape(db, live_api, devauth, admin_token):
     raw = json.loads(ORIGINAL_SHAPE.read_text(encoding="utf-8"))["personas"]
@@ -119,6 +129,10 @@ def test_seed_py_upserts_a_catalog_in_the_original_shape(db, live_api, devauth, 
     assert len(warnings) == len(raw) + 1 and all(w.startswith("seed: warning: personas[") for w in warnings)
     assert "locale: unknown field, ignored" in warnings[0]
 
+    listed = requests.get(
+        f"{live_api.url}{ADMIN}", headers={"Authorization": f"Bearer {admin_token}"}, timeout=HTTP_TIMEOUT
+    ).json()["personas"]
+    assert {p["email"]: p["name"] for p in listed} == {e["email"]: e["name"] for e in raw}
     rows = db.execute("SELECT email, archetype, module_mix, tick_cadence FROM personas.personas").fetchall()
     assert sorted(rows) == sorted(
         (e["email"], e["archetype"], e["moduleMix"], e.get("tickCadence", "daily")) for e in raw

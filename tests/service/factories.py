@@ -19,14 +19,16 @@ def add_persona(
     email: str | None = None,
     archetype: str = "solo-dev",
     created_at: datetime | None = None,
+    name: str | None = None,
 ) -> str:
     db.execute(
-        "INSERT INTO personas.personas (user_id, email, archetype, system_prompt, module_mix,"
+        "INSERT INTO personas.personas (user_id, email, name, archetype, system_prompt, module_mix,"
         " tick_cadence, last_active_at, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
         (
             user_id,
             email or f"{user_id}@mana.test",
+            name,
             archetype,
             "A test persona who uses the product daily.",
             Jsonb({"todo": 3, "calendar": 1}),

@@ -15,8 +15,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import REGISTRY
+from psycopg.types.json import Jsonb
 
 from personas import create_app
+from personas.admin import queries as admin_queries
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
 from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
@@ -253,6 +255,57 @@ def test_upsert_validation_lists_every_problem(client, admin_token, db):
     assert count_rows(db, "personas") == 0
 
 
+def admin_row(client, token: str, user_id: str) -> tuple[dict, dict]:
+    """The persona as the admin list and the admin detail show it."""
+    listed = client.get(BASE, headers=bearer(token)).get_json()["personas"]
+    detail = client.get(f"{BASE}/{user_id}", headers=bearer(token)).get_json()["persona"]
+    return next(p for p in listed if p["userId"] == user_id), detail
+
+
+def test_list_and_detail_carry_the_name_from_the_upsert_body(client, db, admin_token):
+    email = new_email()
+    user_id = client.post(
+        BASE, json=upsert_body(email, name="Sam Rivera"), headers=bearer(admin_token)
+    ).get_json()["userId"]
+    listed, detail = admin_row(client, admin_token, user_id)
+    assert listed["name"] == detail["name"] == "Sam Rivera"
+    assert db.execute("SELECT name FROM personas.personas").fetchone()[0] == "Sam Rivera"
+    client.post(BASE, json=upsert_body(email, name="Sam R."), headers=bearer(admin_token))
+    assert [p["name"] for p in admin_row(client, admin_token, user_id)] == ["Sam R.", "Sam R."]
+
+
+def test_without_a_name_in_the_body_the_name_comes_from_mana_auth(client, db, devauth, admin_token):
+    found = new_email()
+    register_human(devauth, found)  # mana-auth already knows this user, as "Human"
+    body = upsert_body(found)
+    del body["name"]
+    user_id = client.post(BASE, json=body, headers=bearer(admin_token)).get_json()["userId"]
+    assert [p["name"] for p in admin_row(client, admin_token, user_id)] == ["Human", "Human"]
+
+    registered = new_email()
+    body = upsert_body(registered)
+    del body["name"]
+    user_id = client.post(BASE, json=body, headers=bearer(admin_token)).get_json()["userId"]
+    # Registered here under the address's local part: the name mana-auth now holds.
+    local = registered.split("@")[0]
+    assert [p["name"] for p in admin_row(client, admin_token, user_id)] == [local, local]
+    assert stored_user(devauth, user_id).json()["name"] == local
+
+
+def test_a_name_once_stored_is_kept_by_an_upsert_that_learns_none(db):
+    # mana-auth may hold no name for a user; the upsert then passes none, and the stored
+    # name must not turn null.
+    add_persona(db, "p1", name="Kept Name")
+    common = {"email": "p1@mana.test", "system_prompt": "x", "module_mix": Jsonb({}), "tick_cadence": "daily"}
+    admin_queries.upsert_persona(db, user_id="p1", name=None, archetype="researcher", **common)
+    assert db.execute("SELECT name, archetype FROM personas.personas").fetchone() == (
+        "Kept Name",
+        "researcher",
+    )
+    admin_queries.upsert_persona(db, user_id="p1", name="New Name", archetype="researcher", **common)
+    assert db.execute("SELECT name FROM personas.personas").fetchone() == ("New Name",)
+
+
 def test_upsert_accepts_the_products_own_module_names_and_archetypes(client, db, admin_token):
     # What the original seed posts: modules and archetypes beyond our catalog's.
     mix = {"mood": 1, "newsResearch": 0.5, "invoices": 0, "deep_work": 2}
@@ -266,12 +319,19 @@ def test_upsert_accepts_the_products_own_module_names_and_archetypes(client, db,
 def test_upsert_stores_lone_surrogates_in_its_text_fields_as_replacement_characters(client, db, admin_token):
     email = new_email()
     prompt = utf16_slice("Sam ships side projects at night \N{ROCKET} and hates friction.", 34)
-    body = upsert_body(email, systemPrompt=prompt, archetype="solo-dev\udc80", moduleMix={"to\ud83ddo": 2})
+    body = upsert_body(
+        email, systemPrompt=prompt, archetype="solo-dev\udc80", moduleMix={"to\ud83ddo": 2}, name="Sam \ud83d"
+    )
     wire = as_javascript_sends(body).replace(rb"\udc80", rb"\uDC80")  # upper-case hex too
     response = client.post(BASE, data=wire, headers=bearer(admin_token), content_type="application/json")
     assert response.status_code == 200, response.get_json()
-    row = db.execute("SELECT system_prompt, archetype, module_mix FROM personas.personas").fetchone()
-    assert row == ("Sam ships side projects at night \ufffd", "solo-dev\ufffd", {"to\ufffddo": 2})
+    row = db.execute("SELECT system_prompt, archetype, module_mix, name FROM personas.personas").fetchone()
+    assert row == (
+        "Sam ships side projects at night \ufffd",
+        "solo-dev\ufffd",
+        {"to\ufffddo": 2},
+        "Sam \ufffd",
+    )
 
 
 def test_upsert_text_with_a_lone_surrogate_still_refuses_nul(client, db, admin_token):
@@ -385,7 +445,7 @@ def add_actions(db, persona: str, count: int, when: datetime, result: str = "ok"
 
 def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
     now = datetime.now(UTC)
-    add_persona(db, "old", created_at=now - timedelta(days=30))
+    add_persona(db, "old", created_at=now - timedelta(days=30), name="Olga Old")
     add_persona(db, "new", created_at=now - timedelta(days=1))
     add_actions(db, "old", 3, now - timedelta(days=2))
     add_actions(db, "old", 4, now - timedelta(days=8))
@@ -393,9 +453,11 @@ def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
     assert [p["userId"] for p in body["personas"]] == ["new", "old"]
     new, old = body["personas"]
     assert new["actions7d"] == 0 and old["actions7d"] == 3
+    assert old["name"] == "Olga Old" and new["name"] is None  # a row from before names were stored
     assert set(old) == {
         "userId",
         "email",
+        "name",
         "archetype",
         "tickCadence",
         "lastActiveAt",
@@ -406,7 +468,9 @@ def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
 
 def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, db, admin_token):
     now = datetime.now(UTC)
-    add_persona(db, "p1")
+    add_persona(db, "p1", name="Pia One")
+    add_persona(db, "p2")
+    add_actions(db, "p2", 5, now)
     add_actions(db, "p1", 15, now - timedelta(hours=3))
     add_actions(db, "p1", 10, now - timedelta(hours=1), result="error")
     for i, (module, stars, note) in enumerate(
@@ -420,7 +484,9 @@ def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, d
     body = client.get(f"{BASE}/p1", headers=bearer(admin_token)).get_json()
     assert body["persona"]["userId"] == "p1" and body["persona"]["systemPrompt"]
     assert body["persona"]["moduleMix"] == {"todo": 3, "calendar": 1}
+    assert body["persona"]["name"] == "Pia One"
     assert len(body["recentActions"]) == 20
+    assert {a["personaId"] for a in body["recentActions"]} == {"p1"}
     assert [a["result"] for a in body["recentActions"][:10]] == ["error"] * 10
     todo = next(m for m in body["feedbackByModule"] if m["module"] == "todo")
     assert todo["avgRating"] == pytest.approx(3.33, abs=0.01)

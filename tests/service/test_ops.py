@@ -51,6 +51,28 @@ def test_release_applies_every_migration_and_is_safe_to_run_twice(server_url):
     assert "0 applied" in run.stdout
 
 
+def test_the_persona_name_migration_rolls_back_and_applies_again(server_url):
+    from yoyo import get_backend, read_migrations
+
+    from personas.migrate import MIGRATIONS_DIR, yoyo_url
+
+    url = create_database(server_url, "personas_name_rollback")
+    apply(url)
+    column = (
+        "SELECT count(*) FROM information_schema.columns"
+        " WHERE table_schema = 'personas' AND table_name = 'personas' AND column_name = 'name'"
+    )
+    backend = get_backend(yoyo_url(url))
+    name_migration = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0007_persona_name")
+    with backend.lock():
+        backend.rollback_migrations(name_migration)
+    with psycopg.connect(url) as conn:
+        assert conn.execute(column).fetchone()[0] == 0
+    assert apply(url) == ["0007_persona_name"]
+    with psycopg.connect(url) as conn:
+        assert conn.execute(column).fetchone()[0] == 1
+
+
 @pytest.fixture
 def unmigrated_url(server_url):
     return create_database(server_url, "personas_unmigrated")
