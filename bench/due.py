@@ -29,7 +29,7 @@ import requests
 from bench.fleet import seed_personas
 from bench.meters import CpuMeter, interleaved_medians, spread, verdict
 from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
-from personas.queries import Queries
+from personas.queries import queries
 
 # The rows /due returns, as a client holding a database connection would read them, by
 # the same rule (personas.is_due, in sql/functions/cadence.sql).
@@ -85,10 +85,8 @@ def main() -> int:
         def raw_due() -> list[tuple]:
             return conn.execute(RAW_DUE).fetchall()
 
-        internal_queries = Queries("internal")
-
         def service_query() -> object:
-            return internal_queries.due_personas(conn, now=None)
+            return queries.internal.due_personas(conn, now=None)
 
         body = api_due()
         api_count = len(orjson.loads(body)["personas"])

@@ -13,11 +13,10 @@ from flask import Blueprint, Response, jsonify
 
 from personas.auth import require_admin
 from personas.db import get_db
-from personas.queries import Queries
+from personas.queries import queries
 from personas.validation import InsightsQuery, parse_query
 
 bp = Blueprint("insights", __name__, url_prefix="/api/v1/personas/admin")
-queries = Queries("insights")
 FRICTION_LIMIT = 50
 
 
@@ -51,9 +50,9 @@ def insights() -> Response:
     now = datetime.now(UTC)
     window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
     with get_db().connection() as conn:
-        modules = queries.module_trends(conn, **window)
-        stale = queries.stale_personas(conn, now=now, archetype=params.archetype)
-        friction = queries.friction_notes(conn, **window, limit=FRICTION_LIMIT)
+        modules = queries.insights.module_trends(conn, **window)
+        stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype)
+        friction = queries.insights.friction_notes(conn, **window, limit=FRICTION_LIMIT)
     return jsonify(
         generatedAt=now,
         weeks=params.weeks,
