@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import Blueprint, Response, jsonify
 
 from personas.auth import require_service_key
@@ -78,17 +76,9 @@ def release_claim(raw_id: str) -> Response:
     raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
 
 
-def append_rows(
-    pid: str, kind: str, insert: Callable[..., int], params: dict, *, written: int, tick_over: bool
-) -> Response:
-    """One transaction: mark the persona active (locking its row; 404 if there is none),
-    then insert the batch, of which rows already stored are skipped."""
-    with get_db().connection() as conn:
-        if not queries.internal.touch_persona(conn, persona_id=pid, tick_over=tick_over):
-            raise NotFound("No persona with that id.")
-        new = insert(conn, persona_id=pid, **params)
+def written(kind: str, rows: int, new: int) -> Response:
     ROWS_WRITTEN.labels(kind).inc(new)
-    return jsonify(ok=True, written=written, new=new)
+    return jsonify(ok=True, written=rows, new=new)
 
 
 @bp.post("/<raw_id>/actions")
@@ -104,9 +94,13 @@ def append_actions(raw_id: str) -> Response:
         "error_messages": [r.errorMessage for r in rows],
         "latencies": [r.latencyMs for r in rows],
     }
-    return append_rows(
-        pid, "actions", queries.internal.insert_actions, params, written=len(rows), tick_over=False
-    )
+    # One transaction: mark the persona active (locking its row; 404 if there is none),
+    # then insert the batch, of which rows already stored are skipped.
+    with get_db().connection() as conn, conn.transaction():
+        if not queries.internal.mark_active(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+        new = queries.internal.insert_actions(conn, persona_id=pid, **params)
+    return written("actions", len(rows), new)
 
 
 @bp.post("/<raw_id>/feedback")
@@ -124,7 +118,9 @@ def append_feedback(raw_id: str) -> Response:
         "ratings": [r.rating for r in first.values()],
         "notes": [r.notes for r in first.values()],
     }
-    # Feedback closes the tick, so it also ends the persona's lease.
-    return append_rows(
-        pid, "feedback", queries.internal.insert_feedback, params, written=len(rows), tick_over=True
-    )
+    # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
+    with get_db().connection() as conn, conn.transaction():
+        if not queries.internal.mark_tick_over(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+        new = queries.internal.insert_feedback(conn, persona_id=pid, **params)
+    return written("feedback", len(rows), new)
