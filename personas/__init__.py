@@ -37,8 +37,8 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(internal.bp)
+    admin.bp.register_blueprint(insights.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(insights.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(openapi.bp)
     register_error_handlers(app)
