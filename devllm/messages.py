@@ -17,7 +17,11 @@ CHOICES = ("auto", "any", "tool", "none")
 
 
 def check_headers() -> None:
-    if not request.headers.get("x-api-key", "").strip():
+    """A key is required but never checked. The 2.x SDK sends an API key as
+    `Authorization: Bearer <key>` rather than `x-api-key`, so either is taken."""
+    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+    has_bearer = scheme.lower() == "bearer" and bearer.strip()
+    if not request.headers.get("x-api-key", "").strip() and not has_bearer:
         raise ApiError(401, "x-api-key header is required")
     if not request.headers.get("anthropic-version", "").strip():
         raise ApiError(400, "anthropic-version: header is required")
