@@ -7,7 +7,8 @@ into psycopg's binary `%(name)b` once at load time (binary parameters: a 500-ele
 array costs a fifth of its text form). Rows come back as dicts.
 
 `load_tree(folder)` reads a folder once: `tree.internal.due_personas(conn, ...)` runs the
-query `due_personas` of `internal/*.sql` (or of `internal.sql`).
+query `due_personas` of `internal/*.sql` (or of `internal.sql`). With `asynchronous=True`
+the queries take a psycopg AsyncConnection and are awaited.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from psycopg import Connection
+from psycopg import AsyncConnection, Connection
 from psycopg.rows import dict_row
 
 _NAME_LINE = re.compile(r"^--\s*name:(.*)$", re.MULTILINE)
@@ -48,7 +49,11 @@ def _to_psycopg(sql: str) -> str:
     return _TOKEN.sub(swap, sql)
 
 
-def _make_query(name: str, hint: str, sql: str) -> Callable[..., Any]:
+def _first_value(row: dict | None) -> Any:
+    return None if row is None else next(iter(row.values()))
+
+
+def _make_query(name: str, hint: str, sql: str, asynchronous: bool) -> Callable[..., Any]:
     def run(conn: Connection, **params: Any) -> Any:
         with conn.cursor(row_factory=dict_row, binary=True) as cur:
             cur.execute(sql, params, prepare=True)
@@ -57,17 +62,28 @@ def _make_query(name: str, hint: str, sql: str) -> Callable[..., Any]:
             if hint == "^":
                 return cur.fetchone()
             if hint == "$":
-                row = cur.fetchone()
-                return None if row is None else next(iter(row.values()))
+                return _first_value(cur.fetchone())
             return cur.fetchall()
 
+    async def run_async(conn: AsyncConnection, **params: Any) -> Any:
+        async with conn.cursor(row_factory=dict_row, binary=True) as cur:
+            await cur.execute(sql, params, prepare=True)
+            if hint == "!":
+                return cur.rowcount
+            if hint == "^":
+                return await cur.fetchone()
+            if hint == "$":
+                return _first_value(await cur.fetchone())
+            return await cur.fetchall()
+
+    run = run_async if asynchronous else run
     run.__name__ = name
     run.__doc__ = sql
     run.sql = sql  # type: ignore[attr-defined]
     return run
 
 
-def load_file(path: Path, into: SimpleNamespace | None = None) -> SimpleNamespace:
+def load_file(path: Path, into: SimpleNamespace | None = None, asynchronous: bool = False) -> SimpleNamespace:
     """Every query of one .sql file, as attributes named like the queries."""
     queries = into if into is not None else SimpleNamespace()
     text = path.read_text()
@@ -85,11 +101,11 @@ def load_file(path: Path, into: SimpleNamespace | None = None) -> SimpleNamespac
         body = text[head.end() : nxt.start() if nxt else len(text)].strip()
         if not _TOKEN.sub("", body).strip(" \n;"):
             raise QueryFileError(path, line, f"query {name} has no SQL")
-        setattr(queries, name, _make_query(name, hint, _to_psycopg(body)))
+        setattr(queries, name, _make_query(name, hint, _to_psycopg(body), asynchronous))
     return queries
 
 
-def load_tree(root: Path, skip: tuple[str, ...] = ()) -> SimpleNamespace:
+def load_tree(root: Path, skip: tuple[str, ...] = (), asynchronous: bool = False) -> SimpleNamespace:
     """Every query under `root`: one namespace per folder or per top-level .sql file."""
     tree = SimpleNamespace()
     for entry in sorted(root.iterdir()):
@@ -99,8 +115,8 @@ def load_tree(root: Path, skip: tuple[str, ...] = ()) -> SimpleNamespace:
         if entry.is_dir():
             queries = SimpleNamespace()
             for path in sorted(entry.glob("*.sql")):
-                load_file(path, into=queries)
+                load_file(path, into=queries, asynchronous=asynchronous)
             setattr(tree, group, queries)
         elif entry.suffix == ".sql":
-            setattr(tree, group, load_file(entry))
+            setattr(tree, group, load_file(entry, asynchronous=asynchronous))
     return tree

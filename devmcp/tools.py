@@ -15,9 +15,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from devmcp.auth import Caller
-from devmcp.db import load_queries
+from devmcp.db import queries
 
-queries = load_queries("items")
 TITLE = {"type": "string", "minLength": 1, "maxLength": 200}
 BODY = {"type": "string", "maxLength": 2000}
 ITEM_ID = {"type": "string", "minLength": 1, "maxLength": 64, "description": "an id list or create gave"}
@@ -114,7 +113,7 @@ class Tools:
         }
 
     async def _create(self, conn, module: str, args: dict, caller: Caller) -> dict[str, Any]:
-        item = await queries.insert_item(
+        item = await queries.items.insert_item(
             conn,
             id=str(uuid.uuid4()),
             space_id=caller.space_id,
@@ -127,7 +126,7 @@ class Tools:
         return {"item": item}
 
     async def _list(self, conn, module: str, args: dict, caller: Caller) -> dict[str, Any]:
-        items = await queries.list_items(
+        items = await queries.items.list_items(
             conn,
             space_id=caller.space_id,
             module=module,
@@ -138,7 +137,7 @@ class Tools:
 
     async def _update(self, conn, module: str, args: dict, caller: Caller) -> dict[str, Any]:
         fields = args.get("fields")
-        item = await queries.update_item(
+        item = await queries.items.update_item(
             conn,
             id=args["id"],
             space_id=caller.space_id,
@@ -150,7 +149,7 @@ class Tools:
         return self._found(module, "update", args["id"], item)
 
     async def _complete(self, conn, module: str, args: dict, caller: Caller) -> dict[str, Any]:
-        item = await queries.complete_item(conn, id=args["id"], space_id=caller.space_id, module=module)
+        item = await queries.items.complete_item(conn, id=args["id"], space_id=caller.space_id, module=module)
         return self._found(module, "complete", args["id"], item)
 
     @staticmethod
