@@ -13,9 +13,8 @@ import psycopg
 
 from config import Config, ConfigError
 from personas.db import connect_kwargs
-from personas.queries import Queries
+from personas.queries import queries
 
-queries = Queries("prune")
 DEFAULT_BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 100_000
 # A progress line every this many batches: enough to see a long run move, not a
@@ -66,7 +65,7 @@ def connect(config: Config) -> psycopg.Connection:
 def delete_in_batches(conn: psycopg.Connection, cutoff: datetime, batch_size: int, out: TextIO) -> int:
     """Delete batch after batch until one finds nothing left; return the rows removed."""
     removed = batches = 0
-    while deleted := queries.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size):
+    while deleted := queries.prune.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size):
         removed += deleted
         batches += 1
         if batches % PROGRESS_EVERY == 0:
@@ -77,10 +76,10 @@ def delete_in_batches(conn: psycopg.Connection, cutoff: datetime, batch_size: in
 def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
     days = args.days or config.action_retention_days
     with connect(config) as conn:
-        cutoff = queries.retention_cutoff(conn, days=days)
+        cutoff = queries.prune.retention_cutoff(conn, days=days)
         window = f"older than {days} days (created before {cutoff.isoformat()})"
         if args.dry_run:
-            count = queries.count_expired_actions(conn, cutoff=cutoff)
+            count = queries.prune.count_expired_actions(conn, cutoff=cutoff)
             print(f"prune: dry run: would remove {count} persona_actions rows {window}", file=out)
             return
         removed = delete_in_batches(conn, cutoff, args.batch_size, out)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from personas.admin import queries
+from personas.queries import queries
 from tests.conftest import ROOT
 from tests.service.factories import add_persona
 
@@ -22,7 +22,7 @@ PERSONAS = ["a", "b", "c", "d"]
 
 
 def listed(db, now: datetime) -> dict[str, int]:
-    return {p["userId"]: p["actions7d"] for p in queries.list_personas(db, now=now)}
+    return {p["userId"]: p["actions7d"] for p in queries.admin.list_personas(db, now=now)}
 
 
 def counted(db, now: datetime) -> dict[str, int]:

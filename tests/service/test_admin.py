@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from psycopg.types.json import Jsonb
 
 from personas import create_app
-from personas.admin import queries as admin_queries
+from personas.queries import queries
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
 from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
@@ -297,12 +297,12 @@ def test_a_name_once_stored_is_kept_by_an_upsert_that_learns_none(db):
     # name must not turn null.
     add_persona(db, "p1", name="Kept Name")
     common = {"email": "p1@mana.test", "system_prompt": "x", "module_mix": Jsonb({}), "tick_cadence": "daily"}
-    admin_queries.upsert_persona(db, user_id="p1", name=None, archetype="researcher", **common)
+    queries.admin.upsert_persona(db, user_id="p1", name=None, archetype="researcher", **common)
     assert db.execute("SELECT name, archetype FROM personas.personas").fetchone() == (
         "Kept Name",
         "researcher",
     )
-    admin_queries.upsert_persona(db, user_id="p1", name="New Name", archetype="researcher", **common)
+    queries.admin.upsert_persona(db, user_id="p1", name="New Name", archetype="researcher", **common)
     assert db.execute("SELECT name FROM personas.personas").fetchone() == ("New Name",)
 
 

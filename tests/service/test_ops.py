@@ -73,6 +73,26 @@ def test_the_persona_name_migration_rolls_back_and_applies_again(server_url):
         assert conn.execute(column).fetchone()[0] == 1
 
 
+def test_every_migrate_reapplies_the_rules_of_sql_functions(server_url):
+    """The due rule lives in sql/functions/: a database whose copy drifted gets the file's
+    version back on the next `migrate`, with no new migration."""
+    url = create_database(server_url, "personas_rules_reapplied")
+    apply(url)
+    drifted = """CREATE OR REPLACE FUNCTION personas.cadence_interval(tick_cadence text)
+                 RETURNS interval LANGUAGE sql IMMUTABLE AS $$ SELECT interval '1 year' $$"""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(drifted)
+        assert conn.execute("SELECT personas.cadence_interval('hourly')").fetchone()[0].days == 365
+    assert apply(url) == []
+    with psycopg.connect(url, autocommit=True) as conn:
+        gaps = conn.execute(
+            "SELECT personas.cadence_interval(c), personas.expected_gap(c)"
+            "  FROM unnest(array['hourly', 'daily', 'weekdays']) AS c"
+        ).fetchall()
+    hours = [(a.total_seconds() / 3600, b.total_seconds() / 3600) for a, b in gaps]
+    assert hours == [(1, 1), (24, 24), (24, 48)]
+
+
 @pytest.fixture
 def unmigrated_url(server_url):
     return create_database(server_url, "personas_unmigrated")
