@@ -54,6 +54,48 @@ def test_service_without_a_key_refuses_every_internal_call(config, db):
         keyless.extensions["database"].close()
 
 
+def test_every_key_named_in_either_variable_is_accepted_during_a_rotation(config, db):
+    """MANA_SERVICE_KEY and each key of MANA_SERVICE_KEYS open the gate; nothing else does."""
+    from dataclasses import replace
+
+    from config import Config
+    from personas import create_app
+
+    rotating = Config.from_env(
+        {
+            "DATABASE_URL": config.database_url,
+            "MANA_SERVICE_KEY": "key-old",
+            "MANA_SERVICE_KEYS": " key-new, ,key-next ",
+        }
+    )
+    assert rotating.accepted_service_keys == ("key-old", "key-new", "key-next")
+    app = create_app(
+        replace(config, service_key=rotating.service_key, extra_service_keys=rotating.extra_service_keys)
+    )
+    try:
+        client = app.test_client()
+        for key in ("key-old", "key-new", "key-next"):
+            assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 200
+        for key in ("", "key-new,key-next", "key-ne", "key-newx", " key-new", SERVICE_KEY):
+            assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 401, key
+    finally:
+        app.extensions["database"].close()
+
+
+def test_the_old_key_is_refused_once_the_rotation_removes_it(config, db):
+    from dataclasses import replace
+
+    from personas import create_app
+
+    app = create_app(replace(config, service_key="", extra_service_keys=("key-new",)))
+    try:
+        client = app.test_client()
+        assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-new"}).status_code == 200
+        assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-old"}).status_code == 401
+    finally:
+        app.extensions["database"].close()
+
+
 # --- /due -----------------------------------------------------------------------------
 
 
