@@ -96,6 +96,29 @@ def test_the_old_key_is_refused_once_the_rotation_removes_it(config, db):
         app.extensions["database"].close()
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/nothing-here", "/p1/nothing", "/claims/p1/more", "", "/"],
+    ids=["top", "nested", "deep", "bare", "slash"],
+)
+def test_an_unknown_internal_path_is_401_without_a_key_and_404_with_one(client, db, path):
+    """Without the key nothing tells a route from a non-route, so the routes cannot be listed."""
+    response = client.get(f"{BASE}{path}")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Unauthorized"
+    assert client.get(f"{BASE}{path}", headers={"X-Service-Key": SERVICE_KEY}).status_code == 404
+
+
+def test_a_wrong_method_on_an_internal_route_is_401_without_a_key_and_405_with_one(client, db):
+    assert client.put(f"{BASE}/due").status_code == 401
+    assert client.put(f"{BASE}/due", headers={"X-Service-Key": SERVICE_KEY}).status_code == 405
+
+
+def test_paths_outside_the_internal_prefix_stay_404_without_a_key(client, db):
+    assert client.get("/api/v1/personas/internalish").status_code == 404
+    assert client.get("/nothing-here").status_code == 404
+
+
 # --- /due -----------------------------------------------------------------------------
 
 
