@@ -115,12 +115,13 @@ def send_made_up(base_url: str, method: str, path: str) -> int:
 def test_made_up_methods_and_paths_do_not_grow_the_metrics(live_api, db):
     """Label values come from closed sets: unknown methods count as `other`, unmatched
     paths as one route, so a client cannot add series by inventing them."""
-    for n in range(8):  # every worker has seen the odd ones once
+    for n in range(8):  # every worker has seen each kind of odd request once
         send_made_up(live_api.url, "FOO", f"/made-up/{n}")
+        send_made_up(live_api.url, "FOO", f"/api/v1/personas/internal/made-up/{n}")
     before = metric_series(live_api.url)
     for n in range(200):
-        status = send_made_up(live_api.url, f"X{n:04d}", f"/api/v1/personas/internal/{n}/nothing-{n}")
-        assert status < 500
+        path = f"/api/v1/personas/internal/{n}/nothing-{n}" if n % 2 else f"/nothing-{n}"
+        assert send_made_up(live_api.url, f"X{n:04d}", path) < 500
     after = metric_series(live_api.url)
     assert after == before
     assert not [s for s in after if "X0" in s or "nothing-" in s]
