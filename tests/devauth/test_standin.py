@@ -424,6 +424,7 @@ def listening_address(command: str, env: dict[str, str]) -> str:
         env={"PATH": path, **env},
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         for line in proc.stderr:
@@ -432,7 +433,11 @@ def listening_address(command: str, env: dict[str, str]) -> str:
         raise AssertionError("devauth exited before listening")
     finally:
         proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a worker still booting: end the whole group
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize(("host", "expected"), [(None, "127.0.0.1"), ("127.0.0.2", "127.0.0.2")])
