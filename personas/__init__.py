@@ -19,7 +19,6 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config["PERSONAS"] = config
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     logs.init_app(app)
     metrics.init_app(app)
     limits.init_app(app)

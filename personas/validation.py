@@ -183,6 +183,9 @@ def _email_shape(value: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in value):
         raise ValueError("must be an email address")
+    if "@" in local:
+        # Mail systems disagree on which @ splits such an address: never guess.
+        raise ValueError("must contain exactly one @")
     if len(local) > EMAIL_LOCAL_MAX:
         raise ValueError(f"the part before @ must be at most {EMAIL_LOCAL_MAX} characters")
     return value

@@ -92,7 +92,7 @@ SELECT module,
  ORDER BY avg(rating), module;
 
 -- name: delete_persona_rows!
--- The persona and everything recorded about it, in one statement (one transaction).
-WITH actions AS (DELETE FROM personas.persona_actions WHERE persona_id = :persona_id),
-     feedback AS (DELETE FROM personas.persona_feedback WHERE persona_id = :persona_id)
+-- The persona and, by the foreign keys' ON DELETE CASCADE, everything recorded about it.
+-- The cascade looks at the tables after the persona's row lock is taken, so a batch that
+-- was being written meanwhile (it locks that row first) is removed with the rest.
 DELETE FROM personas.personas WHERE user_id = :persona_id;

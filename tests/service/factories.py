@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 
@@ -137,3 +138,20 @@ def as_javascript_sends(document: object) -> bytes:
     """The body `JSON.stringify(document)` puts on the wire: UTF-8, except that a lone
     surrogate goes out as a lower-case `\\uXXXX` escape."""
     return json.dumps(document, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+# Every table whose rows belong to one persona (by persona_id). A new one is one more name
+# here, and every orphan check covers it.
+PERSONA_CHILD_TABLES = ("persona_actions", "persona_feedback", "persona_activity")
+
+
+def orphan_counts(db: psycopg.Connection) -> dict[str, int]:
+    """Rows of each persona child table whose persona is gone: every figure must be 0."""
+    counts = {}
+    for table in PERSONA_CHILD_TABLES:
+        query = sql.SQL(
+            "SELECT count(*) FROM personas.{} c"
+            " WHERE NOT EXISTS (SELECT 1 FROM personas.personas p WHERE p.user_id = c.persona_id)"
+        ).format(sql.Identifier(table))
+        counts[table] = db.execute(query).fetchone()[0]
+    return counts

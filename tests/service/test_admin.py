@@ -106,6 +106,30 @@ def test_a_token_just_past_expiry_is_within_the_leeway(client, devauth):
     assert client.get(BASE, headers=bearer(mint_token(devauth, expiresIn=-5))).status_code == 200
 
 
+def test_the_expiry_leeway_is_at_most_ten_seconds(client, devauth):
+    response = client.get(BASE, headers=bearer(mint_token(devauth, expiresIn=-15)))
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["message"]
+
+
+def signed_by_devauth(db, claims: dict) -> str:
+    """A token with these claims, signed with the stand-in's current key (as it would be)."""
+    kid, private = db.execute(
+        "SELECT kid, private_key FROM devauth.signing_keys ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    key = Ed25519PrivateKey.from_private_bytes(bytes(private))
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+@pytest.mark.parametrize("sub", ["", "   "], ids=["empty", "blank"])
+def test_a_token_that_names_no_subject_is_401(client, devauth, db, sub):
+    claims = jwt.decode(mint_token(devauth), options={"verify_signature": False})
+    response = client.get(BASE, headers=bearer(signed_by_devauth(db, {**claims, "sub": sub})))
+    assert response.status_code == 401
+    assert "sub" in response.get_json()["message"]
+    assert client.get(BASE, headers=bearer(signed_by_devauth(db, claims))).status_code == 200
+
+
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -227,6 +251,14 @@ def test_upsert_refuses_an_email_outside_the_persona_domain(client, devauth, adm
 def test_lookalike_domains_are_refused(client, admin_token, db, email):
     response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
     assert response.status_code == 400
+
+
+def test_an_email_with_two_at_signs_is_400_naming_email(client, devauth, admin_token, db):
+    email = f"a@{uuid.uuid4().hex[:8]}@mana.test"
+    response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == "email"
+    assert count_rows(db, "personas") == 0
 
 
 def test_upsert_validation_lists_every_problem(client, admin_token, db):

@@ -55,6 +55,71 @@ def test_service_without_a_key_refuses_every_internal_call(config, db):
         keyless.extensions["database"].close()
 
 
+def test_every_key_named_in_either_variable_is_accepted_during_a_rotation(config, db):
+    """MANA_SERVICE_KEY and each key of MANA_SERVICE_KEYS open the gate; nothing else does."""
+    from dataclasses import replace
+
+    from config import Config
+    from personas import create_app
+
+    rotating = Config.from_env(
+        {
+            "DATABASE_URL": config.database_url,
+            "MANA_SERVICE_KEY": "key-old",
+            "MANA_SERVICE_KEYS": " key-new, ,key-next ",
+        }
+    )
+    assert rotating.accepted_service_keys == ("key-old", "key-new", "key-next")
+    app = create_app(
+        replace(config, service_key=rotating.service_key, extra_service_keys=rotating.extra_service_keys)
+    )
+    try:
+        client = app.test_client()
+        for key in ("key-old", "key-new", "key-next"):
+            assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 200
+        for key in ("", "key-new,key-next", "key-ne", "key-newx", " key-new", SERVICE_KEY):
+            assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 401, key
+    finally:
+        app.extensions["database"].close()
+
+
+def test_the_old_key_is_refused_once_the_rotation_removes_it(config, db):
+    from dataclasses import replace
+
+    from personas import create_app
+
+    app = create_app(replace(config, service_key="", extra_service_keys=("key-new",)))
+    try:
+        client = app.test_client()
+        assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-new"}).status_code == 200
+        assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-old"}).status_code == 401
+    finally:
+        app.extensions["database"].close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/nothing-here", "/p1/nothing", "/claims/p1/more", "", "/"],
+    ids=["top", "nested", "deep", "bare", "slash"],
+)
+def test_an_unknown_internal_path_is_401_without_a_key_and_404_with_one(client, db, path):
+    """Without the key nothing tells a route from a non-route, so the routes cannot be listed."""
+    response = client.get(f"{BASE}{path}")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Unauthorized"
+    assert client.get(f"{BASE}{path}", headers={"X-Service-Key": SERVICE_KEY}).status_code == 404
+
+
+def test_a_wrong_method_on_an_internal_route_is_401_without_a_key_and_405_with_one(client, db):
+    assert client.put(f"{BASE}/due").status_code == 401
+    assert client.put(f"{BASE}/due", headers={"X-Service-Key": SERVICE_KEY}).status_code == 405
+
+
+def test_paths_outside_the_internal_prefix_stay_404_without_a_key(client, db):
+    assert client.get("/api/v1/personas/internalish").status_code == 404
+    assert client.get("/nothing-here").status_code == 404
+
+
 # --- /due -----------------------------------------------------------------------------
 
 

@@ -125,6 +125,13 @@ def test_production_refuses_to_start_without_a_service_key():
     assert config.production and config.service_key == "secret"
 
 
+def test_production_starts_with_only_a_key_list_and_refuses_an_empty_one():
+    env = {"DATABASE_URL": "postgresql://x@localhost/db", "APP_ENV": "production"}
+    assert Config.from_env({**env, "MANA_SERVICE_KEYS": "new,old"}).accepted_service_keys == ("new", "old")
+    with pytest.raises(ConfigError, match="MANA_SERVICE_KEYS"):
+        Config.from_env({**env, "MANA_SERVICE_KEYS": " , ", "MANA_SERVICE_KEY": ""})
+
+
 def test_configuration_errors_name_the_variable():
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         Config.from_env({})
@@ -140,4 +147,6 @@ def test_defaults_match_the_contract():
     assert config.persona_email_domain == "mana.test"
     assert config.max_body_bytes == 4 * 1024 * 1024
     assert config.action_retention_days == 90
-    assert "secret" not in repr(Config(database_url="x", service_key="secret"))
+    assert "secret" not in repr(
+        Config(database_url="x", service_key="secret", extra_service_keys=("secret",))
+    )
