@@ -67,15 +67,26 @@ class Process:
             self._log.close()
 
 
+WEB_APP = "app:app"
+
+
 def gunicorn_cmd(app: str, port: int, workers: int = 2, threads: int = 4, timeout: int = 30) -> list[str]:
-    """gunicorn as the Procfile runs it (from the repository root, so it reads gunicorn.conf.py)."""
+    """gunicorn as the Procfile runs it (from the repository root, so it reads gunicorn.conf.py).
+
+    The web process runs on its gevent worker (web_worker.py), where `threads` means
+    nothing; the other processes run gunicorn's threaded worker.
+    """
     # fmt: off
-    return [
+    cmd = [
         sys.executable, "-m", "gunicorn", app,
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
-        "--threads", str(threads),
         "--timeout", str(timeout),
         "--no-control-socket",
     ]
+    if app == WEB_APP:
+        cmd += ["--worker-class", "web_worker.WebWorker", "--keep-alive", "5"]
+    else:
+        cmd += ["--threads", str(threads)]
     # fmt: on
+    return cmd
