@@ -68,10 +68,13 @@ async def open_product(mcp_url: str, token: str, space_id: str, timeout: float) 
     """An initialised session at `<mcp_url>/mcp`; one that cannot be opened is DriverFailed."""
     headers = {"Authorization": f"Bearer {token}", "X-Mana-Space": space_id}
     http_timeout = httpx2.Timeout(timeout, connect=CONNECT_TIMEOUT)
+    refusal = LastRefusal()
     opened = False
     try:
         async with (
-            httpx2.AsyncClient(headers=headers, timeout=http_timeout) as http,
+            httpx2.AsyncClient(
+                headers=headers, timeout=http_timeout, event_hooks={"response": [refusal.note]}
+            ) as http,
             streamable_http_client(f"{mcp_url}/mcp", http_client=http) as (read, write),
             ClientSession(read, write, read_timeout_seconds=timeout) as session,
         ):
@@ -81,7 +84,20 @@ async def open_product(mcp_url: str, token: str, space_id: str, timeout: float) 
     except (MCPError, httpx2.HTTPError, OSError, ExceptionGroup) as exc:
         if opened:
             raise
-        raise DriverFailed(f"MCP session at {mcp_url}/mcp: {reason(exc)}") from exc
+        raise DriverFailed(f"MCP session at {mcp_url}/mcp: {refusal.text or reason(exc)}") from exc
+
+
+class LastRefusal:
+    """The product's last HTTP refusal (status and body), which the MCP client reports
+    only as "Server returned an error response"."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    async def note(self, response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            body = (await response.aread()).decode("utf-8", "replace")
+            self.text = f"{response.status_code} {' '.join(body.split())[:300]}"
 
 
 def reason(exc: BaseException) -> str:
