@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify
 from psycopg.types.json import Jsonb
 
+from personas import insights
 from personas.auth import require_admin
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from personas.queries import queries
-from personas.validation import PersonaUpsert, parse_body, persona_id
+from personas.validation import NAME_MAX, PersonaUpsert, parse_body, persona_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @bp.before_request
 @require_admin
 def gate() -> None:
     """Every admin route needs an admin token."""
+
+
+# Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
+# has registered already, so doing it in create_app broke every second app of a process.
+bp.register_blueprint(insights.bp)
 
 
 def mana_auth():
@@ -45,11 +53,21 @@ def ensure_user(body: PersonaUpsert) -> dict[str, Any]:
         name = body.name or body.email.split("@", 1)[0]
         user_id = client.register(body.email, body.password, name)
         if user_id is not None:
-            return {"id": user_id, "email": body.email}
+            return {"id": user_id, "email": body.email, "name": name}
         user = client.find_user(body.email, g.admin_token)
         if user is None:
             raise UpstreamError("register", "mana-auth refused the registration and does not list the user.")
     return user
+
+
+def user_name(user: dict[str, Any]) -> str | None:
+    """The name mana-auth holds for the user, if it is one we can store and show."""
+    name = user.get("name")
+    if not isinstance(name, str):
+        return None
+    # PostgreSQL text holds neither NUL nor a lone surrogate (which a JSON answer can carry).
+    name = _UNSTORABLE.sub("", name).strip()[:NAME_MAX]
+    return name or None
 
 
 @bp.post("", strict_slashes=False)
@@ -72,6 +90,7 @@ def upsert() -> Response:
             conn,
             user_id=user_id,
             email=email,
+            name=body.name or user_name(user),
             archetype=body.archetype,
             system_prompt=body.systemPrompt,
             module_mix=Jsonb(body.moduleMix),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from personas.auth import require_service_key
+from personas.auth import check_service_key, require_service_key
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
@@ -27,6 +27,16 @@ bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
 @require_service_key
 def gate() -> None:
     """Every internal route sits behind the service key."""
+
+
+@bp.before_app_request
+def gate_unmatched_paths() -> None:
+    """A path under this prefix that matches no route (or not with this method) needs the
+    key too: without one it is a 401 like any route, so probing cannot list the routes;
+    with one it goes on to the usual 404 or 405."""
+    prefix = bp.url_prefix or ""
+    if request.url_rule is None and (request.path == prefix or request.path.startswith(prefix + "/")):
+        check_service_key()
 
 
 def runner_rows(rows: list[dict]) -> list[dict]:

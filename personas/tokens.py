@@ -22,7 +22,7 @@ from personas.metrics import UPSTREAM_CALLS
 ALGORITHM = "EdDSA"
 JWKS_PATH = "/api/v1/auth/jwks"
 JWKS_REFETCH_SECONDS = 10.0
-LEEWAY_SECONDS = 30
+LEEWAY_SECONDS = 10
 
 
 class TokenVerifier:

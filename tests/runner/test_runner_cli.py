@@ -76,6 +76,12 @@ def test_an_unknown_driver_is_refused_naming_the_variable():
     assert "RUNNER_DRIVER" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_an_empty_seed_secret_refuses_to_start_naming_the_variable():
+    done = run("-m", "persona_runner", "--once", MANA_SERVICE_KEY="key", PERSONA_SEED_SECRET="")
+    assert done.returncode == 2
+    assert "PERSONA_SEED_SECRET is set but empty" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_without_once_the_runner_says_what_it_does():
     done = run("-m", "persona_runner", MANA_SERVICE_KEY="key")
     assert done.returncode == 2
