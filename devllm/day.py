@@ -24,8 +24,9 @@ def tool_use_id(seed: int, index: int) -> str:
     return "toolu_dev" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:20]
 
 
-def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The content blocks of the reply (text and/or tool_use) to a valid request body."""
+def answer(body: dict[str, Any], bad_ratings: bool = False) -> list[dict[str, Any]]:
+    """The content blocks of the reply (text and/or tool_use) to a valid request body;
+    `bad_ratings` makes a forced `submit_ratings` answer out of its schema."""
     tools: list[dict[str, Any]] = body.get("tools") or []
     enum = ratings_enum(tools)
     modules = {tool["name"]: module_of(tool, enum) for tool in tools}
@@ -37,6 +38,8 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
         forced = next(t for t in tools if t["name"] == choice["name"])
         if forced["name"] == RATINGS_TOOL:
             ratings = {"ratings": rate(conversation, enum)}
+            if bad_ratings:
+                ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
             return [_tool_use(seed, len(conversation.calls), forced, ratings)]
         return [_call(seed, conversation, len(conversation.calls), forced, modules)]
     if choice.get("type") == "none" or not offered:
@@ -101,6 +104,11 @@ def rate(conversation: Conversation, enum: list[str] | None) -> list[dict[str, A
             notes = "; ".join(_complaint(c) for c in bad)[:1000]
         ratings.append({"module": module, "rating": rating, "notes": notes})
     return ratings
+
+
+def out_of_schema(rating: dict[str, Any]) -> dict[str, Any]:
+    """The rating in words instead of a whole number, as a careless model might send it."""
+    return {**rating, "rating": f"{rating['rating']} out of 5"}
 
 
 def _complaint(call) -> str:

@@ -17,15 +17,23 @@ def health() -> Response:
 
 @bp.post("/dev/faults")
 def add_fault() -> Response:
+    """`{"status": 429|500|529, "times"}`: the next calls answer that error;
+    `{"badRatings": true, "times"}`: the next forced ratings break their schema."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object: {status, times}.")
+        raise ApiError(400, "The body must be a JSON object: {status, times} or {badRatings, times}.")
     status, times = body.get("status"), body.get("times", 1)
-    if status not in STATUSES or isinstance(status, bool):
-        raise ApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
     if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= 1000:
         raise ApiError(400, "times: must be a whole number from 1 to 1000")
-    current_app.extensions["devllm.faults"].add(status, times)
+    faults = current_app.extensions["devllm.faults"]
+    if "badRatings" in body and status is None:
+        if body["badRatings"] is not True:
+            raise ApiError(400, "badRatings: must be true")
+        faults.add_bad_ratings(times)
+        return Response(status=204)
+    if status not in STATUSES or isinstance(status, bool):
+        raise ApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
+    faults.add(status, times)
     return Response(status=204)
 
 

@@ -1,4 +1,5 @@
-"""Model errors on purpose: the next `times` calls answer `status` (429, 500 or 529).
+"""Model errors on purpose: the next `times` calls answer `status` (429, 500 or 529);
+or the next `times` forced `submit_ratings` answers break the ratings schema (`badRatings`).
 They live in the one gunicorn worker's memory, which is why devllm runs one worker."""
 
 from __future__ import annotations
@@ -21,14 +22,28 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: list[int] = []
+        self._bad_ratings = 0
 
     def add(self, status: int, times: int) -> None:
         with self._lock:
             self._queue.extend([status] * times)
 
+    def add_bad_ratings(self, times: int) -> None:
+        with self._lock:
+            self._bad_ratings += times
+
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+            self._bad_ratings = 0
+
+    def take_bad_ratings(self) -> bool:
+        """Whether this ratings answer is to break the schema (uses one of `times`)."""
+        with self._lock:
+            if not self._bad_ratings:
+                return False
+            self._bad_ratings -= 1
+            return True
 
     def take(self) -> int | None:
         with self._lock:

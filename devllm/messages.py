@@ -6,7 +6,7 @@ import re
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from devllm import day
 from devllm.errors import ApiError
@@ -95,7 +95,9 @@ def tokens(text: str) -> int:
 def create_message() -> Response:
     check_headers()
     body = parse_body()
-    content = day.answer(body)
+    forced = (body.get("tool_choice") or {}).get("name") == day.RATINGS_TOOL
+    bad_ratings = forced and current_app.extensions["devllm.faults"].take_bad_ratings()
+    content = day.answer(body, bad_ratings=bad_ratings)
     output_tokens = tokens(str(content))
     stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
     if output_tokens > body["max_tokens"]:

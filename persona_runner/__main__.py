@@ -10,8 +10,8 @@ import argparse
 import sys
 from dataclasses import replace
 
-from persona_runner.config import RunnerConfig
-from persona_runner.drivers import DRIVERS
+from persona_runner.config import DRIVER_NAMES, RunnerConfig
+from persona_runner.drivers import make_driver
 from persona_runner.errors import ConfigError
 from persona_runner.tick import EXIT_NO_TICK, run_once
 
@@ -20,11 +20,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m persona_runner",
         description="Drive the due personas for one tick. Env: MANA_API_URL, MANA_AUTH_URL, "
-        "MANA_SERVICE_KEY, PERSONA_SEED_SECRET (plus RUNNER_ID and RUNNER_* timeouts).",
+        "MANA_SERVICE_KEY, PERSONA_SEED_SECRET (plus RUNNER_ID and RUNNER_* timeouts); the claude "
+        "driver also MANA_MCP_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and RUNNER_MODEL.",
     )
     parser.add_argument("--once", action="store_true", help="run one tick and exit (the only mode)")
     parser.add_argument(
-        "--driver", choices=sorted(DRIVERS), default="scripted", help="who decides the actions"
+        "--driver",
+        choices=DRIVER_NAMES,
+        help="who decides the actions (default: env RUNNER_DRIVER, else scripted)",
     )
     parser.add_argument(
         "--limit", type=int, default=50, help="at most this many personas (1..500, default 50)"
@@ -51,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_TICK
     if args.runner_id:
         config = replace(config, runner_id=args.runner_id)
-    return run_once(config, DRIVERS[args.driver](), limit=args.limit)
+    try:
+        driver = make_driver(args.driver or config.driver or "scripted", config)
+    except ConfigError as exc:
+        print(f"persona_runner: {exc}", file=sys.stderr)
+        return EXIT_NO_TICK
+    return run_once(config, driver, limit=args.limit)
 
 
 if __name__ == "__main__":

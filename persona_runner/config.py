@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 
 from persona_runner.errors import ConfigError
 from persona_runner.password import resolve_seed_secret
+from persona_runner.usage import Prices
 
 DEFAULT_API_URL = "http://localhost:3060"
 DEFAULT_AUTH_URL = "http://localhost:3001"
+DEFAULT_MCP_URL = "http://localhost:3069"
+DRIVER_NAMES = ("claude", "scripted")
+# The default model and its public list prices (USD per million tokens; cache writes at
+# the 5-minute rate). Another model needs its own RUNNER_PRICE_* to cost right.
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.30, "cache_write": 3.75}
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -43,11 +50,36 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     return value
 
 
+def _price(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be USD per million tokens, got {raw!r}") from None
+    if not 0 <= value < 10_000:
+        raise ConfigError(f"{name} must be between 0 and 10000 USD per million tokens, got {raw!r}")
+    return value
+
+
+def _driver(env: Mapping[str, str]) -> str:
+    value = env.get("RUNNER_DRIVER", "").strip()
+    if value and value not in DRIVER_NAMES:
+        raise ConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
+    return value
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _optional_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL, or None when unset (the SDK's own default applies)."""
+    return _url(env, name, "") if env.get(name, "").strip() else None
 
 
 def seed_secret_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -75,11 +107,29 @@ class RunnerConfig:
     retry_base_delay: float = 0.5
     retry_max_delay: float = 8.0
     lease_seconds: int = 600
+    # The driver: "" lets the entry point choose (scripted for --once).
+    driver: str = ""
+    mcp_url: str = DEFAULT_MCP_URL
+    mcp_timeout: float = 30.0
+    anthropic_api_key: str = field(default="", repr=False)
+    anthropic_base_url: str | None = None
+    model: str = DEFAULT_MODEL
+    model_timeout: float = 120.0
+    max_turns: int = 15
+    max_tokens_per_tick: int = 150_000
+    price_input: float = DEFAULT_PRICES["input"]
+    price_output: float = DEFAULT_PRICES["output"]
+    price_cache_read: float = DEFAULT_PRICES["cache_read"]
+    price_cache_write: float = DEFAULT_PRICES["cache_write"]
 
     @property
     def timeout(self) -> tuple[float, float]:
         """(connect, read), as `requests` takes it."""
         return (self.connect_timeout, self.read_timeout)
+
+    @property
+    def prices(self) -> Prices:
+        return Prices(self.price_input, self.price_output, self.price_cache_read, self.price_cache_write)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
@@ -98,6 +148,21 @@ class RunnerConfig:
             read_timeout=_float(env, "RUNNER_READ_TIMEOUT", 10.0),
             retry_attempts=_int(env, "RUNNER_RETRY_ATTEMPTS", 4, minimum=1, maximum=10),
             lease_seconds=_int(env, "RUNNER_LEASE_SECONDS", 600, minimum=5, maximum=3600),
+            driver=_driver(env),
+            mcp_url=_url(env, "MANA_MCP_URL", DEFAULT_MCP_URL),
+            mcp_timeout=_float(env, "RUNNER_MCP_TIMEOUT", 30.0),
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY", "").strip(),
+            anthropic_base_url=_optional_url(env, "ANTHROPIC_BASE_URL"),
+            model=env.get("RUNNER_MODEL", "").strip() or DEFAULT_MODEL,
+            model_timeout=_float(env, "RUNNER_MODEL_TIMEOUT", 120.0),
+            max_turns=_int(env, "RUNNER_MAX_TURNS", 15, minimum=1, maximum=100),
+            max_tokens_per_tick=_int(
+                env, "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
+            ),
+            price_input=_price(env, "RUNNER_PRICE_INPUT_PER_MTOK", DEFAULT_PRICES["input"]),
+            price_output=_price(env, "RUNNER_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES["output"]),
+            price_cache_read=_price(env, "RUNNER_PRICE_CACHE_READ_PER_MTOK", DEFAULT_PRICES["cache_read"]),
+            price_cache_write=_price(env, "RUNNER_PRICE_CACHE_WRITE_PER_MTOK", DEFAULT_PRICES["cache_write"]),
         )
 
 

@@ -6,16 +6,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
+from persona_runner.config import RunnerConfig
+from persona_runner.errors import ConfigError
 from persona_runner.models import Action, Persona, Rating, Session, TickOutcome
+
+Story = Sequence[Mapping[str, Any]]
+"""Earlier ticks, shaped like the personas API's history answer (newest first)."""
 
 
 class Driver(Protocol):
     name: str
 
-    def run_tick(self, persona: Persona, session: Session) -> TickOutcome:
-        """Act as `persona` inside `session`; return the tool calls made and the ratings given."""
+    def run_tick(
+        self, persona: Persona, session: Session, *, story: Story = (), outcome: TickOutcome | None = None
+    ) -> TickOutcome:
+        """Act as `persona` inside `session`; return the tool calls made and the ratings given.
+
+        With `outcome`, the driver writes into it as it goes (and returns it), so the
+        caller keeps what was done even when the driver raises.
+        """
         ...
 
 
@@ -30,7 +42,9 @@ class ScriptedDriver:
     modules_per_tick = 3
     tools_per_module = ("list", "create")
 
-    def run_tick(self, persona: Persona, session: Session) -> TickOutcome:
+    def run_tick(
+        self, persona: Persona, session: Session, *, story: Story = (), outcome: TickOutcome | None = None
+    ) -> TickOutcome:
         modules = top_modules(persona.module_mix, self.modules_per_tick)
         actions = [
             self._call(persona, session, f"{module}.{verb}")
@@ -47,7 +61,13 @@ class ScriptedDriver:
                     error="scripted failure: the search is failed on purpose once per tick",
                 )
             )
-        return TickOutcome(actions=actions, ratings=[self._rate(persona, m, actions) for m in modules])
+        ratings = [self._rate(persona, m, actions) for m in modules]
+        if outcome is None:
+            return TickOutcome(actions=actions, ratings=ratings)
+        outcome.actions.extend(actions)
+        outcome.ratings.extend(ratings)
+        outcome.driver = self.name
+        return outcome
 
     def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
         tool_input = {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
@@ -82,4 +102,13 @@ def stable_number(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:4], "big")
 
 
-DRIVERS: dict[str, type[Driver]] = {ScriptedDriver.name: ScriptedDriver}
+def make_driver(name: str, config: RunnerConfig) -> Driver:
+    """The driver called `name` (scripted, claude); ConfigError when it cannot run."""
+    if name == ScriptedDriver.name:
+        return ScriptedDriver()
+    if name == "claude":
+        # Imported here so the scripted driver never loads the model and MCP SDKs.
+        from persona_runner.claude import ClaudeDriver
+
+        return ClaudeDriver(config)
+    raise ConfigError(f"no driver called {name!r}")

@@ -69,7 +69,16 @@ class NoPersonalSpace(RunnerError):
 
 
 class DriverFailed(RunnerError):
-    """The driver raised, or produced a tick the API cannot accept."""
+    """The driver could not finish the tick (the model or the product failed it), or
+    produced a tick the API cannot accept; `step` is where the tick report puts it."""
+
+    step = "driver"
+
+
+class RatingsRefused(DriverFailed):
+    """The model's ratings do not fit the schema: none are posted, the tick fails at feedback."""
+
+    step = "feedback"
 
 
 def summarize(body: Any, limit: int = 300) -> str:

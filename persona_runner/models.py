@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from persona_runner.errors import DriverFailed, UnexpectedResponse
+from persona_runner.usage import Usage
 
 # The service's caps (its OpenAPI document states them): a longer value would make the
 # whole batch a 400, so the runner trims rather than lose a tick's worth of rows.
@@ -88,10 +89,17 @@ class Rating:
         return row
 
 
-@dataclass(frozen=True)
+@dataclass
 class TickOutcome:
-    actions: list[Action]
-    ratings: list[Rating]
+    """What a driver did in a tick. The caller may own it and hand it in: a driver adds
+    each action as the product answers and each request's usage as the model answers,
+    so a tick stopped or failed half-way still tells what it did and what it cost."""
+
+    actions: list[Action] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+    driver: str | None = None
 
     def check(self) -> None:
         """Refuse what the service would refuse, before anything is posted.

@@ -15,10 +15,10 @@ from typing import TextIO
 
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
-from persona_runner.drivers import Driver
+from persona_runner.drivers import Driver, Story
 from persona_runner.errors import ApiError, RunnerError
 from persona_runner.internal_client import InternalClient
-from persona_runner.models import Persona, Session
+from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 
 EXIT_OK = 0
@@ -63,8 +63,12 @@ class Tick:
         self.internal = internal
         self.auth = auth
 
-    def drive(self, persona: Persona) -> str:
-        """One persona's tick; returns its summary, raises TickFailed naming the step."""
+    def drive(self, persona: Persona, story: Story | None = None) -> str:
+        """One persona's tick; returns its summary, raises TickFailed naming the step.
+
+        `story` is the persona's earlier ticks (the personas API's history answer) for a
+        driver that tells them to the model; None until that route is asked for them.
+        """
         tick_id = new_tick_id()
         with step("login"):
             login = self.auth.login(persona.email, persona_password(persona.email, self.config.seed_secret))
@@ -74,22 +78,38 @@ class Tick:
         with step("spaces"):
             space = self.auth.personal_space(login.token)
         session = Session(tick_id=tick_id, user_id=login.user_id, space_id=space.id, token=login.token)
-        with step("driver"):
-            try:
-                outcome = self.driver.run_tick(persona, session)
-            except RunnerError:
-                raise
-            except Exception as exc:  # a driver is foreign code: its bug costs one persona, not the tick
-                raise TickFailed("driver", f"{type(exc).__name__}: {exc}") from exc
-            outcome.check()
+        outcome = self.act(persona, session, story or ())
         with step("actions"):
             if outcome.actions:
                 self.internal.post_actions(persona.user_id, tick_id, outcome.actions)
         with step("feedback"):
             if outcome.ratings:
                 self.internal.post_feedback(persona.user_id, tick_id, outcome.ratings)
-        errors = sum(1 for a in outcome.actions if a.result == "error")
-        return f"{len(outcome.actions)} actions ({errors} error), {len(outcome.ratings)} ratings, {tick_id}"
+        return summary(outcome, tick_id)
+
+    def act(self, persona: Persona, session: Session, story: Story) -> TickOutcome:
+        """The driver's outcome; on its failure the actions it collected are still posted
+        (the product served them), then TickFailed at the driver's step."""
+        outcome = TickOutcome(driver=self.driver.name)
+        try:
+            outcome = self.driver.run_tick(persona, session, story=story, outcome=outcome)
+            outcome.check()
+        except RunnerError as exc:
+            posted = self.post_collected(persona, session, outcome)
+            raise TickFailed(getattr(exc, "step", "driver"), describe(exc) + posted) from exc
+        except Exception as exc:  # a driver is foreign code: its bug costs one persona, not the tick
+            raise TickFailed("driver", f"{type(exc).__name__}: {exc}") from exc
+        return outcome
+
+    def post_collected(self, persona: Persona, session: Session, outcome: TickOutcome) -> str:
+        if not outcome.actions:
+            return ""
+        try:
+            outcome.check()
+            self.internal.post_actions(persona.user_id, session.tick_id, outcome.actions)
+        except RunnerError as exc:
+            return f" ({len(outcome.actions)} collected actions not posted: {describe(exc)})"
+        return f" ({len(outcome.actions)} collected actions posted)"
 
     def release(self, persona: Persona) -> str:
         """Hand a failed persona back at once rather than hide it until the lease runs out."""
@@ -98,6 +118,15 @@ class Tick:
         except RunnerError as exc:
             return f" (lease not released: {describe(exc)})"
         return " (lease released)"
+
+
+def summary(outcome: TickOutcome, tick_id: str) -> str:
+    errors = sum(1 for a in outcome.actions if a.result == "error")
+    line = f"{len(outcome.actions)} actions ({errors} error), {len(outcome.ratings)} ratings, {tick_id}"
+    usage = outcome.usage
+    if usage.requests:
+        line += f", {usage.input_tokens}+{usage.output_tokens} tokens, ${usage.cost_usd:.4f}"
+    return line
 
 
 def run_once(

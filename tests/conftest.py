@@ -20,7 +20,7 @@ from devstack.processes import Process, gunicorn_cmd  # noqa: E402
 from personas import create_app  # noqa: E402
 from personas.migrate import apply  # noqa: E402
 
-pytest_plugins = ["tests.devauth_fixtures"]
+pytest_plugins = ["tests.devauth_fixtures", "tests.devmcp_fixtures", "tests.devllm_fixtures"]
 
 SERVICE_KEY = "test-service-key-0123456789"
 ARTIFACTS = ROOT / "artifacts"

@@ -12,7 +12,7 @@ import requests
 
 from devllm.config import DevLlmConfig, ProductionRefused
 from devstack.processes import ROOT
-from tests.devllm.conftest import TIMEOUT
+from tests.devllm_fixtures import TIMEOUT
 
 MODEL = "claude-dev"
 ITEM = {
@@ -214,6 +214,40 @@ def test_529_then_recovery_is_absorbed_by_the_sdks_own_retries(model, clean_devl
     with pytest.raises(anthropic.APIStatusError) as failed:
         model.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}])
     assert failed.value.status_code == 529 and failed.value.body["error"]["type"] == "overloaded_error"
+
+
+def test_bad_ratings_switch_breaks_the_next_forced_ratings_only(model, clean_devllm):
+    messages: list = [{"role": "user", "content": "A day with todo."}]
+    messages.append(
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "todo__list", "input": {}}],
+        }
+    )
+    messages.append(
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "[]"}]}
+    )
+
+    def forced_ratings() -> dict:
+        reply = model.messages.create(
+            model=MODEL,
+            max_tokens=512,
+            messages=messages,
+            tools=[ratings_tool(["todo"])],
+            tool_choice={"type": "tool", "name": "submit_ratings"},
+        )
+        return reply.content[0].input
+
+    on = requests.post(f"{clean_devllm.url}/dev/faults", json={"badRatings": True}, timeout=TIMEOUT)
+    assert on.status_code == 204
+    model.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+    broken = forced_ratings()
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, ratings_tool(["todo"])["input_schema"])
+    assert isinstance(broken["ratings"][0]["rating"], str)
+    jsonschema.validate(forced_ratings(), ratings_tool(["todo"])["input_schema"])
+    bad = requests.post(f"{clean_devllm.url}/dev/faults", json={"badRatings": "yes"}, timeout=TIMEOUT)
+    assert bad.status_code == 400 and "badRatings" in bad.json()["error"]["message"]
 
 
 def test_headers_and_bad_faults_are_refused_in_the_apis_error_shape(clean_devllm):

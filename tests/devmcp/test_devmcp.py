@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 
 from devmcp.config import DevMcpConfig, ProductionRefused
 from devstack.processes import ROOT
-from tests.devmcp.conftest import TIMEOUT, headers_of, mcp_session, new_user
+from tests.devmcp_fixtures import TIMEOUT, headers_of, mcp_session, new_user
 
 INIT = {
     "jsonrpc": "2.0",

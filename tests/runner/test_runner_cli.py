@@ -17,6 +17,8 @@ RUNNER_ENV = (
     "PERSONA_SEED_SECRET",
     "APP_ENV",
     "RUNNER_ID",
+    "RUNNER_DRIVER",
+    "ANTHROPIC_API_KEY",
 )
 
 
@@ -60,6 +62,18 @@ def test_production_without_a_seed_secret_refuses_to_start():
     done = run("-m", "persona_runner", "--once", MANA_SERVICE_KEY="key", APP_ENV="production")
     assert done.returncode == 2
     assert "PERSONA_SEED_SECRET" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_claude_driver_without_an_api_key_refuses_to_start():
+    done = run("-m", "persona_runner", "--once", MANA_SERVICE_KEY="key", RUNNER_DRIVER="claude")
+    assert done.returncode == 2
+    assert "ANTHROPIC_API_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unknown_driver_is_refused_naming_the_variable():
+    done = run("-m", "persona_runner", "--once", MANA_SERVICE_KEY="key", RUNNER_DRIVER="gpt")
+    assert done.returncode == 2
+    assert "RUNNER_DRIVER" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_empty_seed_secret_refuses_to_start_naming_the_variable():

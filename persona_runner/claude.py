@@ -1,0 +1,254 @@
+"""The Claude driver: a persona spends a short day in the product through its MCP server,
+with Claude deciding each tool call, then rates the modules it used.
+
+`act` is a coroutine writing into a `TickOutcome` the caller owns: each action as the
+product answers, each request's usage as the model answers. A caller that cancels it
+(a tick timeout) or sees it fail still has everything done so far. `run_tick` is the
+synchronous form the --once loop uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import anthropic
+from anthropic.types import Message
+
+from persona_runner.config import RunnerConfig
+from persona_runner.day_prompts import opening_turn, ratings_request, system_prompt
+from persona_runner.errors import ConfigError, DriverFailed, RatingsRefused, RunnerError
+from persona_runner.models import Action, Persona, Session, TickOutcome
+from persona_runner.product import Product, open_product
+from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratings_tool, shown
+from persona_runner.tool_names import ToolNames, map_tool_names
+
+MAX_OUTPUT_TOKENS = 1024
+ERROR_TEXT_MAX = 500
+STOPPED = "the tick was stopped before the product answered"
+
+
+def input_hash(tool_input: Any) -> str:
+    """SHA-256 hex of the canonical JSON input: sorted keys, no spaces, UTF-8."""
+    canonical = json.dumps(tool_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_took(text: str, latency_ms: int) -> str:
+    return f"{text}\n\ntook {latency_ms} ms"
+
+
+class Model:
+    """One tick's requests to the Messages API, each one's usage added to the outcome."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, config: RunnerConfig, outcome: TickOutcome) -> None:
+        self.client = client
+        self.config = config
+        self.outcome = outcome
+
+    def tokens_left(self) -> int:
+        return self.config.max_tokens_per_tick - self.outcome.usage.total
+
+    async def ask(
+        self, system: str, messages: list[dict], tools: list[dict], max_tokens: int, **choice: Any
+    ) -> Message:
+        """One answer, after the SDK's own retries; what still fails is DriverFailed."""
+        try:
+            reply = await self.client.messages.create(
+                model=self.config.model,
+                max_tokens=max_tokens,
+                system=system,
+                messages=messages,
+                tools=tools,
+                **choice,
+            )
+        except anthropic.APIStatusError as exc:
+            raise DriverFailed(f"model: {exc.status_code} {model_error_text(exc)}") from exc
+        except anthropic.APIError as exc:
+            raise DriverFailed(f"model: {type(exc).__name__}: {exc}") from exc
+        self.outcome.usage.add(reply.usage, self.config.prices)
+        return reply
+
+
+def model_error_text(exc: anthropic.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    return f"{error.get('type', '')}: {error.get('message', '')}".strip(": ") or str(exc)[:300]
+
+
+def assistant_turn(reply: Message, keep_tool_use: bool) -> dict[str, Any] | None:
+    """The reply as the next request's assistant message (tool_use blocks kept only when
+    they will be answered); None when nothing is left to send back."""
+    content: list[dict[str, Any]] = []
+    for block in reply.content:
+        if block.type == "text" and block.text:
+            content.append({"type": "text", "text": block.text})
+        elif block.type == "tool_use" and keep_tool_use:
+            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+    return {"role": "assistant", "content": content} if content else None
+
+
+async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcome: TickOutcome) -> dict:
+    """Call the product for one tool_use, record the action, return the tool_result."""
+    product_name = names.product_name(block.name)
+    if product_name is None:  # never sent to the product, so no action row
+        return tool_result(block.id, f"{block.name}: no such tool was offered", True)
+    arguments = block.input if isinstance(block.input, dict) else {}
+    try:
+        answer = await product.call(product_name, arguments)
+    except asyncio.CancelledError:
+        # The call went out and the product may have acted on it: the audit keeps it.
+        outcome.actions.append(Action(product_name, "error", None, input_hash(arguments), STOPPED))
+        raise
+    outcome.actions.append(
+        Action(
+            tool_name=product_name,
+            result="error" if answer.is_error else "ok",
+            latency_ms=answer.latency_ms,
+            input_hash=input_hash(arguments),
+            error_message=answer.text[:ERROR_TEXT_MAX] if answer.is_error else None,
+        )
+    )
+    return tool_result(block.id, with_took(answer.text, answer.latency_ms), answer.is_error)
+
+
+def tool_result(tool_use_id: str, text: str, is_error: bool) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": text, "is_error": is_error}
+
+
+async def play_day(
+    model: Model, product: Product, names: ToolNames, tools: list[dict], system: str, opening: str
+) -> list[dict]:
+    """The day: answer every tool_use until the model ends its turn, the turns run out,
+    or the tick's tokens reach the cap. Returns the conversation."""
+    messages: list[dict] = [{"role": "user", "content": opening}]
+    for _ in range(model.config.max_turns):
+        if model.tokens_left() <= 0:
+            break
+        reply = await model.ask(system, messages, tools, min(MAX_OUTPUT_TOKENS, model.tokens_left()))
+        uses = [b for b in reply.content if b.type == "tool_use"]
+        answering = reply.stop_reason == "tool_use" and bool(uses)
+        turn = assistant_turn(reply, keep_tool_use=answering)
+        if turn:
+            messages.append(turn)
+        if not answering:
+            break
+        results = [await answer_tool_use(b, product, names, model.outcome) for b in uses]
+        messages.append({"role": "user", "content": results})
+    return messages
+
+
+def then_user(messages: list[dict], text: str) -> list[dict]:
+    """`messages` with `text` as the next user words (joined to a trailing user turn)."""
+    last = messages[-1]
+    if last["role"] != "user":
+        return [*messages, {"role": "user", "content": text}]
+    content = last["content"]
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    return [*messages[:-1], {"role": "user", "content": [*blocks, {"type": "text", "text": text}]}]
+
+
+async def rate_day(model: Model, system: str, messages: list[dict], tools: list[dict], modules: list[str]):
+    """Force `submit_ratings` and check its input strictly; RatingsRefused otherwise.
+    It runs even when the day stopped at the token cap (the day is what the cap ends),
+    bounded by MAX_OUTPUT_TOKENS like any request."""
+    reply = await model.ask(
+        system,
+        then_user(messages, ratings_request(modules)),
+        [*tools, ratings_tool(modules)],
+        MAX_OUTPUT_TOKENS,
+        tool_choice={"type": "tool", "name": RATINGS_TOOL},
+    )
+    used = [b for b in reply.content if b.type == "tool_use" and b.name == RATINGS_TOOL]
+    if not used:
+        said = [b.model_dump(mode="json", exclude_none=True) for b in reply.content]
+        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {shown(said)}")
+    return parse_ratings(used[0].input, modules)
+
+
+def model_tools(product_tools, names: ToolNames) -> list[dict]:
+    """What the model sees: the mapped name, the product name leading the description."""
+    return [
+        {
+            "name": names.model_name(tool.name),
+            "description": f"{tool.name}: {tool.description}".strip(),
+            "input_schema": tool.input_schema,
+        }
+        for tool in product_tools
+    ]
+
+
+class ClaudeDriver:
+    name = "claude"
+
+    def __init__(self, config: RunnerConfig, today: Callable[[], date] | None = None) -> None:
+        if not config.anthropic_api_key:
+            raise ConfigError("ANTHROPIC_API_KEY is not set: the claude driver needs one (devllm takes any)")
+        self.config = config
+        self.today = today or (lambda: datetime.now(UTC).date())
+
+    def new_outcome(self) -> TickOutcome:
+        return TickOutcome(driver=self.name, model=self.config.model)
+
+    def run_tick(
+        self,
+        persona: Persona,
+        session: Session,
+        *,
+        story: Sequence[Mapping[str, Any]] = (),
+        outcome: TickOutcome | None = None,
+    ) -> TickOutcome:
+        outcome = outcome if outcome is not None else self.new_outcome()
+        asyncio.run(self.act(persona, session, outcome, story))
+        return outcome
+
+    async def act(
+        self,
+        persona: Persona,
+        session: Session,
+        outcome: TickOutcome,
+        story: Sequence[Mapping[str, Any]] = (),
+    ) -> TickOutcome:
+        """The tick, written into `outcome` as it goes; DriverFailed (step driver or
+        feedback) when the model or the product fails it."""
+        outcome.driver, outcome.model = self.name, self.config.model
+        try:
+            await self._act(persona, session, outcome, story)
+        except BaseExceptionGroup as group:  # the SDKs' task groups wrap what the body raised
+            raise first_runner_error(group) or group from None
+        return outcome
+
+    async def _act(self, persona: Persona, session: Session, outcome: TickOutcome, story) -> None:
+        config = self.config
+        async with (
+            anthropic.AsyncAnthropic(
+                api_key=config.anthropic_api_key,
+                base_url=config.anthropic_base_url,
+                timeout=config.model_timeout,
+            ) as client,
+            open_product(config.mcp_url, session.token, session.space_id, config.mcp_timeout) as product,
+        ):
+            product_tools = await product.tools()
+            names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
+            tools = model_tools(product_tools, names)
+            model = Model(client, config, outcome)
+            system = system_prompt(persona, self.today(), story)
+            messages = await play_day(model, product, names, tools, system, opening_turn(persona))
+            modules = sorted({module_of(a.tool_name) for a in outcome.actions})
+            if modules:
+                outcome.ratings.extend(await rate_day(model, system, messages, tools, modules))
+
+
+def first_runner_error(group: BaseExceptionGroup) -> RunnerError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found = first_runner_error(exc)
+            if found:
+                return found
+        elif isinstance(exc, RunnerError):
+            return exc
+    return None

@@ -1,0 +1,62 @@
+"""Tokens and their cost over every model request of a tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MTOK = 1_000_000
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per million tokens of each kind."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+
+
+@dataclass
+class Usage:
+    """Summed over the tick's successful requests (a failed attempt the SDK retried
+    costs nothing and reports no usage, so nothing is counted twice)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    requests: int = 0
+
+    @property
+    def total(self) -> int:
+        """What the per-tick token cap counts: input plus output."""
+        return self.input_tokens + self.output_tokens
+
+    def add(self, usage: Any, prices: Prices) -> None:
+        """Add one answer's `usage` (the SDK's object: None counts as 0)."""
+        tokens = (
+            usage.input_tokens or 0,
+            usage.output_tokens or 0,
+            getattr(usage, "cache_read_input_tokens", None) or 0,
+            getattr(usage, "cache_creation_input_tokens", None) or 0,
+        )
+        self.input_tokens += tokens[0]
+        self.output_tokens += tokens[1]
+        self.cache_read_tokens += tokens[2]
+        self.cache_write_tokens += tokens[3]
+        self.cost_usd += cost_usd(*tokens, prices=prices)
+        self.requests += 1
+
+
+def cost_usd(
+    input_tokens: int, output_tokens: int, cache_read: int, cache_write: int, prices: Prices
+) -> float:
+    return (
+        input_tokens * prices.input
+        + output_tokens * prices.output
+        + cache_read * prices.cache_read
+        + cache_write * prices.cache_write
+    ) / MTOK

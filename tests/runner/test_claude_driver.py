@@ -1,0 +1,226 @@
+"""The Claude driver against real processes: a persona registered in the mana-auth stand-in
+and logged in by the runner's own client, the product stand-in (devmcp) over MCP, and the
+model stand-in (devllm) through the official SDK. What the driver records is checked
+against what devmcp says it served."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from devstack.processes import Process
+from persona_runner.auth_client import AuthClient
+from persona_runner.claude import STOPPED, ClaudeDriver
+from persona_runner.config import RunnerConfig
+from persona_runner.errors import DriverFailed, RatingsRefused
+from persona_runner.models import Persona, Session, TickOutcome
+from persona_runner.password import persona_password
+from persona_runner.usage import cost_usd
+from tests.conftest import SERVICE_KEY
+
+TIMEOUT = 10
+SECRET = "claude-driver-test-secret"
+MIX = {"todo": 0.5, "notes": 0.3, "calendar": 0.2}
+
+
+@pytest.fixture
+def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> RunnerConfig:
+    return RunnerConfig(
+        auth_url=devauth.url,
+        service_key=SERVICE_KEY,
+        seed_secret=SECRET,
+        mcp_url=clean_devmcp.url,
+        anthropic_api_key="dev-key",
+        anthropic_base_url=clean_devllm.url,
+        model="claude-dev",
+    )
+
+
+def new_persona(config: RunnerConfig, prompt: str = "You are Kate, a busy nurse.") -> tuple[Persona, Session]:
+    """A persona registered in mana-auth, logged in with its derived password, in its personal space."""
+    email = f"kate-{uuid.uuid4().hex[:10]}@mana.test"
+    password = persona_password(email, SECRET)
+    registered = requests.post(
+        f"{config.auth_url}/api/v1/auth/register",
+        json={"email": email, "password": password, "name": "Kate"},
+        headers={"X-Service-Key": SERVICE_KEY},
+        timeout=TIMEOUT,
+    )
+    registered.raise_for_status()
+    auth = AuthClient(config)
+    try:
+        login = auth.login(email, password)
+        space = auth.personal_space(login.token)
+    finally:
+        auth.close()
+    persona = Persona(login.user_id, email, "nurse", prompt, MIX, "daily")
+    return persona, Session(f"tick-{uuid.uuid4().hex[:8]}", login.user_id, space.id, login.token)
+
+
+def served_calls(devmcp_url: str, since: datetime, user_id: str) -> list[tuple]:
+    answer = requests.get(f"{devmcp_url}/dev/calls", params={"since": since.isoformat()}, timeout=TIMEOUT)
+    answer.raise_for_status()
+    return [
+        (c["tool"], c["userId"], c["spaceId"], c["isError"])
+        for c in answer.json()["calls"]
+        if c["userId"] == user_id
+    ]
+
+
+def recorded(outcome: TickOutcome, session: Session) -> list[tuple]:
+    return [(a.tool_name, session.user_id, session.space_id, a.result == "error") for a in outcome.actions]
+
+
+def fault(url: str, **body) -> None:
+    requests.post(f"{url}/dev/faults", json=body, timeout=TIMEOUT).raise_for_status()
+
+
+def test_every_action_is_a_call_the_product_served_one_for_one(config):
+    persona, session = new_persona(config)
+    since = datetime.now(UTC)
+    outcome = ClaudeDriver(config).run_tick(persona, session)
+
+    assert 3 <= len(outcome.actions) <= 8
+    assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
+    for action in outcome.actions:
+        assert "." in action.tool_name and action.result == "ok" and action.error_message is None
+        assert len(action.input_hash) == 64 and int(action.input_hash, 16) >= 0
+        assert isinstance(action.latency_ms, int) and action.latency_ms >= 0
+    used = {a.tool_name.split(".")[0] for a in outcome.actions}
+    assert {r.module for r in outcome.ratings} == used
+    assert all(1 <= r.rating <= 5 for r in outcome.ratings)
+    assert (outcome.driver, outcome.model) == ("claude", "claude-dev")
+
+
+def test_usage_sums_every_request_and_costs_it_at_the_configured_prices(config):
+    config = replace(config, price_input=3.0, price_output=15.0)
+    persona, session = new_persona(config)
+    outcome = ClaudeDriver(config).run_tick(persona, session)
+    usage = outcome.usage
+    # One request per turn of the day, plus the ratings request.
+    assert usage.requests >= 2 and usage.input_tokens > 1000 and usage.output_tokens > 0
+    assert usage.cost_usd == pytest.approx(
+        cost_usd(usage.input_tokens, usage.output_tokens, 0, 0, config.prices)
+    )
+    assert usage.cost_usd == pytest.approx((usage.input_tokens * 3 + usage.output_tokens * 15) / 1e6)
+
+
+def test_a_failing_module_is_rated_lower_with_a_note_naming_the_tool(config):
+    fault(config.mcp_url, tool="todo.*")
+    persona, session = new_persona(config)
+    since = datetime.now(UTC)
+    outcome = ClaudeDriver(config).run_tick(persona, session)
+
+    assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
+    failed = [a for a in outcome.actions if a.result == "error"]
+    assert failed and all(a.tool_name.startswith("todo.") for a in failed)
+    for action in failed:
+        assert action.error_message == f"{action.tool_name}: the store did not answer"
+    ratings = {r.module: r for r in outcome.ratings}
+    others = [r.rating for m, r in ratings.items() if m != "todo"]
+    assert others and ratings["todo"].rating < min(others)
+    assert any(a.tool_name in ratings["todo"].notes for a in failed)
+
+
+def test_the_model_answering_529_twice_is_retried_and_counted_once(config):
+    baseline_persona, baseline_session = new_persona(config)
+    baseline = ClaudeDriver(config).run_tick(baseline_persona, baseline_session)
+
+    fault(str(config.anthropic_base_url), status=529, times=2)
+    persona, session = new_persona(config)
+    outcome = ClaudeDriver(config).run_tick(persona, session)
+
+    assert outcome.ratings and len(outcome.actions) == len(baseline.actions)
+    assert outcome.usage.requests == baseline.usage.requests
+    # The same conversation but for ids and timings: within a few tokens, never a request more.
+    slack = 3 * baseline.usage.requests
+    assert abs(outcome.usage.input_tokens - baseline.usage.input_tokens) <= slack
+    assert abs(outcome.usage.output_tokens - baseline.usage.output_tokens) <= slack
+
+
+def test_the_model_failing_past_the_retries_fails_at_driver_with_usage_so_far(config):
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    # Every tool call stalls a moment, long enough to make the model fail while one runs.
+    fault(config.mcp_url, tool="*", errorRate=0, delayMs=1500, times=1)
+
+    async def tick() -> None:
+        driving = asyncio.ensure_future(ClaudeDriver(config).act(persona, session, outcome))
+        while outcome.usage.requests == 0 and not driving.done():
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(fault, str(config.anthropic_base_url), status=529, times=3)
+        await driving
+
+    with pytest.raises(DriverFailed) as failed:
+        asyncio.run(tick())
+    assert failed.value.step == "driver" and "529" in str(failed.value)
+    assert outcome.usage.requests == 1 and outcome.usage.input_tokens > 0 and outcome.usage.cost_usd > 0
+    assert outcome.actions and not outcome.ratings
+
+
+def test_a_product_refusing_the_token_fails_at_driver(config):
+    persona, session = new_persona(config)
+    refused = replace(session, token="not-a-jwt")
+    with pytest.raises(DriverFailed) as failed:
+        ClaudeDriver(config).run_tick(persona, refused)
+    assert failed.value.step == "driver"
+    assert "MCP session" in str(failed.value) and "401" in str(failed.value)
+
+
+def test_ratings_that_do_not_fit_the_schema_fail_at_feedback_and_none_are_kept(config):
+    fault(str(config.anthropic_base_url), badRatings=True)
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    with pytest.raises(RatingsRefused) as refused:
+        ClaudeDriver(config).run_tick(persona, session, outcome=outcome)
+    assert refused.value.step == "feedback"
+    assert "ratings.0.rating" in str(refused.value) and "out of 5" in str(refused.value)
+    assert outcome.actions and outcome.ratings == [] and outcome.usage.requests >= 2
+
+
+def test_the_token_cap_ends_the_day_and_the_day_is_still_rated(config):
+    persona, session = new_persona(config)
+    uncapped = ClaudeDriver(config).run_tick(persona, session)
+    capped_config = replace(config, max_tokens_per_tick=1000)
+    persona, session = new_persona(capped_config)
+    since = datetime.now(UTC)
+    capped = ClaudeDriver(capped_config).run_tick(persona, session)
+
+    # The first request alone passes the cap: its calls are answered, then only the ratings.
+    assert capped.usage.requests == 2 < uncapped.usage.requests
+    assert 1 <= len(capped.actions) < len(uncapped.actions)
+    assert recorded(capped, session) == served_calls(config.mcp_url, since, session.user_id)
+    assert {r.module for r in capped.ratings} == {a.tool_name.split(".")[0] for a in capped.actions}
+
+
+def test_a_cancelled_tick_keeps_the_actions_collected_so_far(config):
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    fault(config.mcp_url, tool="*", errorRate=0, delayMs=800)
+    since = datetime.now(UTC)
+
+    async def tick() -> None:
+        driving = asyncio.ensure_future(ClaudeDriver(config).act(persona, session, outcome))
+        while len(outcome.actions) < 2 and not driving.done():
+            await asyncio.sleep(0.02)
+        driving.cancel()
+        await driving
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(tick())
+    served = [a for a in outcome.actions if a.error_message != STOPPED]
+    assert len(served) >= 2 and not outcome.ratings
+    assert all(a.error_message == STOPPED for a in outcome.actions[len(served) :])
+    assert (
+        recorded(replace_actions(outcome, served), session)
+        == served_calls(config.mcp_url, since, session.user_id)[: len(served)]
+    )
+
+
+def replace_actions(outcome: TickOutcome, actions: list) -> TickOutcome:
+    return TickOutcome(actions=actions)
