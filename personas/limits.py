@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 from flask import Flask, Request, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 
 READ_CHUNK = 64 * 1024
@@ -34,7 +34,12 @@ class BoundedBody(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.raw.read(min(len(buffer), self.limit + 1 - self.seen))
+        try:
+            data = self.raw.read(min(len(buffer), self.limit + 1 - self.seen))
+        except OSError as exc:
+            # The client went away, or stopped sending past the server's body deadline
+            # (gunicorn's NoMoreData is an OSError): a 400 as werkzeug gives, never a 500.
+            raise ClientDisconnected() from exc
         self.seen += len(data)
         if self.seen > self.limit:
             raise too_large(self.limit)

@@ -32,12 +32,16 @@ ERRORS = {
     404: "No such persona, lease or route.",
     409: "Conflicts with the current state (another runner's lease, another user's email).",
     413: "The request body is over MAX_BODY_BYTES.",
+    414: "The request line (path and query) is longer than the web server reads.",
+    431: "The request headers are larger than the web server reads.",
     500: "An error on our side; carries `requestId`, no internals.",
     502: "mana-auth failed; `step` says which call (find, register, stamp, delete).",
     503: "PostgreSQL (or mana-auth's signing keys) unreachable, or the schema not migrated.",
     504: "mana-auth did not answer in time; `step` says which call.",
 }
-ALWAYS = (500, 503)
+# Any request can meet these: the web server refuses an oversized request line or headers
+# before the route is known, and the database can be away.
+ALWAYS = (414, 431, 500, 503)
 
 
 @dataclass(frozen=True)
