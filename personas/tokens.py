@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -24,13 +25,20 @@ ALGORITHM = "EdDSA"
 JWKS_REFETCH_SECONDS = 10.0
 # While no keys are held, a failed load may be retried this soon (by one request).
 JWKS_RETRY_SECONDS = 1.0
-# A request whose kid waits on a fetch another thread has in flight waits this long at
-# most; a healthy mana-auth answers in milliseconds, a stalled one is not waited out.
+# A request may wait for a fetch another thread has in flight until the fetch is this
+# old: a healthy mana-auth answers in milliseconds; a stalled one is not waited out,
+# and once a fetch has stalled this long, requests behind it are answered at once.
 JWKS_WAIT_SECONDS = 0.5
 # Kids found unknown are remembered until the next refetch may run; a flood of random
 # kids cannot grow the memory past this many.
 UNKNOWN_KIDS_MAX = 1024
 LEEWAY_SECONDS = 30
+
+
+@dataclass
+class _Fetch:
+    started: float
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class TokenVerifier:
@@ -43,7 +51,7 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] | None = None
         self._refetched_at = float("-inf")
         self._failed_at = float("-inf")
-        self._in_flight: threading.Event | None = None
+        self._in_flight: _Fetch | None = None
         self._unknown: dict[str, float] = {}
 
     def key_for(self, kid: str) -> jwt.PyJWK:
@@ -54,10 +62,10 @@ class TokenVerifier:
         if mine:
             self._fetch(fetch)
         elif fetch is not None:
-            fetch.wait(JWKS_WAIT_SECONDS)
+            fetch.done.wait(max(0.0, fetch.started + JWKS_WAIT_SECONDS - time.monotonic()))
         return self._known_key(kid)
 
-    def _join_or_start_fetch(self, kid: str) -> tuple[threading.Event | None, bool]:
+    def _join_or_start_fetch(self, kid: str) -> tuple[_Fetch | None, bool]:
         """The fetch to wait for (and whether this thread is to run it), or none."""
         now = time.monotonic()
         with self._lock:
@@ -73,10 +81,10 @@ class TokenVerifier:
                 return None, False
             if self._keys is not None:
                 self._refetched_at = now
-            self._in_flight = threading.Event()
+            self._in_flight = _Fetch(started=now)
             return self._in_flight, True
 
-    def _fetch(self, done: threading.Event) -> None:
+    def _fetch(self, fetch: _Fetch) -> None:
         """Load the key set; on failure the caller's request answers 503."""
         try:
             keys = self._parse(self.mana_auth.signing_keys())
@@ -93,7 +101,7 @@ class TokenVerifier:
         finally:
             with self._lock:
                 self._in_flight = None
-            done.set()
+            fetch.done.set()
 
     @staticmethod
     def _parse(jwks: Any) -> dict[str, jwt.PyJWK]:

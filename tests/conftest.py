@@ -98,20 +98,24 @@ def service_env(database_url: str, devauth: Process) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def live_api(service_env: dict[str, str]) -> Iterator[Process]:
-    """The service under gunicorn, as the Procfile runs it."""
+def start_web(name: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> Process:
+    """The service under gunicorn, as the Procfile runs it, logging to artifacts/<name>.log."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    proc = Process(
-        "web",
-        gunicorn_cmd("app:app", port, workers=2, threads=8),
-        service_env,
-        port,
-        log_path=ARTIFACTS / "web.log",
-    )
+    cmd = gunicorn_cmd("app:app", port, workers=workers, threads=threads)
+    proc = Process(name, cmd, env, port, log_path=ARTIFACTS / f"{name}.log")
     try:
-        proc.wait_ready()
+        return proc.wait_ready()
+    except BaseException:
+        proc.stop()
+        raise
+
+
+@pytest.fixture(scope="session")
+def live_api(service_env: dict[str, str]) -> Iterator[Process]:
+    """The service under gunicorn, shared by the tests that need real processes."""
+    proc = start_web("web", service_env)
+    try:
         yield proc
     finally:
         proc.stop()
