@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,11 +73,20 @@ def config(database_url: str, devauth: Process) -> Config:
     return Config(database_url=database_url, service_key=SERVICE_KEY, mana_auth_url=devauth.url)
 
 
-@pytest.fixture(scope="session")
-def app(config: Config):
+@contextmanager
+def running_app(config: Config) -> Iterator[Flask]:
+    """The app built from `config`, its pool closed afterwards."""
     application = create_app(config)
-    yield application
-    application.extensions["database"].close()
+    try:
+        yield application
+    finally:
+        application.extensions["database"].close()
+
+
+@pytest.fixture(scope="session")
+def app(config: Config) -> Iterator[Flask]:
+    with running_app(config) as application:
+        yield application
 
 
 @pytest.fixture
