@@ -56,10 +56,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be on or off, got {raw!r}")
 
 
+def _key_list(raw: str) -> tuple[str, ...]:
+    """`key-a, key-b` -> ('key-a', 'key-b'); blanks between commas are dropped."""
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = field(repr=False)
+    # The key this service sends to mana-auth, and one that runners may send us.
     service_key: str = field(default="", repr=False)
+    # More keys runners may send (MANA_SERVICE_KEYS), so a key can be rotated without a
+    # moment when some runner holds a key the service refuses.
+    extra_service_keys: tuple[str, ...] = field(default=(), repr=False)
     app_env: str = "development"
     port: int = DEFAULT_PORT
     mana_auth_url: str = DEFAULT_MANA_AUTH_URL
@@ -87,6 +96,12 @@ class Config:
         return self.app_env == "production"
 
     @property
+    def accepted_service_keys(self) -> tuple[str, ...]:
+        """Every key a runner may send: MANA_SERVICE_KEY and each of MANA_SERVICE_KEYS."""
+        keys = (self.service_key, *self.extra_service_keys)
+        return tuple(dict.fromkeys(k for k in keys if k))
+
+    @property
     def allowed_issuers(self) -> tuple[str, ...]:
         issuers = [self.mana_auth_url.rstrip("/")]
         if self.jwt_issuer:
@@ -102,6 +117,7 @@ class Config:
         config = cls(
             database_url=database_url,
             service_key=env.get("MANA_SERVICE_KEY", ""),
+            extra_service_keys=_key_list(env.get("MANA_SERVICE_KEYS", "")),
             app_env=env.get("APP_ENV", "development").strip() or "development",
             port=_int(env, "PORT", DEFAULT_PORT, minimum=1),
             mana_auth_url=env.get("MANA_AUTH_URL", "").strip() or DEFAULT_MANA_AUTH_URL,
@@ -124,7 +140,7 @@ class Config:
 
     def check(self) -> None:
         """Refuse configurations that would run unsafely."""
-        if self.production and not self.service_key:
-            raise ConfigError("MANA_SERVICE_KEY must be set when APP_ENV=production")
+        if self.production and not self.accepted_service_keys:
+            raise ConfigError("MANA_SERVICE_KEY or MANA_SERVICE_KEYS must be set when APP_ENV=production")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("DB_POOL_MIN must not exceed DB_POOL_MAX")

@@ -39,7 +39,7 @@ from bench.stack import (
     section,
     throwaway_stack,
 )
-from personas.queries import Queries
+from personas.queries import queries
 
 # Row n belongs to tick n / 20 of persona (tick % personas); ticks are spread evenly over
 # the window by the golden ratio, the rows of a tick two seconds apart. Keys are built
@@ -119,7 +119,6 @@ def measure(stack: Stack, api_url: str, token: str, runs: int, meter: CpuMeter) 
     """Median ms of the API, the floor and the service's own query, run in turn."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    admin_queries = Queries("admin")
     conn = stack.connect(autocommit=True)
 
     def api_list() -> bytes:
@@ -131,7 +130,7 @@ def measure(stack: Stack, api_url: str, token: str, runs: int, meter: CpuMeter) 
         return conn.execute(FLOOR).fetchall()
 
     def service_query() -> object:
-        return admin_queries.list_personas(conn, now=None)
+        return queries.admin.list_personas(conn, now=None)
 
     body = orjson.loads(api_list())["personas"]
     in_window = conn.execute(

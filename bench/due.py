@@ -29,21 +29,14 @@ import requests
 from bench.fleet import seed_personas
 from bench.meters import CpuMeter, interleaved_medians, spread, verdict
 from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
-from personas.queries import Queries
+from personas.queries import queries
 
-# The contract's rule for /due, as a client holding a database connection would write it
-# (leases and "run now" included, so both sides return the same rows).
+# The rows /due returns, as a client holding a database connection would read them, by
+# the same rule (personas.is_due, in sql/functions/cadence.sql).
 RAW_DUE = """
 SELECT user_id, email, archetype, system_prompt, module_mix, tick_cadence, last_active_at
   FROM personas.personas p
- WHERE (p.lease_until IS NULL OR p.lease_until <= now())
-   AND (p.run_requested_at IS NOT NULL
-        OR CASE p.tick_cadence
-             WHEN 'hourly' THEN coalesce(p.last_active_at <= now() - interval '1 hour', true)
-             WHEN 'daily' THEN coalesce(p.last_active_at <= now() - interval '24 hours', true)
-             ELSE extract(isodow FROM now() AT TIME ZONE 'UTC') < 6
-                  AND coalesce(p.last_active_at <= now() - interval '24 hours', true)
-           END)
+ WHERE personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at, p.lease_until, now())
  ORDER BY p.last_active_at NULLS FIRST, p.user_id
 """
 
@@ -92,10 +85,8 @@ def main() -> int:
         def raw_due() -> list[tuple]:
             return conn.execute(RAW_DUE).fetchall()
 
-        internal_queries = Queries("internal")
-
         def service_query() -> object:
-            return internal_queries.due_personas(conn, now=None)
+            return queries.internal.due_personas(conn, now=None)
 
         body = api_due()
         api_count = len(orjson.loads(body)["personas"])

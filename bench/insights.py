@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from devstack.postgres import LocalPostgres, create_database  # noqa: E402
 from personas.migrate import apply  # noqa: E402
-from personas.queries import Queries  # noqa: E402
+from personas.queries import queries  # noqa: E402
 from scripts.catalog import ARCHETYPES as CATALOG_ARCHETYPES  # noqa: E402
 from scripts.catalog import MODULES as CATALOG_MODULES  # noqa: E402
 
@@ -86,20 +86,19 @@ def median_ms(run: Callable[[], object], runs: int) -> float:
 
 
 def measure(url: str, runs: int) -> None:
-    queries = Queries("insights")
     with psycopg.connect(url, options="-c timezone=UTC") as conn:
         for weeks in (8, 52):
             for archetype in (None, "solo-dev"):
                 args = {"now": datetime.now(UTC), "weeks": weeks, "archetype": archetype}
 
                 def modules(args=args):
-                    return queries.module_trends(conn, **args)
+                    return queries.insights.module_trends(conn, **args)
 
                 def stale(args=args):
-                    return queries.stale_personas(conn, now=args["now"], archetype=args["archetype"])
+                    return queries.insights.stale_personas(conn, now=args["now"], archetype=args["archetype"])
 
                 def friction(args=args):
-                    return queries.friction_notes(conn, **args, limit=50)
+                    return queries.insights.friction_notes(conn, **args, limit=50)
 
                 def route(modules=modules, stale=stale, friction=friction):
                     return modules(), stale(), friction()
@@ -119,7 +118,7 @@ def measure(url: str, runs: int) -> None:
 
 
 def explain(url: str) -> None:
-    sql = Queries("insights").module_trends.sql
+    sql = queries.insights.module_trends.sql
     params = {"now": datetime.now(UTC), "weeks": 52, "archetype": None}
     with psycopg.connect(url, options="-c timezone=UTC") as conn:
         for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params):

@@ -7,14 +7,13 @@ import uuid
 from flask import Blueprint, Response, g, jsonify
 
 from devauth import tokens
-from devauth.db import get_db, load_queries
+from devauth.db import get_db, queries
 from devauth.errors import Conflict, Unauthorized
 from devauth.gates import get_config, require_bearer
 from devauth.passwords import check_password, hash_password
 from devauth.validation import Login, Registration, parse_body
 
 bp = Blueprint("accounts", __name__)
-queries = load_queries("users")
 
 
 @bp.get("/health")
@@ -29,12 +28,12 @@ def register() -> Response:
     password_hash = hash_password(body.password)
     user_id = str(uuid.uuid4())
     with get_db().connection() as conn:
-        user = queries.insert_user(
+        user = queries.users.insert_user(
             conn, id=user_id, email=body.email, name=body.name, password_hash=password_hash
         )
         if user is None:
             raise Conflict("A user with that email already exists.", code="USER_ALREADY_EXISTS")
-        queries.insert_personal_org(
+        queries.users.insert_personal_org(
             conn,
             id=str(uuid.uuid4()),
             owner_id=user_id,
@@ -48,7 +47,7 @@ def register() -> Response:
 def login() -> Response:
     body = parse_body(Login)
     with get_db().connection() as conn:
-        user = queries.user_by_email(conn, email=body.email)
+        user = queries.users.user_by_email(conn, email=body.email)
         if user is None or not check_password(body.password, user["password_hash"]):
             raise Unauthorized("Wrong email or password.", code="INVALID_EMAIL_OR_PASSWORD")
         token = tokens.issue(
@@ -73,5 +72,5 @@ def jwks() -> Response:
 def organizations() -> Response:
     """The organizations the token's user owns: one personal space per user."""
     with get_db().connection() as conn:
-        rows = queries.organizations_of(conn, owner_id=g.claims["sub"])
+        rows = queries.users.organizations_of(conn, owner_id=g.claims["sub"])
     return jsonify(rows)

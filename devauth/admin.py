@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from devauth.db import get_db, load_queries
+from devauth.db import get_db, queries
 from devauth.errors import ApiError, NotFound
 from devauth.gates import require_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
-users = load_queries("users")
 MAX_LIMIT = 100
 
 
@@ -37,8 +36,8 @@ def search_users() -> Response:
     page = _int_arg("page", 1, 1, 1_000_000)
     limit = _int_arg("limit", MAX_LIMIT, 1, MAX_LIMIT)
     with get_db().connection() as conn:
-        total = users.count_matching_users(conn, search=search)
-        rows = users.search_users(conn, search=search, limit=limit, offset=(page - 1) * limit)
+        total = queries.users.count_matching_users(conn, search=search)
+        rows = queries.users.search_users(conn, search=search, limit=limit, offset=(page - 1) * limit)
     return jsonify(users=rows, total=total, page=page, limit=limit)
 
 
@@ -46,6 +45,6 @@ def search_users() -> Response:
 def delete_user(user_id: str) -> Response:
     """The user and everything the stand-in keeps for it (its organizations)."""
     with get_db().connection() as conn:
-        if users.delete_user(conn, id=user_id) is None:
+        if queries.users.delete_user(conn, id=user_id) is None:
             raise NotFound("No user with that id.")
     return jsonify(ok=True, deleted=user_id)

@@ -1,5 +1,5 @@
 """The stand-in's database: a pool per process (opened after gunicorn forks), the
-schema created at boot, and the named queries of sql/*.sql."""
+schema created at boot (sql/schema.sql), and the named queries of the other sql/*.sql."""
 
 from __future__ import annotations
 
@@ -12,15 +12,12 @@ import psycopg
 from flask import Flask, current_app
 from psycopg_pool import ConnectionPool
 
-from personas.queries import Queries
+from apibase.queries import load_tree
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 CONNECT_KWARGS = {"connect_timeout": 5, "options": "-c timezone=UTC", "application_name": "devauth"}
-
-
-def load_queries(group: str) -> Queries:
-    """The named queries of sql/<group>.sql, loaded the way the service loads its own."""
-    return Queries(SQL_DIR / f"{group}.sql")
+# Every named query of sql/, once per process: queries.users.insert_user(conn, ...).
+queries = load_tree(SQL_DIR, skip=("schema",))
 
 
 class Database:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from devauth import tokens
-from devauth.db import get_db, load_queries
+from devauth.db import get_db, queries
 from devauth.errors import NotFound
 from devauth.gates import get_config
 from devauth.validation import FaultRequest, TokenRequest, parse_body
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
-users = load_queries("users")
-faults = load_queries("faults")
 
 
 @bp.post("/token")
@@ -38,7 +36,7 @@ def mint_token() -> Response:
 def add_fault() -> Response:
     body = parse_body(FaultRequest)
     with get_db().connection() as conn:
-        faults.insert_fault(
+        queries.faults.insert_fault(
             conn,
             path=body.path,
             method=body.method.upper() if body.method else None,
@@ -52,7 +50,7 @@ def add_fault() -> Response:
 @bp.delete("/faults")
 def clear_faults() -> Response:
     with get_db().connection() as conn:
-        faults.clear_faults(conn)
+        queries.faults.clear_faults(conn)
     return Response(status=204)
 
 
@@ -66,7 +64,7 @@ def rotate_keys() -> Response:
 @bp.get("/users/<user_id:user_id>")
 def stored_user(user_id: str) -> Response:
     with get_db().connection() as conn:
-        user = users.user_by_id(conn, id=user_id)
+        user = queries.users.user_by_id(conn, id=user_id)
     if user is None:
         raise NotFound("No user with that id.")
     return jsonify(user)

@@ -1,9 +1,9 @@
-"""The stand-in's errors: the service's own named errors and JSON handlers (the same
+"""The stand-in's errors: the shared named errors and JSON handlers (the same
 {"error", "message", ...} shape mana-auth's callers expect), plus the injected fault."""
 
 from __future__ import annotations
 
-from personas.errors import (
+from apibase.errors import (
     ApiError,
     Conflict,
     Forbidden,

@@ -7,10 +7,8 @@ import time
 
 from flask import Flask, request
 
-from devauth.db import get_db, load_queries
+from devauth.db import get_db, queries
 from devauth.errors import InjectedFault
-
-queries = load_queries("faults")
 
 
 def inject_fault() -> None:
@@ -20,7 +18,7 @@ def inject_fault() -> None:
     if "\x00" in request.path:
         return  # no fault can name such a path (and PostgreSQL could not compare it)
     with get_db().connection() as conn:
-        fault = queries.consume_fault(conn, path=request.path, method=request.method)
+        fault = queries.faults.consume_fault(conn, path=request.path, method=request.method)
     # The connection is back in the pool before the stall, so a stall holds only a thread.
     if fault is None:
         return

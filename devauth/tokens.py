@@ -15,12 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from devauth.config import DevAuthConfig
-from devauth.db import load_queries
+from devauth.db import queries
 from devauth.errors import Unauthorized
 
 ALGORITHM = "EdDSA"
 LEEWAY_SECONDS = 5
-queries = load_queries("keys")
 
 
 def _new_key() -> dict[str, Any]:
@@ -34,12 +33,12 @@ def _new_key() -> dict[str, Any]:
 
 def ensure_key(conn: psycopg.Connection) -> None:
     """A first signing key, unless one exists (run at boot, under the schema lock)."""
-    queries.insert_first_key(conn, **_new_key())
+    queries.keys.insert_first_key(conn, **_new_key())
 
 
 def rotate(conn: psycopg.Connection) -> str:
     key = _new_key()
-    queries.insert_key(conn, **key)
+    queries.keys.insert_key(conn, **key)
     return key["kid"]
 
 
@@ -53,7 +52,7 @@ def jwks(conn: psycopg.Connection) -> list[dict[str, str]]:
             "alg": ALGORITHM,
             "use": "sig",
         }
-        for row in queries.published_keys(conn)
+        for row in queries.keys.published_keys(conn)
     ]
 
 
@@ -70,7 +69,7 @@ def issue(
     expires_in: int = 3600,
 ) -> str:
     """A token with the contract's claims, signed with the current key."""
-    key = queries.current_key(conn)
+    key = queries.keys.current_key(conn)
     now = int(time.time())
     claims = {
         "sub": sub,
@@ -93,7 +92,7 @@ def verify(conn: psycopg.Connection, config: DevAuthConfig, token: str) -> dict[
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.InvalidTokenError:
         raise Unauthorized("The bearer token is not a JWT.") from None
-    published = {row["kid"]: bytes(row["public_key"]) for row in queries.published_keys(conn)}
+    published = {row["kid"]: bytes(row["public_key"]) for row in queries.keys.published_keys(conn)}
     if kid not in published:
         raise Unauthorized("The token was not signed with a key devauth publishes.")
     try:

@@ -51,9 +51,9 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def seed_secret_from_env(env: Mapping[str, str] | None = None) -> str:
-    """PERSONA_SEED_SECRET, or the development secret outside production."""
+    """PERSONA_SEED_SECRET (taken exactly as set), or the development secret outside production."""
     env = os.environ if env is None else env
-    return resolve_seed_secret(env.get("PERSONA_SEED_SECRET", ""), app_env_from(env))
+    return resolve_seed_secret(env.get("PERSONA_SEED_SECRET"), app_env_from(env))
 
 
 def app_env_from(env: Mapping[str, str]) -> str:

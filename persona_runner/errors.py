@@ -18,6 +18,10 @@ class SeedSecretRefused(ConfigError):
     """Production without PERSONA_SEED_SECRET: the development secret would be guessable."""
 
 
+class SeedSecretEmpty(ConfigError):
+    """PERSONA_SEED_SECRET is set to nothing (or only blanks): never a key, never a fallback."""
+
+
 class NetworkError(RunnerError):
     """The server did not answer: refused connection, DNS failure, or a timeout."""
 

@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import re
 
-from persona_runner.errors import SeedSecretRefused
+from persona_runner.errors import SeedSecretEmpty, SeedSecretRefused
 
 # Good enough for a laptop and CI, where every persona is a throwaway test account;
 # never for production, where anyone reading this file could log in as a persona.
-DEV_SEED_SECRET = "mana-personas-dev-seed-secret"
+# The same string as the original TypeScript seed scripts and runner, so that a persona
+# seeded by either side logs in through the other in a mixed development setup.
+DEV_SEED_SECRET = "dev-persona-seed-secret-rotate-in-prod"
 PASSWORD_LENGTH = 32
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
@@ -31,8 +33,18 @@ def persona_password(email: str, secret: str) -> str:
 
 
 def resolve_seed_secret(configured: str | None, app_env: str) -> str:
-    """The configured secret, else the development one, which production refuses."""
-    if configured:
+    """The configured secret (None: not set), else the development one, which production refuses.
+
+    A secret that is set but empty is a mistake (an unfilled template, a missing value in
+    a secret store), not a request for the fallback: falling back would silently derive
+    other passwords than the operator meant, and an empty HMAC key would be public too.
+    """
+    if configured is not None:
+        if not configured.strip():
+            raise SeedSecretEmpty(
+                "PERSONA_SEED_SECRET is set but empty: set it to the fleet's secret, or unset it "
+                "to use the development secret outside production"
+            )
         return configured
     if app_env == "production":
         raise SeedSecretRefused(

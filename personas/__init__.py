@@ -19,7 +19,6 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config["PERSONAS"] = config
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     logs.init_app(app)
     metrics.init_app(app)
     limits.init_app(app)
@@ -34,12 +33,11 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     app.extensions["token_verifier"] = TokenVerifier(config, mana_auth)
 
     # Imported here: blueprint modules load their SQL, which only the running app needs.
-    from personas import admin, dashboard, insights, internal, openapi, ops
+    from personas import admin, dashboard, internal, openapi, ops
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(internal.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(insights.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(openapi.bp)
     register_error_handlers(app)

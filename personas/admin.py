@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify
 from psycopg.types.json import Jsonb
 
+from personas import insights
 from personas.auth import require_admin
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
-from personas.queries import Queries
-from personas.validation import PersonaUpsert, parse_body, persona_id
+from personas.queries import queries
+from personas.validation import NAME_MAX, PersonaUpsert, parse_body, persona_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
-queries = Queries("admin")
 RECENT_ACTIONS = 20
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @bp.before_request
 @require_admin
 def gate() -> None:
     """Every admin route needs an admin token."""
+
+
+# Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
+# has registered already, so doing it in create_app broke every second app of a process.
+bp.register_blueprint(insights.bp)
 
 
 def mana_auth():
@@ -46,11 +53,21 @@ def ensure_user(body: PersonaUpsert) -> dict[str, Any]:
         name = body.name or body.email.split("@", 1)[0]
         user_id = client.register(body.email, body.password, name)
         if user_id is not None:
-            return {"id": user_id, "email": body.email}
+            return {"id": user_id, "email": body.email, "name": name}
         user = client.find_user(body.email, g.admin_token)
         if user is None:
             raise UpstreamError("register", "mana-auth refused the registration and does not list the user.")
     return user
+
+
+def user_name(user: dict[str, Any]) -> str | None:
+    """The name mana-auth holds for the user, if it is one we can store and show."""
+    name = user.get("name")
+    if not isinstance(name, str):
+        return None
+    # PostgreSQL text holds neither NUL nor a lone surrogate (which a JSON answer can carry).
+    name = _UNSTORABLE.sub("", name).strip()[:NAME_MAX]
+    return name or None
 
 
 @bp.post("", strict_slashes=False)
@@ -58,7 +75,7 @@ def upsert() -> Response:
     body = parse_body(PersonaUpsert)
     require_persona_domain(body.email)
     with get_db().connection() as conn:
-        holder = queries.persona_by_email(conn, email=body.email)
+        holder = queries.admin.persona_by_email(conn, email=body.email)
     user = ensure_user(body)
     user_id = str(user["id"])
     if holder and holder["user_id"] != user_id:
@@ -69,10 +86,11 @@ def upsert() -> Response:
     mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
     with get_db().connection() as conn:
-        row = queries.upsert_persona(
+        row = queries.admin.upsert_persona(
             conn,
             user_id=user_id,
             email=email,
+            name=body.name or user_name(user),
             archetype=body.archetype,
             system_prompt=body.systemPrompt,
             module_mix=Jsonb(body.moduleMix),
@@ -84,18 +102,18 @@ def upsert() -> Response:
 @bp.get("", strict_slashes=False)
 def list_personas() -> Response:
     with get_db().connection() as conn:
-        return jsonify(personas=queries.list_personas(conn, now=None))
+        return jsonify(personas=queries.admin.list_personas(conn, now=None))
 
 
 @bp.get("/<raw_id>")
 def detail(raw_id: str) -> Response:
     pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        persona = queries.persona_detail(conn, persona_id=pid)
+        persona = queries.admin.persona_detail(conn, persona_id=pid)
         if persona is None:
             raise NotFound("No persona with that id.")
-        actions = queries.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
-        modules = queries.feedback_by_module(conn, persona_id=pid)
+        actions = queries.admin.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
+        modules = queries.admin.feedback_by_module(conn, persona_id=pid)
     return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules)
 
 
@@ -103,14 +121,14 @@ def detail(raw_id: str) -> Response:
 def delete(raw_id: str) -> Response:
     pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        if not queries.persona_exists(conn, persona_id=pid):
+        if not queries.admin.persona_exists(conn, persona_id=pid):
             # No persona row, no call to mana-auth: this route can never delete a human.
             raise NotFound("No persona with that id.")
     # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
     # order could leave a mana-auth user that nothing here points to any more.
     mana_auth().delete_user(pid, g.admin_token)
     with get_db().connection() as conn:
-        queries.delete_persona_rows(conn, persona_id=pid)
+        queries.admin.delete_persona_rows(conn, persona_id=pid)
     return jsonify(ok=True, deleted=pid)
 
 
@@ -119,6 +137,6 @@ def run_now(raw_id: str) -> Response:
     """Due at once for /due and claims, whatever the cadence, until its next tick posts."""
     pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        if not queries.request_run(conn, persona_id=pid):
+        if not queries.admin.request_run(conn, persona_id=pid):
             raise NotFound("No persona with that id.")
     return jsonify(ok=True, userId=pid)

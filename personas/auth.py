@@ -14,17 +14,31 @@ from personas.errors import Forbidden, Unauthorized
 View = TypeVar("View", bound=Callable)
 
 
+def is_accepted_key(given: str, accepted: tuple[str, ...]) -> bool:
+    """Compares with every accepted key, each in constant time, and never stops early: the
+    time taken says nothing about which key, or how much of one, was right."""
+    matched = False
+    for key in accepted:
+        matched |= hmac.compare_digest(given.encode(), key.encode())
+    return matched
+
+
+def check_service_key() -> None:
+    """Refuse the request unless it carries one of the configured service keys; with none
+    configured, refuse every one."""
+    accepted = current_app.config["PERSONAS"].accepted_service_keys
+    if not accepted:
+        raise Unauthorized("This service has no service key configured; internal calls are refused.")
+    if not is_accepted_key(request.headers.get("X-Service-Key", ""), accepted):
+        raise Unauthorized("Missing or wrong X-Service-Key.")
+
+
 def require_service_key(view: View) -> View:
-    """Allow the call only with the configured X-Service-Key; with none configured, refuse all."""
+    """Allow the call only with one of the configured service keys."""
 
     @wraps(view)
     def gated(*args, **kwargs):
-        expected = current_app.config["PERSONAS"].service_key
-        if not expected:
-            raise Unauthorized("This service has no service key configured; internal calls are refused.")
-        given = request.headers.get("X-Service-Key", "")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Unauthorized("Missing or wrong X-Service-Key.")
+        check_service_key()
         return view(*args, **kwargs)
 
     return gated  # type: ignore[return-value]
@@ -40,6 +54,9 @@ def require_admin(view: View) -> View:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Missing bearer token (Authorization: Bearer <admin JWT>).")
         claims = current_app.extensions["token_verifier"].verify(token.strip())
+        if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
+            # Every admin action is done as someone: a token that names nobody is no token.
+            raise Unauthorized("The token names no subject (sub).")
         if claims.get("role") != "admin":
             raise Forbidden("This route needs an admin token.")
         g.admin_claims = claims

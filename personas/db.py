@@ -17,10 +17,9 @@ from psycopg_pool import ConnectionPool
 from config import Config
 from personas.errors import SchemaNotMigrated
 from personas.migrate import APPLY_COMMAND, migration_ids
-from personas.queries import Queries
+from personas.queries import queries
 
 log = logging.getLogger(__name__)
-session_queries = Queries("session")
 
 
 def connect_kwargs(config: Config, application_name: str = "personas-api") -> dict:
@@ -53,7 +52,7 @@ def session_settings(config: Config) -> dict[str, str]:
 def apply_transaction_settings(conn: psycopg.Connection, config: Config) -> None:
     """Behind a transaction pooler, set `session_settings` for the transaction `conn` is in."""
     if config.db_transaction_pooling:
-        session_queries.apply_transaction_settings(conn, **session_settings(config))
+        queries.session.apply_transaction_settings(conn, **session_settings(config))
 
 
 class Database:

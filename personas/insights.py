@@ -1,5 +1,6 @@
 """/api/v1/personas/admin/insights: which module got worse lately, which personas the
-runners are not reaching, and the notes behind the lowest ratings. Admin JWT only.
+runners are not reaching, and the notes behind the lowest ratings. Admin JWT only
+(the admin blueprint's gate).
 
 Everything is computed in SQL (sql/insights/); this module only shapes the rows.
 """
@@ -11,20 +12,13 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from personas.auth import require_admin
 from personas.db import get_db
-from personas.queries import Queries
+from personas.queries import queries
 from personas.validation import InsightsQuery, parse_query
 
-bp = Blueprint("insights", __name__, url_prefix="/api/v1/personas/admin")
-queries = Queries("insights")
+# Registered under the admin blueprint, whose gate (the admin JWT) it shares.
+bp = Blueprint("insights", __name__)
 FRICTION_LIMIT = 50
-
-
-@bp.before_request
-@require_admin
-def gate() -> None:
-    """Every insights route needs an admin token."""
 
 
 def module_trend(row: dict[str, Any]) -> dict[str, Any]:
@@ -51,9 +45,9 @@ def insights() -> Response:
     now = datetime.now(UTC)
     window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
     with get_db().connection() as conn:
-        modules = queries.module_trends(conn, **window)
-        stale = queries.stale_personas(conn, now=now, archetype=params.archetype)
-        friction = queries.friction_notes(conn, **window, limit=FRICTION_LIMIT)
+        modules = queries.insights.module_trends(conn, **window)
+        stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype)
+        friction = queries.insights.friction_notes(conn, **window, limit=FRICTION_LIMIT)
     return jsonify(
         generatedAt=now,
         weeks=params.weeks,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from flask import Blueprint, Response, jsonify, request
 
-from flask import Blueprint, Response, jsonify
-
-from personas.auth import require_service_key
+from personas.auth import check_service_key, require_service_key
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
 from personas.metrics import ROWS_WRITTEN
-from personas.queries import Queries
+from personas.queries import queries
 from personas.validation import (
     ActionBatch,
     ClaimRelease,
@@ -23,13 +21,22 @@ from personas.validation import (
 )
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
-queries = Queries("internal")
 
 
 @bp.before_request
 @require_service_key
 def gate() -> None:
     """Every internal route sits behind the service key."""
+
+
+@bp.before_app_request
+def gate_unmatched_paths() -> None:
+    """A path under this prefix that matches no route (or not with this method) needs the
+    key too: without one it is a 401 like any route, so probing cannot list the routes;
+    with one it goes on to the usual 404 or 405."""
+    prefix = bp.url_prefix or ""
+    if request.url_rule is None and (request.path == prefix or request.path.startswith(prefix + "/")):
+        check_service_key()
 
 
 def runner_rows(rows: list[dict]) -> list[dict]:
@@ -45,7 +52,7 @@ def due() -> Response:
     # Rows fetched in binary and serialised by orjson: measured faster than having
     # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md).
     with get_db().connection() as conn:
-        rows = queries.due_personas(conn, now=None)
+        rows = queries.internal.due_personas(conn, now=None)
     return jsonify(personas=runner_rows(rows), serverTime=rows[0]["server_time"])
 
 
@@ -54,8 +61,8 @@ def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
     with get_db().connection() as conn:
-        queries.sweep_expired_leases(conn)
-        rows = queries.claim_personas(
+        queries.internal.sweep_expired_leases(conn)
+        rows = queries.internal.claim_personas(
             conn, runner_id=body.runnerId, limit=body.limit, lease_seconds=body.leaseSeconds
         )
     return jsonify(
@@ -69,7 +76,7 @@ def release_claim(raw_id: str) -> Response:
     runner_id = parse_query(ClaimRelease).runnerId
     pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        row = queries.release_claim(conn, persona_id=pid, runner_id=runner_id)
+        row = queries.internal.release_claim(conn, persona_id=pid, runner_id=runner_id)
     if row is None:
         raise NotFound("No persona with that id.")
     if row["released"]:
@@ -79,17 +86,9 @@ def release_claim(raw_id: str) -> Response:
     raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
 
 
-def append_rows(
-    pid: str, kind: str, insert: Callable[..., int], params: dict, *, written: int, tick_over: bool
-) -> Response:
-    """One transaction: mark the persona active (locking its row; 404 if there is none),
-    then insert the batch, of which rows already stored are skipped."""
-    with get_db().connection() as conn:
-        if not queries.touch_persona(conn, persona_id=pid, tick_over=tick_over):
-            raise NotFound("No persona with that id.")
-        new = insert(conn, persona_id=pid, **params)
+def written(kind: str, rows: int, new: int) -> Response:
     ROWS_WRITTEN.labels(kind).inc(new)
-    return jsonify(ok=True, written=written, new=new)
+    return jsonify(ok=True, written=rows, new=new)
 
 
 @bp.post("/<raw_id>/actions")
@@ -105,7 +104,13 @@ def append_actions(raw_id: str) -> Response:
         "error_messages": [r.errorMessage for r in rows],
         "latencies": [r.latencyMs for r in rows],
     }
-    return append_rows(pid, "actions", queries.insert_actions, params, written=len(rows), tick_over=False)
+    # One transaction: mark the persona active (locking its row; 404 if there is none),
+    # then insert the batch, of which rows already stored are skipped.
+    with get_db().connection() as conn, conn.transaction():
+        if not queries.internal.mark_active(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+        new = queries.internal.insert_actions(conn, persona_id=pid, **params)
+    return written("actions", len(rows), new)
 
 
 @bp.post("/<raw_id>/feedback")
@@ -123,5 +128,9 @@ def append_feedback(raw_id: str) -> Response:
         "ratings": [r.rating for r in first.values()],
         "notes": [r.notes for r in first.values()],
     }
-    # Feedback closes the tick, so it also ends the persona's lease.
-    return append_rows(pid, "feedback", queries.insert_feedback, params, written=len(rows), tick_over=True)
+    # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
+    with get_db().connection() as conn, conn.transaction():
+        if not queries.internal.mark_tick_over(conn, persona_id=pid):
+            raise NotFound("No persona with that id.")
+        new = queries.internal.insert_feedback(conn, persona_id=pid, **params)
+    return written("feedback", len(rows), new)

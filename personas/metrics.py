@@ -48,6 +48,15 @@ POOL = Gauge(
 
 bp = Blueprint("metrics", __name__)
 
+# Label values come from closed sets only: a client that invents methods or paths must
+# not be able to add series (each one costs memory in every worker and in Prometheus).
+# Routes are the app's own URL rules, or one label for everything unmatched.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
 
 @bp.get("/metrics")
 def metrics() -> Response:
@@ -75,7 +84,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def observe(response: Response) -> Response:
         route = route_of()
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        REQUESTS.labels(route, method_label(request.method), str(response.status_code)).inc()
         LATENCY.labels(route).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
         pool = current_app.extensions["database"].open_pool
         if pool is not None:

@@ -1,6 +1,8 @@
-"""Apply the yoyo migrations in migrations/ to DATABASE_URL (the Procfile's `release`).
+"""Apply the yoyo migrations in migrations/ to DATABASE_URL (the Procfile's `release`),
+then the functions of sql/functions/ (the business rules the queries call).
 
-Safe to run twice: yoyo records what it applied and takes a lock while applying.
+Safe to run twice: yoyo records what it applied and takes a lock while applying, and
+every function file is an idempotent `CREATE OR REPLACE`.
 """
 
 from __future__ import annotations
@@ -8,9 +10,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import psycopg
 from yoyo import get_backend, read_migrations
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = ROOT / "migrations"
+FUNCTIONS_DIR = ROOT / "sql" / "functions"
 APPLY_COMMAND = "python -m personas.migrate"
 
 
@@ -27,13 +32,21 @@ def migration_ids() -> list[str]:
 
 
 def apply(database_url: str) -> list[str]:
-    """Apply every pending migration; return the ids applied."""
+    """Apply every pending migration, then (re)create the functions; return the ids applied."""
     backend = get_backend(yoyo_url(database_url))
     migrations = read_migrations(str(MIGRATIONS_DIR))
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
+        apply_functions(database_url)
     return [m.id for m in pending]
+
+
+def apply_functions(database_url: str) -> None:
+    """Run every file of sql/functions/ in one transaction: all the rules change together."""
+    with psycopg.connect(database_url) as conn, conn.transaction():
+        for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
+            conn.execute(path.read_text())
 
 
 def main() -> int:

@@ -13,9 +13,8 @@ import psycopg
 
 from config import Config, ConfigError
 from personas.db import apply_transaction_settings, connect_kwargs
-from personas.queries import Queries
+from personas.queries import queries
 
-queries = Queries("prune")
 DEFAULT_BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 100_000
 # A progress line every this many batches: enough to see a long run move, not a
@@ -67,7 +66,7 @@ def delete_batch(conn: psycopg.Connection, config: Config, cutoff: datetime, bat
     """One batch, one transaction (with our settings, behind a transaction pooler too)."""
     with conn.transaction():
         apply_transaction_settings(conn, config)
-        return queries.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size)
+        return queries.prune.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size)
 
 
 def delete_in_batches(
@@ -86,10 +85,10 @@ def delete_in_batches(
 def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
     days = args.days or config.action_retention_days
     with connect(config) as conn:
-        cutoff = queries.retention_cutoff(conn, days=days)
+        cutoff = queries.prune.retention_cutoff(conn, days=days)
         window = f"older than {days} days (created before {cutoff.isoformat()})"
         if args.dry_run:
-            count = queries.count_expired_actions(conn, cutoff=cutoff)
+            count = queries.prune.count_expired_actions(conn, cutoff=cutoff)
             print(f"prune: dry run: would remove {count} persona_actions rows {window}", file=out)
             return
         removed = delete_in_batches(conn, config, cutoff, args.batch_size, out)

@@ -81,6 +81,8 @@ class Upserted(ResponseModel):
 class PersonaSummary(ResponseModel):
     userId: str
     email: str
+    # Null only for a persona not upserted since names were stored.
+    name: str | None
     archetype: str
     tickCadence: Cadence
     lastActiveAt: datetime | None
@@ -95,6 +97,7 @@ class PersonaList(ResponseModel):
 class PersonaDescriptor(ResponseModel):
     userId: str
     email: str
+    name: str | None
     archetype: str
     systemPrompt: str
     moduleMix: dict[str, float]
@@ -105,6 +108,7 @@ class PersonaDescriptor(ResponseModel):
 
 class ActionOut(ResponseModel):
     id: str
+    personaId: str
     tickId: str
     toolName: str
     inputHash: str | None

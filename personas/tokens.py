@@ -32,7 +32,7 @@ JWKS_WAIT_SECONDS = 0.5
 # Kids found unknown are remembered until the next refetch may run; a flood of random
 # kids cannot grow the memory past this many.
 UNKNOWN_KIDS_MAX = 1024
-LEEWAY_SECONDS = 30
+LEEWAY_SECONDS = 10
 
 
 @dataclass

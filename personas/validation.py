@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
 )
 
+from personas import jsonio
 from personas.errors import ApiError, NotFound, ValidationFailed
 
 # Length caps, stated in the OpenAPI document: generous for real use, small enough
@@ -130,7 +131,7 @@ def read_json() -> Any:
     """The request body as JSON, or a 400 that says it is not JSON."""
     raw = request.get_data(cache=False)
     try:
-        return orjson.loads(raw)
+        return jsonio.loads(raw)
     except orjson.JSONDecodeError:
         raise ApiError("The request body is not valid JSON (UTF-8).") from None
 
@@ -182,6 +183,9 @@ def _email_shape(value: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in value):
         raise ValueError("must be an email address")
+    if "@" in local:
+        # Mail systems disagree on which @ splits such an address: never guess.
+        raise ValueError("must contain exactly one @")
     if len(local) > EMAIL_LOCAL_MAX:
         raise ValueError(f"the part before @ must be at most {EMAIL_LOCAL_MAX} characters")
     return value

@@ -1,7 +1,9 @@
 """The persona catalog (catalog.json), validated on load.
 
 Every problem is reported at once, each naming the entry (its index and email) and
-the field, so a hand-edited catalog can be fixed in one pass.
+the field, so a hand-edited catalog can be fixed in one pass. What is usable but
+doubtful (a short prompt, a field this loader does not know) is a warning line instead,
+so that the original TypeScript seed's catalog loads here as ours loads there.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +20,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, Va
 DEFAULT_PATH = Path(__file__).resolve().parent / "catalog.json"
 EMAIL_DOMAIN = "mana.test"
 
+# The archetypes and modules of our own catalog (benchmarks borrow them). Any other
+# identifier is accepted too: module names and archetypes are the product's, and a
+# catalog may name ones this list has never heard of.
 ARCHETYPES = (
     "adhd-student",
     "ceo-busy",
@@ -26,14 +32,15 @@ ARCHETYPES = (
     "freelancer",
     "overwhelmed-newbie",
 )
-# The platform's modules as personas see them; one spelling everywhere, so that the
-# ratings of every persona add up per module.
 MODULES = ("todo", "calendar", "notes", "contacts", "chat", "files", "habits", "finance", "journal", "spaces")
-PROMPT_MIN_CHARS = 200
-PROMPT_MIN_SENTENCES = 3
+IDENTIFIER_MAX = 64
+PROMPT_MIN_CHARS = 20
+PROMPT_WARN_CHARS = 200
 
 _EMAIL = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]*[a-z0-9])?@" + re.escape(EMAIL_DOMAIN) + "$")
-_SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)(?:\s|$)")
+# `newsResearch`, `adhd-student`, `deep_work`: a letter, then letters and digits, with
+# single hyphens or underscores between them; nothing that needs quoting in a URL or a log.
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*$")
 
 
 class CatalogError(ValueError):
@@ -54,20 +61,25 @@ def persona_email(value: str) -> str:
     return value
 
 
-def prose(value: str) -> str:
-    """A system prompt is a character, not a label: a few real sentences."""
-    text = value.strip()
-    sentences = len(_SENTENCE_END.findall(text))
-    if len(text) < PROMPT_MIN_CHARS or sentences < PROMPT_MIN_SENTENCES:
+def identifier(value: str) -> str:
+    """A module name or an archetype, as the product spells it."""
+    if len(value) > IDENTIFIER_MAX or not _IDENTIFIER.match(value):
         raise ValueError(
-            f"must be real prose: at least {PROMPT_MIN_CHARS} characters and {PROMPT_MIN_SENTENCES} "
-            f"sentences (got {len(text)} characters, {sentences} sentence(s))"
+            "must be an identifier: a letter, then letters or digits, with single '-' or '_' between "
+            f"them, at most {IDENTIFIER_MAX} characters (like newsResearch or adhd-student), got {value!r}"
         )
     return value
 
 
+def prompt(value: str) -> str:
+    text = value.strip()
+    if len(text) < PROMPT_MIN_CHARS:
+        raise ValueError(f"must be at least {PROMPT_MIN_CHARS} characters of prose, got {len(text)}")
+    return value
+
+
+Identifier = Annotated[StrictStr, AfterValidator(identifier)]
 Weight = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
-Module = Literal[MODULES]  # type: ignore[valid-type]
 
 
 class Pair(BaseModel):
@@ -80,28 +92,37 @@ class Pair(BaseModel):
 
 
 class CatalogPersona(BaseModel):
-    # Unknown fields are refused: in a hand-written file they are typos ("tickCadance").
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown fields are ignored, each with a warning line (see unknown_fields): the
+    # original catalog carries fields of its own, and a typo ("tickCadance") is still seen.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     email: Annotated[StrictStr, AfterValidator(persona_email)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    archetype: Literal[ARCHETYPES]  # type: ignore[valid-type]
-    systemPrompt: Annotated[StrictStr, Field(max_length=20_000), AfterValidator(prose)]
-    moduleMix: Annotated[dict[Module, Weight], Field(min_length=1)]
-    tickCadence: Literal["hourly", "daily", "weekdays"]
+    archetype: Identifier
+    systemPrompt: Annotated[StrictStr, Field(max_length=20_000), AfterValidator(prompt)]
+    moduleMix: Annotated[dict[Identifier, Weight], Field(min_length=1)]
+    tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
     pair: Pair | None = None
 
 
-def load_catalog(path: Path | str = DEFAULT_PATH) -> list[CatalogPersona]:
-    """The catalog's personas, or a CatalogError listing every problem."""
+@dataclass(frozen=True)
+class Catalog:
+    personas: list[CatalogPersona]
+    warnings: list[str]
+
+
+def read_catalog(path: Path | str = DEFAULT_PATH) -> Catalog:
+    """The catalog's personas and its warning lines, or a CatalogError listing every problem."""
     path = Path(path)
     entries = read_entries(path)
     personas: dict[int, CatalogPersona] = {}
     problems: list[str] = []
+    warnings: list[str] = []
     for index, raw in enumerate(entries):
         if not isinstance(raw, dict):
             problems.append(f"{entry_label(index, raw)}: entry: must be an object, got {type(raw).__name__}")
             continue
+        warnings += [f"{entry_label(index, raw)}: {w}" for w in unknown_fields(raw)]
         try:
             personas[index] = CatalogPersona.model_validate(raw)
         except ValidationError as exc:
@@ -109,7 +130,27 @@ def load_catalog(path: Path | str = DEFAULT_PATH) -> list[CatalogPersona]:
     problems += cross_entry_problems(entries, personas)
     if problems:
         raise CatalogError(path, problems)
-    return list(personas.values())
+    warnings += short_prompts(entries, personas)
+    return Catalog(list(personas.values()), warnings)
+
+
+def load_catalog(path: Path | str = DEFAULT_PATH) -> list[CatalogPersona]:
+    """The catalog's personas (its warnings left unsaid), or a CatalogError."""
+    return read_catalog(path).personas
+
+
+def unknown_fields(raw: dict[str, Any]) -> list[str]:
+    return [f"{key}: unknown field, ignored" for key in raw if key not in CatalogPersona.model_fields]
+
+
+def short_prompts(entries: list[Any], personas: dict[int, CatalogPersona]) -> list[str]:
+    """Usable, but a prompt this short gives the model little of a person to play."""
+    return [
+        f"{entry_label(index, entries[index])}: systemPrompt: {length} characters, "
+        f"under {PROMPT_WARN_CHARS}: a short prompt makes a thin persona"
+        for index, persona in personas.items()
+        if (length := len(persona.systemPrompt.strip())) < PROMPT_WARN_CHARS
+    ]
 
 
 def read_entries(path: Path) -> list[Any]:

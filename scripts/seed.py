@@ -3,7 +3,8 @@
     python scripts/seed.py [--api=URL] [--jwt=TOKEN] [--dry-run] [--catalog PATH]
 
 One line per persona (created, updated or failed, with the server's reason), then a
-summary. Exit 0 only if every persona was upserted.
+summary. Warnings about the catalog (a short prompt, a field it does not know) go to
+standard error, one line each, and stop nothing. Exit 0 only if every persona was upserted.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from scripts.admin_flags import (  # noqa: E402
     admin_target,
     stop_message,
 )
-from scripts.catalog import CatalogError, CatalogPersona, load_catalog, to_upsert_body  # noqa: E402
+from scripts.catalog import CatalogError, CatalogPersona, read_catalog, to_upsert_body  # noqa: E402
 
 PROG = "seed"
 
@@ -80,11 +81,14 @@ def seed(target: AdminTarget, personas: list[CatalogPersona], secret: str) -> in
 def main(argv: list[str] | None = None) -> int:
     target = admin_target(admin_parser(PROG, "Create or update every catalog persona."), argv)
     try:
-        personas = load_catalog(target.catalog)
+        catalog = read_catalog(target.catalog)
         secret = seed_secret_from_env()
     except (CatalogError, ConfigError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
+    for warning in catalog.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    personas = catalog.personas
     if target.dry_run:
         return dry_run(target, personas)
     return seed(target, personas, secret)

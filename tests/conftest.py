@@ -63,7 +63,8 @@ def database_url(server_url: str) -> str:
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A direct connection for arranging data and checking rows; tables start empty."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        # CASCADE: every table that references a persona empties with the personas.
+        conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
         yield conn
 
 

@@ -1,9 +1,11 @@
 -- name: upsert_persona^
 -- Create the persona or refresh its descriptor; `created` tells which happened.
-INSERT INTO personas.personas (user_id, email, archetype, system_prompt, module_mix, tick_cadence)
-VALUES (:user_id, :email, :archetype, :system_prompt, :module_mix, :tick_cadence)
+-- A name, once known, is kept when a later upsert learns none.
+INSERT INTO personas.personas (user_id, email, name, archetype, system_prompt, module_mix, tick_cadence)
+VALUES (:user_id, :email, :name, :archetype, :system_prompt, :module_mix, :tick_cadence)
     ON CONFLICT (user_id) DO UPDATE
    SET email = EXCLUDED.email,
+       name = coalesce(EXCLUDED.name, personas.personas.name),
        archetype = EXCLUDED.archetype,
        system_prompt = EXCLUDED.system_prompt,
        module_mix = EXCLUDED.module_mix,
@@ -47,6 +49,7 @@ WITH edge AS (
 )
 SELECT p.user_id AS "userId",
        p.email,
+       p.name,
        p.archetype,
        p.tick_cadence AS "tickCadence",
        p.last_active_at AS "lastActiveAt",
@@ -58,14 +61,14 @@ SELECT p.user_id AS "userId",
 
 -- name: persona_detail^
 -- Columns are named as the JSON answer names them.
-SELECT user_id AS "userId", email, archetype, system_prompt AS "systemPrompt",
+SELECT user_id AS "userId", email, name, archetype, system_prompt AS "systemPrompt",
        module_mix AS "moduleMix", tick_cadence AS "tickCadence",
        last_active_at AS "lastActiveAt", created_at AS "createdAt"
   FROM personas.personas
  WHERE user_id = :persona_id;
 
 -- name: recent_actions
-SELECT id, tick_id AS "tickId", tool_name AS "toolName", input_hash AS "inputHash", result,
+SELECT id, persona_id AS "personaId", tick_id AS "tickId", tool_name AS "toolName", input_hash AS "inputHash", result,
        error_message AS "errorMessage", latency_ms AS "latencyMs", created_at AS "createdAt"
   FROM personas.persona_actions
  WHERE persona_id = :persona_id
@@ -89,7 +92,7 @@ SELECT module,
  ORDER BY avg(rating), module;
 
 -- name: delete_persona_rows!
--- The persona and everything recorded about it, in one statement (one transaction).
-WITH actions AS (DELETE FROM personas.persona_actions WHERE persona_id = :persona_id),
-     feedback AS (DELETE FROM personas.persona_feedback WHERE persona_id = :persona_id)
+-- The persona and, by the foreign keys' ON DELETE CASCADE, everything recorded about it.
+-- The cascade looks at the tables after the persona's row lock is taken, so a batch that
+-- was being written meanwhile (it locks that row first) is removed with the rest.
 DELETE FROM personas.personas WHERE user_id = :persona_id;

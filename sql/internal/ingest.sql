@@ -1,14 +1,20 @@
--- name: touch_persona!
+-- name: mark_active!
 -- Marks the persona active now and answers its "run now" request (this tick is the
--- run). Posting feedback (:tick_over) also ends the persona's lease: the runner's tick
--- is over, and the persona can be claimed again once its cadence makes it due.
--- The UPDATE locks the row for the rest of the batch's transaction (so a concurrent
--- delete cannot slip between the check and the insert).
+-- run). The UPDATE locks the row for the rest of the batch's transaction, so a
+-- concurrent delete cannot slip between the check and the insert. No row: no persona.
+UPDATE personas.personas
+   SET last_active_at = now(),
+       run_requested_at = NULL
+ WHERE user_id = :persona_id;
+
+-- name: mark_tick_over!
+-- As mark_active, and the persona's lease ends: feedback closes the runner's tick, and
+-- the persona can be claimed again once its cadence makes it due.
 UPDATE personas.personas
    SET last_active_at = now(),
        run_requested_at = NULL,
-       lease_runner = CASE WHEN :tick_over::boolean THEN NULL ELSE lease_runner END,
-       lease_until = CASE WHEN :tick_over::boolean THEN NULL ELSE lease_until END
+       lease_runner = NULL,
+       lease_until = NULL
  WHERE user_id = :persona_id;
 
 -- name: insert_actions!

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import jwt
 import pytest
@@ -12,7 +17,8 @@ import requests
 
 from devauth import create_app
 from devauth.config import DevAuthConfig, ProductionRefused
-from devstack.processes import Process
+from devstack.postgres import free_port
+from devstack.processes import ROOT, Process
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
 
@@ -399,3 +405,46 @@ def test_it_says_it_is_a_development_stand_in_when_it_starts(database_url, caplo
     app = create_app(DevAuthConfig(database_url=database_url))
     app.extensions["devauth.database"].close()
     assert any("DEVELOPMENT STAND-IN" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def procfile_command(process: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() == process:
+            return command.strip()
+    raise AssertionError(f"no {process} process in the Procfile")
+
+
+def listening_address(command: str, env: dict[str, str]) -> str:
+    """Start the command as a Procfile runner does (through sh) and read where gunicorn listens."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = subprocess.Popen(
+        ["sh", "-c", f"exec {command}"],
+        cwd=ROOT,
+        env={"PATH": path, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for line in proc.stderr:
+            if "Listening at:" in line:
+                return line.rsplit("Listening at:", 1)[1].split()[0]
+        raise AssertionError("devauth exited before listening")
+    finally:
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a worker still booting: end the whole group
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("host", "expected"), [(None, "127.0.0.1"), ("127.0.0.2", "127.0.0.2")])
+def test_the_procfile_devauth_listens_on_loopback_unless_told_otherwise(database_url, host, expected):
+    """It mints admin tokens for anyone who asks: only this machine may ask, by default."""
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "PORT": str(port), "APP_ENV": "development"}
+    if host:
+        env["DEVAUTH_HOST"] = host
+    assert listening_address(procfile_command("devauth"), env) == f"http://{expected}:{port}"

@@ -25,12 +25,14 @@ OPERATOR_ENV = (
 TIMEOUT = 60
 
 
-def operator_env(**env: str) -> dict[str, str]:
+def operator_env(**env: str | None) -> dict[str, str]:
+    """The operator's environment; a variable given as None is left unset."""
     clean = {k: v for k, v in os.environ.items() if k not in OPERATOR_ENV}
-    return {**clean, "PERSONA_SEED_SECRET": SEED_SECRET, **env}
+    merged = {**clean, "PERSONA_SEED_SECRET": SEED_SECRET, **env}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
-def run_script(script: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_script(script: str, *args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
     """`python scripts/<script> ARGS`, from the repository root."""
     return subprocess.run(
         [sys.executable, f"scripts/{script}", *args],
@@ -43,12 +45,14 @@ def run_script(script: str, *args: str, **env: str) -> subprocess.CompletedProce
     )
 
 
-def run_runner(api_url: str, auth_url: str, service_key: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_runner(
+    api_url: str, auth_url: str, service_key: str, *args: str, **env: str | None
+) -> subprocess.CompletedProcess[str]:
     """`python -m persona_runner --once ARGS` with the runner's four variables."""
     return subprocess.run(
         [sys.executable, "-m", "persona_runner", "--once", *args],
         cwd=ROOT,
-        env=operator_env(MANA_API_URL=api_url, MANA_AUTH_URL=auth_url, MANA_SERVICE_KEY=service_key),
+        env=operator_env(MANA_API_URL=api_url, MANA_AUTH_URL=auth_url, MANA_SERVICE_KEY=service_key, **env),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

@@ -62,6 +62,12 @@ def test_production_without_a_seed_secret_refuses_to_start():
     assert "PERSONA_SEED_SECRET" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_an_empty_seed_secret_refuses_to_start_naming_the_variable():
+    done = run("-m", "persona_runner", "--once", MANA_SERVICE_KEY="key", PERSONA_SEED_SECRET="")
+    assert done.returncode == 2
+    assert "PERSONA_SEED_SECRET is set but empty" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_without_once_the_runner_says_what_it_does():
     done = run("-m", "persona_runner", MANA_SERVICE_KEY="key")
     assert done.returncode == 2

@@ -19,8 +19,13 @@ from scripts.catalog import (
     CatalogError,
     load_catalog,
     pairs,
+    read_catalog,
     to_upsert_body,
 )
+
+# A catalog in the shape of the original TypeScript seed's: modules and archetypes of the
+# product's own naming, prompts of 149-194 characters, no `pair`, no `tickCadence` on some.
+ORIGINAL_SHAPE = Path(__file__).resolve().parent / "original_catalog.json"
 
 
 @pytest.fixture(scope="module")
@@ -102,21 +107,22 @@ def set_weight(value: Any) -> Callable[[dict[str, Any]], None]:
 
 # (how the entry at index 2 is broken, the field the error must name)
 REFUSALS = {
-    "unknown archetype": (set_field("archetype", "cto"), "archetype"),
+    "archetype that is not an identifier": (set_field("archetype", "ceo busy"), "archetype"),
+    "archetype as a number": (set_field("archetype", 7), "archetype"),
     "email outside mana.test": (set_field("email", "kate.brandt@example.com"), "email"),
     "email with capitals": (set_field("email", "Kate.Brandt@mana.test"), "email"),
     "blank prompt": (set_field("systemPrompt", "   "), "systemPrompt"),
-    "one-line prompt": (set_field("systemPrompt", "You are Kate, a busy CEO."), "systemPrompt"),
-    "long prompt of one sentence": (
-        set_field("systemPrompt", "You are Kate " + "and busy " * 40),
-        "systemPrompt",
-    ),
+    "prompt under 20 characters": (set_field("systemPrompt", "  You are Kate.     "), "systemPrompt"),
     "negative weight": (set_weight(-0.1), "moduleMix.calendar"),
     "weight as a string": (set_weight("0.35"), "moduleMix.calendar"),
     "weight as a bool": (set_weight(True), "moduleMix.calendar"),
-    "unknown module": (lambda e: e["moduleMix"].__setitem__("calender", 0.1), "moduleMix.calender"),
+    "module that is not an identifier": (
+        lambda e: e["moduleMix"].__setitem__("news research", 0.1),
+        "moduleMix.news research",
+    ),
+    "module with a dot": (lambda e: e["moduleMix"].__setitem__("todo.create", 0.1), "moduleMix.todo.create"),
+    "module of 65 characters": (lambda e: e["moduleMix"].__setitem__("m" * 65, 0.1), f"moduleMix.{'m' * 65}"),
     "invalid cadence": (set_field("tickCadence", "weekly"), "tickCadence"),
-    "misspelt field": (set_field("tickCadance", "daily"), "tickCadance"),
 }
 
 
@@ -130,6 +136,64 @@ def test_broken_entry_is_refused_naming_its_index_email_and_field(tmp_path, raw_
     label = f"personas[2] <{entries[2]['email']}>"
     assert any(p.startswith(f"{label}: {field}:") for p in refused.value.problems), refused.value.problems
     assert label in str(refused.value)
+
+
+def test_an_identifier_refusal_says_what_an_identifier_is(tmp_path, raw_entries):
+    entries = copy.deepcopy(raw_entries)
+    entries[3]["moduleMix"]["news research"] = 1
+    with pytest.raises(CatalogError) as refused:
+        load_catalog(write_catalog(tmp_path, entries))
+    (problem,) = refused.value.problems
+    assert problem.startswith(
+        f"personas[3] <{entries[3]['email']}>: moduleMix.news research: must be an identifier"
+    )
+    assert "like newsResearch or adhd-student" in problem and "'news research'" in problem
+
+
+def test_a_catalog_in_the_original_shape_loads_with_warnings_only(raw_entries):
+    raw = json.loads(ORIGINAL_SHAPE.read_text(encoding="utf-8"))["personas"]
+    assert sorted(len(e["systemPrompt"]) for e in raw)[0] == 149
+    assert sorted(len(e["systemPrompt"]) for e in raw)[-1] == 194
+    catalog = read_catalog(ORIGINAL_SHAPE)
+    by_email = {p.email: p for p in catalog.personas}
+    assert list(by_email) == [e["email"] for e in raw]
+    modules = {m for p in catalog.personas for m in p.moduleMix}
+    assert {"mood", "articles", "dreams", "library", "goals", "newsResearch", "invoices"} <= modules
+    assert {p.archetype for p in catalog.personas} - set(ARCHETYPES) == {
+        "night-owl-writer",
+        "small-business-owner",
+        "retiree",
+    }
+    for entry in raw:
+        persona = by_email[entry["email"]]
+        assert persona.tickCadence == entry.get("tickCadence", "daily")
+        assert persona.pair is None
+        assert persona.moduleMix == entry["moduleMix"]
+    short = [
+        f"personas[{i}] <{e['email']}>: systemPrompt: {len(e['systemPrompt'])} characters, under 200: "
+        "a short prompt makes a thin persona"
+        for i, e in enumerate(raw)
+    ]
+    assert catalog.warnings == [
+        "personas[2] <ines.carvalho@mana.test>: locale: unknown field, ignored",
+        *short,
+    ]
+
+
+def test_unknown_fields_are_ignored_with_a_warning_line_each(tmp_path, raw_entries):
+    entries = copy.deepcopy(raw_entries)
+    entries[2]["tickCadance"] = "hourly"
+    entries[5]["avatar"] = "kate.png"
+    catalog = read_catalog(write_catalog(tmp_path, entries))
+    assert catalog.warnings == [
+        f"personas[2] <{entries[2]['email']}>: tickCadance: unknown field, ignored",
+        f"personas[5] <{entries[5]['email']}>: avatar: unknown field, ignored",
+    ]
+    assert catalog.personas[2].tickCadence == raw_entries[2]["tickCadence"]
+
+
+def test_our_own_catalog_loads_without_a_warning():
+    assert read_catalog().warnings == []
 
 
 def test_duplicate_email_is_refused_naming_both_entries(tmp_path, raw_entries):
@@ -181,7 +245,7 @@ def test_pair_whose_partners_disagree_on_the_space_is_refused(tmp_path, raw_entr
 def test_every_problem_is_reported_in_one_pass(tmp_path, raw_entries):
     entries = copy.deepcopy(raw_entries)
     entries[1]["tickCadence"] = "never"
-    entries[6]["archetype"] = "astronaut"
+    entries[6]["archetype"] = "astro naut"
     with pytest.raises(CatalogError) as refused:
         load_catalog(write_catalog(tmp_path, entries))
     assert [p.split(":")[0] for p in refused.value.problems] == [

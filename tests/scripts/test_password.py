@@ -15,19 +15,22 @@ from pathlib import Path
 import pytest
 
 from persona_runner.config import RunnerConfig, seed_secret_from_env
-from persona_runner.errors import SeedSecretRefused
+from persona_runner.errors import ConfigError, SeedSecretEmpty, SeedSecretRefused
 from persona_runner.password import DEV_SEED_SECRET, persona_password
 
 ROOT = Path(__file__).resolve().parents[2]
 ALPHANUMERIC = set(string.ascii_letters + string.digits)
+# Written out here, not imported: the original TypeScript seed scripts and runner use this
+# very string, and a persona seeded by one side must log in through the other.
+ORIGINAL_DEV_SECRET = "dev-persona-seed-secret-rotate-in-prod"
 
 # Checked with another tool:
 #   printf '%s' EMAIL | openssl dgst -sha256 -hmac SECRET -binary | base64 | tr -cd 'A-Za-z0-9' | cut -c1-32
 LITERAL_VECTORS = [
-    ("noah.hoffmann@mana.test", DEV_SEED_SECRET, "4gKDO1on7QxOROOqXxgr3blTa0J3LANV"),
+    ("noah.hoffmann@mana.test", ORIGINAL_DEV_SECRET, "cGLRnqVdnQXBvBcrpFABnXLs80gsbaF3"),
+    ("kate.brandt@mana.test", ORIGINAL_DEV_SECRET, "cItZYgTpgM4x0xn1OlrkGunVhnq5SNhV"),
     ("kate.brandt@mana.test", "another-secret", "dBaxP0mcwTwRDv4yYSmMbXmJalJUXeJO"),
-    # Its base64 is 58VIglprQF+B69JjCCCqH/vbEyKiYG7czV...: the '+' and '/' must go.
-    ("tom.nowak@mana.test", DEV_SEED_SECRET, "58VIglprQFB69JjCCCqHvbEyKiYG7czV"),
+    ("tom.nowak@mana.test", "another-secret", "gr28lrMeflIJklpFApOZ2stAURs5gzjK"),
 ]
 
 
@@ -67,10 +70,34 @@ def test_password_depends_on_the_secret_and_on_the_exact_email():
     assert base64.b64encode(hmac_direct).decode().replace("+", "").replace("/", "")[:32] == base
 
 
+def test_the_development_secret_is_the_original_clients_one():
+    assert DEV_SEED_SECRET == ORIGINAL_DEV_SECRET
+
+
 def test_without_a_secret_development_falls_back_to_the_development_secret():
-    assert seed_secret_from_env({}) == DEV_SEED_SECRET
-    assert seed_secret_from_env({"APP_ENV": "test", "PERSONA_SEED_SECRET": ""}) == DEV_SEED_SECRET
+    assert seed_secret_from_env({}) == ORIGINAL_DEV_SECRET
+    assert seed_secret_from_env({"APP_ENV": "test"}) == ORIGINAL_DEV_SECRET
     assert seed_secret_from_env({"PERSONA_SEED_SECRET": "mine"}) == "mine"
+    # Taken exactly as set: the original clients do not trim it either.
+    assert seed_secret_from_env({"PERSONA_SEED_SECRET": " mine "}) == " mine "
+
+
+def test_the_runner_derives_the_original_clients_passwords_with_and_without_a_secret():
+    base = {"MANA_SERVICE_KEY": "k"}
+    for env, secret in [(base, ORIGINAL_DEV_SECRET), ({**base, "PERSONA_SEED_SECRET": "fleet"}, "fleet")]:
+        config = RunnerConfig.from_env(env)
+        for email in ("noah.hoffmann@mana.test", "ü@mana.test"):
+            assert persona_password(email, config.seed_secret) == recipe_written_out(email, secret)
+
+
+@pytest.mark.parametrize("app_env", ["development", "test", "production"])
+@pytest.mark.parametrize("value", ["", "   ", "\t\n"])
+def test_a_set_but_empty_secret_is_an_error_naming_the_variable_never_a_fallback(app_env, value):
+    env = {"APP_ENV": app_env, "PERSONA_SEED_SECRET": value, "MANA_SERVICE_KEY": "k"}
+    with pytest.raises(SeedSecretEmpty, match="PERSONA_SEED_SECRET is set but empty"):
+        seed_secret_from_env(env)
+    with pytest.raises(ConfigError, match="PERSONA_SEED_SECRET"):
+        RunnerConfig.from_env(env)
 
 
 def test_production_refuses_the_development_secret():
@@ -113,3 +140,17 @@ def test_password_script_refuses_production_without_a_secret_in_one_line():
     assert done.stdout == ""
     assert "PERSONA_SEED_SECRET" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_password_script_without_a_secret_prints_the_original_clients_password():
+    done = run_password_script("noah.hoffmann@mana.test")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "cGLRnqVdnQXBvBcrpFABnXLs80gsbaF3\n"
+
+
+def test_password_script_refuses_an_empty_secret_in_one_line():
+    done = run_password_script("tom.nowak@mana.test", PERSONA_SEED_SECRET="")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "PERSONA_SEED_SECRET is set but empty" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

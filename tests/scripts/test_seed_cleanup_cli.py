@@ -143,6 +143,14 @@ def test_seed_in_production_without_a_seed_secret_refuses_before_sending(dead_ur
     assert_no_traceback(done)
 
 
+def test_seed_with_an_empty_seed_secret_refuses_before_sending(dead_url):
+    done = run("seed.py", f"--api={dead_url}", "--jwt=x", PERSONA_SEED_SECRET="")
+    assert done.returncode == 2
+    assert "PERSONA_SEED_SECRET is set but empty" in done.stderr
+    assert "cannot reach" not in done.stderr
+    assert_no_traceback(done)
+
+
 def test_seed_refuses_an_api_url_that_is_not_http():
     done = run("seed.py", "--api=localhost:3060", "--dry-run")
     assert done.returncode == 2

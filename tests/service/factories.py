@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 
@@ -18,14 +20,16 @@ def add_persona(
     email: str | None = None,
     archetype: str = "solo-dev",
     created_at: datetime | None = None,
+    name: str | None = None,
 ) -> str:
     db.execute(
-        "INSERT INTO personas.personas (user_id, email, archetype, system_prompt, module_mix,"
+        "INSERT INTO personas.personas (user_id, email, name, archetype, system_prompt, module_mix,"
         " tick_cadence, last_active_at, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
         (
             user_id,
             email or f"{user_id}@mana.test",
+            name,
             archetype,
             "A test persona who uses the product daily.",
             Jsonb({"todo": 3, "calendar": 1}),
@@ -122,3 +126,32 @@ def add_tool_call(
             created_at,
         ),
     )
+
+
+def utf16_slice(text: str, units: int) -> str:
+    """`text.slice(0, units)` as JavaScript counts: by UTF-16 units, so it may cut an emoji
+    in half and leave a lone surrogate."""
+    return text.encode("utf-16-le", "surrogatepass")[: 2 * units].decode("utf-16-le", "surrogatepass")
+
+
+def as_javascript_sends(document: object) -> bytes:
+    """The body `JSON.stringify(document)` puts on the wire: UTF-8, except that a lone
+    surrogate goes out as a lower-case `\\uXXXX` escape."""
+    return json.dumps(document, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+# Every table whose rows belong to one persona (by persona_id). A new one is one more name
+# here, and every orphan check covers it.
+PERSONA_CHILD_TABLES = ("persona_actions", "persona_feedback", "persona_activity")
+
+
+def orphan_counts(db: psycopg.Connection) -> dict[str, int]:
+    """Rows of each persona child table whose persona is gone: every figure must be 0."""
+    counts = {}
+    for table in PERSONA_CHILD_TABLES:
+        query = sql.SQL(
+            "SELECT count(*) FROM personas.{} c"
+            " WHERE NOT EXISTS (SELECT 1 FROM personas.personas p WHERE p.user_id = c.persona_id)"
+        ).format(sql.Identifier(table))
+        counts[table] = db.execute(query).fetchone()[0]
+    return counts

@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from personas.admin import queries
+from personas.queries import queries
 from tests.conftest import ROOT
-from tests.service.factories import add_persona
+from tests.service.factories import PERSONA_CHILD_TABLES, add_persona, orphan_counts
 
 PERSONAS = ["a", "b", "c", "d"]
 
 
 def listed(db, now: datetime) -> dict[str, int]:
-    return {p["userId"]: p["actions7d"] for p in queries.list_personas(db, now=now)}
+    return {p["userId"]: p["actions7d"] for p in queries.admin.list_personas(db, now=now)}
 
 
 def counted(db, now: datetime) -> dict[str, int]:
@@ -133,3 +133,23 @@ def test_truncate_and_deleted_personas_leave_no_stale_counts(db, personas_with_h
     db.execute("TRUNCATE personas.persona_actions")
     assert db.execute("SELECT count(*) FROM personas.persona_activity").fetchone()[0] == 0
     assert set(listed(db, datetime.now(UTC)).values()) == {0}
+
+
+def test_deleting_a_persona_takes_its_rollup_and_keeps_the_others_right(db, personas_with_history):
+    """The cascade removes the persona's actions and its rollup rows, in whichever order
+    PostgreSQL runs the two, without writing a rollup row for the persona that is gone."""
+    db.execute("DELETE FROM personas.personas WHERE user_id = 'a'")
+    assert (
+        db.execute("SELECT count(*) FROM personas.persona_activity WHERE persona_id = 'a'").fetchone()[0] == 0
+    )
+    assert (
+        db.execute("SELECT count(*) FROM personas.persona_actions WHERE persona_id = 'a'").fetchone()[0] == 0
+    )
+    for at in instants(datetime.now(UTC)):
+        assert listed(db, at) == counted(db, at), at
+
+
+def test_truncating_the_personas_with_cascade_empties_everything(db, personas_with_history):
+    db.execute("TRUNCATE personas.personas CASCADE")
+    assert orphan_counts(db) == dict.fromkeys(PERSONA_CHILD_TABLES, 0)
+    assert db.execute("SELECT count(*) FROM personas.persona_activity").fetchone()[0] == 0

@@ -15,11 +15,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import REGISTRY
+from psycopg.types.json import Jsonb
 
 from personas import create_app
+from personas.queries import queries
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
-from tests.service.factories import add_persona, count_rows
+from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
 
 BASE = "/api/v1/personas/admin"
 
@@ -102,6 +104,30 @@ def test_tokens_with_bad_claims_are_401(client, devauth, claims):
 
 def test_a_token_just_past_expiry_is_within_the_leeway(client, devauth):
     assert client.get(BASE, headers=bearer(mint_token(devauth, expiresIn=-5))).status_code == 200
+
+
+def test_the_expiry_leeway_is_at_most_ten_seconds(client, devauth):
+    response = client.get(BASE, headers=bearer(mint_token(devauth, expiresIn=-15)))
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["message"]
+
+
+def signed_by_devauth(db, claims: dict) -> str:
+    """A token with these claims, signed with the stand-in's current key (as it would be)."""
+    kid, private = db.execute(
+        "SELECT kid, private_key FROM devauth.signing_keys ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    key = Ed25519PrivateKey.from_private_bytes(bytes(private))
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+@pytest.mark.parametrize("sub", ["", "   "], ids=["empty", "blank"])
+def test_a_token_that_names_no_subject_is_401(client, devauth, db, sub):
+    claims = jwt.decode(mint_token(devauth), options={"verify_signature": False})
+    response = client.get(BASE, headers=bearer(signed_by_devauth(db, {**claims, "sub": sub})))
+    assert response.status_code == 401
+    assert "sub" in response.get_json()["message"]
+    assert client.get(BASE, headers=bearer(signed_by_devauth(db, claims))).status_code == 200
 
 
 def _b64(data: dict) -> str:
@@ -227,6 +253,14 @@ def test_lookalike_domains_are_refused(client, admin_token, db, email):
     assert response.status_code == 400
 
 
+def test_an_email_with_two_at_signs_is_400_naming_email(client, devauth, admin_token, db):
+    email = f"a@{uuid.uuid4().hex[:8]}@mana.test"
+    response = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == "email"
+    assert count_rows(db, "personas") == 0
+
+
 def test_upsert_validation_lists_every_problem(client, admin_token, db):
     body = {
         "email": "not-an-email",
@@ -250,6 +284,93 @@ def test_upsert_validation_lists_every_problem(client, admin_token, db):
         "tickCadence",
         "name",
     } <= fields
+    assert count_rows(db, "personas") == 0
+
+
+def admin_row(client, token: str, user_id: str) -> tuple[dict, dict]:
+    """The persona as the admin list and the admin detail show it."""
+    listed = client.get(BASE, headers=bearer(token)).get_json()["personas"]
+    detail = client.get(f"{BASE}/{user_id}", headers=bearer(token)).get_json()["persona"]
+    return next(p for p in listed if p["userId"] == user_id), detail
+
+
+def test_list_and_detail_carry_the_name_from_the_upsert_body(client, db, admin_token):
+    email = new_email()
+    user_id = client.post(
+        BASE, json=upsert_body(email, name="Sam Rivera"), headers=bearer(admin_token)
+    ).get_json()["userId"]
+    listed, detail = admin_row(client, admin_token, user_id)
+    assert listed["name"] == detail["name"] == "Sam Rivera"
+    assert db.execute("SELECT name FROM personas.personas").fetchone()[0] == "Sam Rivera"
+    client.post(BASE, json=upsert_body(email, name="Sam R."), headers=bearer(admin_token))
+    assert [p["name"] for p in admin_row(client, admin_token, user_id)] == ["Sam R.", "Sam R."]
+
+
+def test_without_a_name_in_the_body_the_name_comes_from_mana_auth(client, db, devauth, admin_token):
+    found = new_email()
+    register_human(devauth, found)  # mana-auth already knows this user, as "Human"
+    body = upsert_body(found)
+    del body["name"]
+    user_id = client.post(BASE, json=body, headers=bearer(admin_token)).get_json()["userId"]
+    assert [p["name"] for p in admin_row(client, admin_token, user_id)] == ["Human", "Human"]
+
+    registered = new_email()
+    body = upsert_body(registered)
+    del body["name"]
+    user_id = client.post(BASE, json=body, headers=bearer(admin_token)).get_json()["userId"]
+    # Registered here under the address's local part: the name mana-auth now holds.
+    local = registered.split("@")[0]
+    assert [p["name"] for p in admin_row(client, admin_token, user_id)] == [local, local]
+    assert stored_user(devauth, user_id).json()["name"] == local
+
+
+def test_a_name_once_stored_is_kept_by_an_upsert_that_learns_none(db):
+    # mana-auth may hold no name for a user; the upsert then passes none, and the stored
+    # name must not turn null.
+    add_persona(db, "p1", name="Kept Name")
+    common = {"email": "p1@mana.test", "system_prompt": "x", "module_mix": Jsonb({}), "tick_cadence": "daily"}
+    queries.admin.upsert_persona(db, user_id="p1", name=None, archetype="researcher", **common)
+    assert db.execute("SELECT name, archetype FROM personas.personas").fetchone() == (
+        "Kept Name",
+        "researcher",
+    )
+    queries.admin.upsert_persona(db, user_id="p1", name="New Name", archetype="researcher", **common)
+    assert db.execute("SELECT name FROM personas.personas").fetchone() == ("New Name",)
+
+
+def test_upsert_accepts_the_products_own_module_names_and_archetypes(client, db, admin_token):
+    # What the original seed posts: modules and archetypes beyond our catalog's.
+    mix = {"mood": 1, "newsResearch": 0.5, "invoices": 0, "deep_work": 2}
+    body = upsert_body(new_email(), archetype="small-business-owner", moduleMix=mix)
+    response = client.post(BASE, json=body, headers=bearer(admin_token))
+    assert response.status_code == 200, response.get_json()
+    row = db.execute("SELECT archetype, module_mix FROM personas.personas").fetchone()
+    assert row == ("small-business-owner", mix)
+
+
+def test_upsert_stores_lone_surrogates_in_its_text_fields_as_replacement_characters(client, db, admin_token):
+    email = new_email()
+    prompt = utf16_slice("Sam ships side projects at night \N{ROCKET} and hates friction.", 34)
+    body = upsert_body(
+        email, systemPrompt=prompt, archetype="solo-dev\udc80", moduleMix={"to\ud83ddo": 2}, name="Sam \ud83d"
+    )
+    wire = as_javascript_sends(body).replace(rb"\udc80", rb"\uDC80")  # upper-case hex too
+    response = client.post(BASE, data=wire, headers=bearer(admin_token), content_type="application/json")
+    assert response.status_code == 200, response.get_json()
+    row = db.execute("SELECT system_prompt, archetype, module_mix, name FROM personas.personas").fetchone()
+    assert row == (
+        "Sam ships side projects at night \ufffd",
+        "solo-dev\ufffd",
+        {"to\ufffddo": 2},
+        "Sam \ufffd",
+    )
+
+
+def test_upsert_text_with_a_lone_surrogate_still_refuses_nul(client, db, admin_token):
+    wire = as_javascript_sends(upsert_body(new_email(), systemPrompt="half \ud83d\x00"))
+    response = client.post(BASE, data=wire, headers=bearer(admin_token), content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == "systemPrompt"
     assert count_rows(db, "personas") == 0
 
 
@@ -356,7 +477,7 @@ def add_actions(db, persona: str, count: int, when: datetime, result: str = "ok"
 
 def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
     now = datetime.now(UTC)
-    add_persona(db, "old", created_at=now - timedelta(days=30))
+    add_persona(db, "old", created_at=now - timedelta(days=30), name="Olga Old")
     add_persona(db, "new", created_at=now - timedelta(days=1))
     add_actions(db, "old", 3, now - timedelta(days=2))
     add_actions(db, "old", 4, now - timedelta(days=8))
@@ -364,9 +485,11 @@ def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
     assert [p["userId"] for p in body["personas"]] == ["new", "old"]
     new, old = body["personas"]
     assert new["actions7d"] == 0 and old["actions7d"] == 3
+    assert old["name"] == "Olga Old" and new["name"] is None  # a row from before names were stored
     assert set(old) == {
         "userId",
         "email",
+        "name",
         "archetype",
         "tickCadence",
         "lastActiveAt",
@@ -377,7 +500,9 @@ def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
 
 def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, db, admin_token):
     now = datetime.now(UTC)
-    add_persona(db, "p1")
+    add_persona(db, "p1", name="Pia One")
+    add_persona(db, "p2")
+    add_actions(db, "p2", 5, now)
     add_actions(db, "p1", 15, now - timedelta(hours=3))
     add_actions(db, "p1", 10, now - timedelta(hours=1), result="error")
     for i, (module, stars, note) in enumerate(
@@ -391,7 +516,9 @@ def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, d
     body = client.get(f"{BASE}/p1", headers=bearer(admin_token)).get_json()
     assert body["persona"]["userId"] == "p1" and body["persona"]["systemPrompt"]
     assert body["persona"]["moduleMix"] == {"todo": 3, "calendar": 1}
+    assert body["persona"]["name"] == "Pia One"
     assert len(body["recentActions"]) == 20
+    assert {a["personaId"] for a in body["recentActions"]} == {"p1"}
     assert [a["result"] for a in body["recentActions"][:10]] == ["error"] * 10
     todo = next(m for m in body["feedbackByModule"] if m["module"] == "todo")
     assert todo["avgRating"] == pytest.approx(3.33, abs=0.01)

@@ -9,9 +9,10 @@ import pytest
 import requests
 
 from personas.idempotency import KEY_MAX
-from personas.internal import queries
+from personas.queries import queries
+from personas.validation import TEXT_MAX
 from tests.conftest import SERVICE_KEY
-from tests.service.factories import add_persona, count_rows
+from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
 
 BASE = "/api/v1/personas/internal"
 
@@ -52,6 +53,71 @@ def test_service_without_a_key_refuses_every_internal_call(config, db):
             assert keyless.test_client().get(f"{BASE}/due", headers=headers).status_code == 401
     finally:
         keyless.extensions["database"].close()
+
+
+def test_every_key_named_in_either_variable_is_accepted_during_a_rotation(config, db):
+    """MANA_SERVICE_KEY and each key of MANA_SERVICE_KEYS open the gate; nothing else does."""
+    from dataclasses import replace
+
+    from config import Config
+    from personas import create_app
+
+    rotating = Config.from_env(
+        {
+            "DATABASE_URL": config.database_url,
+            "MANA_SERVICE_KEY": "key-old",
+            "MANA_SERVICE_KEYS": " key-new, ,key-next ",
+        }
+    )
+    assert rotating.accepted_service_keys == ("key-old", "key-new", "key-next")
+    app = create_app(
+        replace(config, service_key=rotating.service_key, extra_service_keys=rotating.extra_service_keys)
+    )
+    try:
+        client = app.test_client()
+        for key in ("key-old", "key-new", "key-next"):
+            assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 200
+        for key in ("", "key-new,key-next", "key-ne", "key-newx", " key-new", SERVICE_KEY):
+            assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 401, key
+    finally:
+        app.extensions["database"].close()
+
+
+def test_the_old_key_is_refused_once_the_rotation_removes_it(config, db):
+    from dataclasses import replace
+
+    from personas import create_app
+
+    app = create_app(replace(config, service_key="", extra_service_keys=("key-new",)))
+    try:
+        client = app.test_client()
+        assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-new"}).status_code == 200
+        assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-old"}).status_code == 401
+    finally:
+        app.extensions["database"].close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/nothing-here", "/p1/nothing", "/claims/p1/more", "", "/"],
+    ids=["top", "nested", "deep", "bare", "slash"],
+)
+def test_an_unknown_internal_path_is_401_without_a_key_and_404_with_one(client, db, path):
+    """Without the key nothing tells a route from a non-route, so the routes cannot be listed."""
+    response = client.get(f"{BASE}{path}")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Unauthorized"
+    assert client.get(f"{BASE}{path}", headers={"X-Service-Key": SERVICE_KEY}).status_code == 404
+
+
+def test_a_wrong_method_on_an_internal_route_is_401_without_a_key_and_405_with_one(client, db):
+    assert client.put(f"{BASE}/due").status_code == 401
+    assert client.put(f"{BASE}/due", headers={"X-Service-Key": SERVICE_KEY}).status_code == 405
+
+
+def test_paths_outside_the_internal_prefix_stay_404_without_a_key(client, db):
+    assert client.get("/api/v1/personas/internalish").status_code == 404
+    assert client.get("/nothing-here").status_code == 404
 
 
 # --- /due -----------------------------------------------------------------------------
@@ -108,7 +174,7 @@ def test_weekdays_cadence_is_due_only_on_utc_monday_to_friday(db, database_url, 
     add_persona(db, "weekday-old", cadence="weekdays", last_active=day - timedelta(days=2))
     add_persona(db, "weekday-fresh", cadence="weekdays", last_active=day - timedelta(hours=2))
     add_persona(db, "daily-old", cadence="daily", last_active=day - timedelta(days=2))
-    assert {p["userId"] for p in queries.due_personas(db, now=day) if p["userId"]} == expected
+    assert {p["userId"] for p in queries.internal.due_personas(db, now=day) if p["userId"]} == expected
 
 
 def test_due_is_an_empty_list_when_nobody_is_due(client, db, internal_headers):
@@ -332,6 +398,108 @@ def test_feedback_notes_with_nul_are_rejected(client, db, internal_headers):
     assert response.get_json()["details"][0]["field"] == "feedback[0].notes"
 
 
+# --- text as JavaScript runners send it -----------------------------------------------------
+
+REPLACEMENT = "\ufffd"
+
+
+def post_raw(client, path: str, body: bytes, headers: dict[str, str]):
+    return client.post(path, data=body, headers=headers, content_type="application/json")
+
+
+@pytest.mark.parametrize("escape", [rb"\ud83d", rb"\uD83D", rb"\uDE00", rb"\udBfF"])
+def test_a_lone_surrogate_escape_is_stored_as_a_replacement_character(client, db, internal_headers, escape):
+    add_persona(db, "p1")
+    actions = (
+        b'{"actions": [{"tickId": "t' + escape + b'", "toolName": "todo.create", "result": "error",'
+        b' "errorMessage": "cut ' + escape + b'"}]}'
+    )
+    feedback = (
+        b'{"feedback": [{"tickId": "t1", "module": "to'
+        + escape
+        + b'do", "rating": 2, "notes": "'
+        + escape
+        + b'"}]}'
+    )
+    first = post_raw(client, f"{BASE}/p1/actions", actions, internal_headers)
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json() == {"ok": True, "written": 1, "new": 1}
+    # The key is made from the stored text: a retry of the same bytes writes nothing new.
+    assert post_raw(client, f"{BASE}/p1/actions", actions, internal_headers).get_json()["new"] == 0
+    assert post_raw(client, f"{BASE}/p1/feedback", feedback, internal_headers).status_code == 200
+    assert db.execute("SELECT id, tick_id, error_message FROM personas.persona_actions").fetchall() == [
+        (f"t{REPLACEMENT}-0-todo.create", f"t{REPLACEMENT}", f"cut {REPLACEMENT}")
+    ]
+    assert db.execute("SELECT module, notes FROM personas.persona_feedback").fetchall() == [
+        (f"to{REPLACEMENT}do", REPLACEMENT)
+    ]
+
+
+def test_an_emoji_cut_in_half_by_the_typescript_runner_is_stored_with_a_replacement_character(
+    client, db, internal_headers
+):
+    add_persona(db, "p1")
+    note = "x" * 999 + "\N{GRINNING FACE} and more"
+    cut = utf16_slice(note, 1000)  # what `notes.slice(0, 1000)` leaves: half an emoji at the end
+    assert cut.endswith("\ud83d")
+    body = as_javascript_sends({"feedback": [rating(notes=cut)], "actions": []})
+    assert rb"\ud83d" in body
+    response = post_raw(client, f"{BASE}/p1/feedback", body, internal_headers)
+    assert response.status_code == 200, response.get_json()
+    stored = db.execute("SELECT notes FROM personas.persona_feedback").fetchone()[0]
+    assert stored == "x" * 999 + REPLACEMENT
+
+
+def test_a_whole_surrogate_pair_and_an_escaped_backslash_are_kept_as_written(client, db, internal_headers):
+    add_persona(db, "p1")
+    body = (
+        rb'{"feedback": [{"tickId": "t1", "module": "todo", "rating": 3, "notes": "\ud83d\ude00 \\ud83d"}]}'
+    )
+    assert post_raw(client, f"{BASE}/p1/feedback", body, internal_headers).status_code == 200
+    assert (
+        db.execute("SELECT notes FROM personas.persona_feedback").fetchone()[0] == "\N{GRINNING FACE} \\ud83d"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (rb'{"actions": [{"tickId": "t1", "toolName": "x", "result": "ok", "errorMessage": "\ud83d\u0000"}]}',
+         "actions[0].errorMessage"),
+        (b'{"actions": [{"tickId": "t1", "toolName": "x", "result": "ok", "errorMessage": "'
+         + rb"\ud83d" * (TEXT_MAX + 1) + b'"}]}', "actions[0].errorMessage"),
+        (rb'{"actions": [{"tickId": "t1", "toolName": "x", "result": "maybe\ud83d"}]}', "actions[0].result"),
+    ],
+    ids=["nul-beside-a-surrogate", "over-the-cap", "not-an-allowed-value"],
+)  # fmt: skip
+def test_text_with_lone_surrogates_keeps_every_other_rule(client, db, internal_headers, body, field):
+    add_persona(db, "p1")
+    response = post_raw(client, f"{BASE}/p1/actions", body, internal_headers)
+    assert response.status_code == 400
+    assert response.get_json()["details"][0]["field"] == field
+    assert count_rows(db, "persona_actions") == 0
+
+
+def test_lone_surrogates_up_to_the_cap_are_accepted(client, db, internal_headers):
+    add_persona(db, "p1")
+    row = {"tickId": "t1", "toolName": "x", "result": "error", "errorMessage": "\ud83d" * TEXT_MAX}
+    response = post_raw(
+        client, f"{BASE}/p1/actions", as_javascript_sends({"actions": [row]}), internal_headers
+    )
+    assert response.status_code == 200, response.get_json()
+    assert (
+        db.execute("SELECT error_message FROM personas.persona_actions").fetchone()[0]
+        == REPLACEMENT * TEXT_MAX
+    )
+
+
+def test_a_body_that_is_not_json_stays_400_even_with_a_lone_surrogate(client, db, internal_headers):
+    add_persona(db, "p1")
+    response = post_raw(client, f"{BASE}/p1/feedback", rb'{"feedback": ["\ud83d", NaN]}', internal_headers)
+    assert response.status_code == 400
+    assert "not valid JSON" in response.get_json()["message"]
+
+
 # --- under a real server ----------------------------------------------------------------------
 
 
@@ -362,3 +530,20 @@ def test_live_server_answers_json_for_bad_input(live_api, db):
     )
     assert response.status_code == 400
     assert response.json()["error"] == "BadRequest"
+
+
+def test_live_server_stores_a_half_emoji_from_the_typescript_runner(live_api, db):
+    add_persona(db, "p1")
+    error = utf16_slice("timeout \N{HOURGLASS WITH FLOWING SAND}\N{PILE OF POO}", 10)
+    body = as_javascript_sends(
+        {"actions": [{"tickId": "t1", "toolName": "todo.create", "result": "error", "errorMessage": error}]}
+    )
+    response = requests.post(
+        f"{live_api.url}{BASE}/p1/actions",
+        data=body,
+        headers={"X-Service-Key": SERVICE_KEY, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    stored = db.execute("SELECT error_message FROM personas.persona_actions").fetchone()[0]
+    assert stored == "timeout \N{HOURGLASS WITH FLOWING SAND}\ufffd"

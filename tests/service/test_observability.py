@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+from urllib.parse import urlsplit
 
 import requests
 
@@ -90,3 +92,37 @@ def test_metrics_count_new_rows_by_kind(client, db, internal_headers):
     client.post(ACTIONS.format("p1"), json=batch, headers=internal_headers)
     client.post(ACTIONS.format("p1"), json=batch, headers=internal_headers)  # a retry adds nothing
     assert written("actions") - before == 3
+
+
+def metric_series(base_url: str) -> set[str]:
+    """Every series /metrics lists (name and labels), without the values."""
+    body = requests.get(f"{base_url}/metrics", timeout=10).text
+    return {line.rsplit(" ", 1)[0] for line in body.splitlines() if line and not line.startswith("#")}
+
+
+def send_made_up(base_url: str, method: str, path: str) -> int:
+    url = urlsplit(base_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def test_made_up_methods_and_paths_do_not_grow_the_metrics(live_api, db):
+    """Label values come from closed sets: unknown methods count as `other`, unmatched
+    paths as one route, so a client cannot add series by inventing them."""
+    for n in range(8):  # every worker has seen each kind of odd request once
+        send_made_up(live_api.url, "FOO", f"/made-up/{n}")
+        send_made_up(live_api.url, "FOO", f"/api/v1/personas/internal/made-up/{n}")
+    before = metric_series(live_api.url)
+    for n in range(200):
+        path = f"/api/v1/personas/internal/{n}/nothing-{n}" if n % 2 else f"/nothing-{n}"
+        assert send_made_up(live_api.url, f"X{n:04d}", path) < 500
+    after = metric_series(live_api.url)
+    assert after == before
+    assert not [s for s in after if "X0" in s or "nothing-" in s]
+    assert any('method="other"' in s for s in after)

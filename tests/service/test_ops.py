@@ -51,6 +51,48 @@ def test_release_applies_every_migration_and_is_safe_to_run_twice(server_url):
     assert "0 applied" in run.stdout
 
 
+def test_the_persona_name_migration_rolls_back_and_applies_again(server_url):
+    from yoyo import get_backend, read_migrations
+
+    from personas.migrate import MIGRATIONS_DIR, yoyo_url
+
+    url = create_database(server_url, "personas_name_rollback")
+    apply(url)
+    column = (
+        "SELECT count(*) FROM information_schema.columns"
+        " WHERE table_schema = 'personas' AND table_name = 'personas' AND column_name = 'name'"
+    )
+    backend = get_backend(yoyo_url(url))
+    name_migration = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0007_persona_name")
+    with backend.lock():
+        backend.rollback_migrations(name_migration)
+    with psycopg.connect(url) as conn:
+        assert conn.execute(column).fetchone()[0] == 0
+    assert apply(url) == ["0007_persona_name"]
+    with psycopg.connect(url) as conn:
+        assert conn.execute(column).fetchone()[0] == 1
+
+
+def test_every_migrate_reapplies_the_rules_of_sql_functions(server_url):
+    """The due rule lives in sql/functions/: a database whose copy drifted gets the file's
+    version back on the next `migrate`, with no new migration."""
+    url = create_database(server_url, "personas_rules_reapplied")
+    apply(url)
+    drifted = """CREATE OR REPLACE FUNCTION personas.cadence_interval(tick_cadence text)
+                 RETURNS interval LANGUAGE sql IMMUTABLE AS $$ SELECT interval '1 year' $$"""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(drifted)
+        assert conn.execute("SELECT personas.cadence_interval('hourly')").fetchone()[0].days == 365
+    assert apply(url) == []
+    with psycopg.connect(url, autocommit=True) as conn:
+        gaps = conn.execute(
+            "SELECT personas.cadence_interval(c), personas.expected_gap(c)"
+            "  FROM unnest(array['hourly', 'daily', 'weekdays']) AS c"
+        ).fetchall()
+    hours = [(a.total_seconds() / 3600, b.total_seconds() / 3600) for a, b in gaps]
+    assert hours == [(1, 1), (24, 24), (24, 48)]
+
+
 @pytest.fixture
 def unmigrated_url(server_url):
     return create_database(server_url, "personas_unmigrated")
@@ -83,6 +125,13 @@ def test_production_refuses_to_start_without_a_service_key():
     assert config.production and config.service_key == "secret"
 
 
+def test_production_starts_with_only_a_key_list_and_refuses_an_empty_one():
+    env = {"DATABASE_URL": "postgresql://x@localhost/db", "APP_ENV": "production"}
+    assert Config.from_env({**env, "MANA_SERVICE_KEYS": "new,old"}).accepted_service_keys == ("new", "old")
+    with pytest.raises(ConfigError, match="MANA_SERVICE_KEYS"):
+        Config.from_env({**env, "MANA_SERVICE_KEYS": " , ", "MANA_SERVICE_KEY": ""})
+
+
 def test_configuration_errors_name_the_variable():
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         Config.from_env({})
@@ -98,4 +147,6 @@ def test_defaults_match_the_contract():
     assert config.persona_email_domain == "mana.test"
     assert config.max_body_bytes == 4 * 1024 * 1024
     assert config.action_retention_days == 90
-    assert "secret" not in repr(Config(database_url="x", service_key="secret"))
+    assert "secret" not in repr(
+        Config(database_url="x", service_key="secret", extra_service_keys=("secret",))
+    )

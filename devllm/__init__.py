@@ -1,0 +1,45 @@
+"""devllm: a local stand-in for the subset of the Anthropic Messages API the runner's
+driver uses, for development and tests only.
+
+It answers POST /v1/messages deterministically: a short day of 3 to 8 tool calls with
+arguments valid against each tool's schema, then a closing sentence; and, when
+`submit_ratings` is forced, a rating per module used that drops when that module's calls
+failed or were slow. /dev/faults makes the next calls answer 429, 500 or 529. Its state
+(the faults) lives in memory, so it runs as one gunicorn worker; it refuses to start with
+APP_ENV=production.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from devllm import dev, messages
+from devllm.config import DevLlmConfig, refuse_production
+from devllm.errors import register_error_handlers
+from devllm.faults import Faults, raise_injected
+
+log = logging.getLogger("devllm")
+BANNER = (
+    "devllm is a DEVELOPMENT STAND-IN for the Anthropic Messages API: for local runs and tests "
+    "only, NEVER for production (its answers are made up, deterministically)."
+)
+
+
+def create_app(config: DevLlmConfig | None = None) -> Flask:
+    config = config or DevLlmConfig.from_env()
+    refuse_production(config.app_env)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log.warning("*" * 20 + " %s " + "*" * 20, BANNER)
+
+    app = Flask(__name__)
+    app.config["DEVLLM"] = config
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    faults = Faults()
+    app.extensions["devllm.faults"] = faults
+    app.before_request(lambda: raise_injected(faults))
+    app.register_blueprint(messages.bp)
+    app.register_blueprint(dev.bp)
+    register_error_handlers(app)
+    return app

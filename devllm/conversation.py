@@ -1,0 +1,110 @@
+"""Reading a Messages conversation: which tools were called, what came back, and which
+product module each tool belongs to.
+
+Module convention (the driver maps `todo.create` to a name the API accepts): the module of
+an offered tool is, in order, the part before the first `.` of a product name written at
+the start of its description (`todo.create: ...` or `[todo.create] ...`); else the longest
+module of the `submit_ratings` enum that the name starts with followed by `_`, `-` or
+`__`; else the part of the name before the first `__`; else before the first `_` or `-`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+RATINGS_TOOL = "submit_ratings"
+PRODUCT_NAME = re.compile(r"^\W*([A-Za-z0-9_-]+)\.[A-Za-z0-9_.-]+")
+TOOK = re.compile(r"took\s+(\d+)\s*ms\W*$", re.IGNORECASE)
+ITEM_ID = re.compile(r'"id"\s*:\s*"([^"]+)"')
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    module: str
+    is_error: bool = False
+    took_ms: int | None = None
+    text: str = ""
+    answered: bool = False
+
+
+@dataclass
+class Conversation:
+    first_user_text: str
+    calls: list[ToolCall] = field(default_factory=list)
+
+    def known_id(self, module: str) -> str | None:
+        """The newest item id a tool of this module answered with, if any."""
+        for call in reversed(self.calls):
+            if call.module == module and not call.is_error:
+                found = ITEM_ID.findall(call.text)
+                if found:
+                    return found[0]
+        return None
+
+
+def blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def text_of(content: Any) -> str:
+    return "\n".join(b.get("text", "") for b in blocks(content) if b.get("type") == "text")
+
+
+def ratings_enum(tools: list[dict[str, Any]]) -> list[str] | None:
+    for tool in tools:
+        if tool.get("name") == RATINGS_TOOL:
+            try:
+                items = tool["input_schema"]["properties"]["ratings"]["items"]
+                enum = items["properties"]["module"]["enum"]
+            except (KeyError, TypeError):
+                return None
+            return [m for m in enum if isinstance(m, str)]
+    return None
+
+
+def module_of(tool: dict[str, Any], enum: list[str] | None) -> str:
+    name = str(tool.get("name", ""))
+    described = PRODUCT_NAME.match(str(tool.get("description") or ""))
+    if described:
+        return described.group(1)
+    for module in sorted(enum or [], key=len, reverse=True):
+        if any(name.startswith(module + sep) for sep in ("__", "_", "-")) or name == module:
+            return module
+    if "__" in name:
+        return name.split("__", 1)[0]
+    return re.split(r"[_-]", name, maxsplit=1)[0]
+
+
+def read(messages: list[dict[str, Any]], module_for: Callable[[str], str]) -> Conversation:
+    """The conversation's tool calls with their results, each with its module."""
+    first_user = next((m for m in messages if m.get("role") == "user"), {})
+    conversation = Conversation(first_user_text=text_of(first_user.get("content")))
+    by_id: dict[str, ToolCall] = {}
+    for message in messages:
+        for block in blocks(message.get("content")):
+            if block.get("type") == "tool_use":
+                name = str(block.get("name", ""))
+                call = ToolCall(id=str(block.get("id")), name=name, module=module_for(name))
+                by_id[call.id] = call
+                conversation.calls.append(call)
+            elif block.get("type") == "tool_result" and block.get("tool_use_id") in by_id:
+                _answer(by_id[block["tool_use_id"]], block)
+    return conversation
+
+
+def _answer(call: ToolCall, block: dict[str, Any]) -> None:
+    text = text_of(block.get("content")).strip()
+    took = TOOK.search(text)
+    if took:
+        call.took_ms = int(took.group(1))
+        text = text[: took.start()].rstrip()
+    call.text = text
+    call.is_error = bool(block.get("is_error"))
+    call.answered = True

@@ -1,0 +1,122 @@
+"""POST /v1/messages: the request checked as the API checks it, then the deterministic answer."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from devllm import day
+from devllm.errors import ApiError
+
+bp = Blueprint("messages", __name__)
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+CHOICES = ("auto", "any", "tool", "none")
+
+
+def check_headers() -> None:
+    """A key is required but never checked. The 2.x SDK sends an API key as
+    `Authorization: Bearer <key>` rather than `x-api-key`, so either is taken."""
+    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+    has_bearer = scheme.lower() == "bearer" and bearer.strip()
+    if not request.headers.get("x-api-key", "").strip() and not has_bearer:
+        raise ApiError(401, "x-api-key header is required")
+    if not request.headers.get("anthropic-version", "").strip():
+        raise ApiError(400, "anthropic-version: header is required")
+
+
+def parse_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise ApiError(400, "model: Field required")
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ApiError(400, "max_tokens: Field required (an integer of at least 1)")
+    _check_messages(body.get("messages"))
+    _check_tools(body.get("tools"))
+    _check_tool_choice(body.get("tool_choice"), body.get("tools") or [])
+    system = body.get("system")
+    if system is not None and not isinstance(system, str | list):
+        raise ApiError(400, "system: Input should be a string or a list of text blocks")
+    return body
+
+
+def _check_messages(messages: Any) -> None:
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "messages: at least one message is required")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            raise ApiError(400, f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        if not isinstance(message.get("content"), str | list):
+            raise ApiError(400, f"messages.{i}.content: Field required")
+    if messages[0]["role"] != "user":
+        raise ApiError(400, "messages: the first message must use the 'user' role")
+
+
+def _check_tools(tools: Any) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise ApiError(400, "tools: Input should be a valid list")
+    names = set()
+    for i, tool in enumerate(tools):
+        name = tool.get("name") if isinstance(tool, dict) else None
+        if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
+            raise ApiError(
+                400, f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+            )
+        if name in names:
+            raise ApiError(400, f"tools: Tool names must be unique ({name})")
+        names.add(name)
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise ApiError(400, f"tools.{i}.custom.input_schema: an object schema is required")
+
+
+def _check_tool_choice(choice: Any, tools: list[dict]) -> None:
+    if choice is None:
+        return
+    if not isinstance(choice, dict) or choice.get("type") not in CHOICES:
+        raise ApiError(400, f"tool_choice.type: Input should be one of {', '.join(CHOICES)}")
+    if choice["type"] == "tool" and choice.get("name") not in {t["name"] for t in tools}:
+        raise ApiError(400, "tool_choice.name: names no tool of this request")
+
+
+def tokens(text: str) -> int:
+    """About one token per four characters, as the driver's cost estimates assume."""
+    return max(1, round(len(text) / 4))
+
+
+@bp.post("/v1/messages")
+def create_message() -> Response:
+    check_headers()
+    body = parse_body()
+    content = day.answer(body)
+    output_tokens = tokens(str(content))
+    stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
+    if output_tokens > body["max_tokens"]:
+        text = " ".join(b.get("text", "") for b in content if b["type"] == "text")
+        content = [{"type": "text", "text": text[: body["max_tokens"] * 4]}]
+        output_tokens, stop_reason = body["max_tokens"], "max_tokens"
+    input_tokens = tokens(
+        str(body.get("system") or "") + str(body["messages"]) + str(body.get("tools") or "")
+    )
+    return jsonify(
+        id=f"msg_dev{secrets.token_hex(12)}",
+        type="message",
+        role="assistant",
+        model=body["model"],
+        content=content,
+        stop_reason=stop_reason,
+        stop_sequence=None,
+        usage={
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
+    )

@@ -1,0 +1,1 @@
+ALTER TABLE personas.personas DROP COLUMN name;

@@ -1,0 +1,254 @@
+"""devllm answers the official Anthropic client like the Messages API would, deterministically."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import anthropic
+import jsonschema
+import pytest
+import requests
+
+from devllm.config import DevLlmConfig, ProductionRefused
+from devstack.processes import ROOT
+from tests.devllm.conftest import TIMEOUT
+
+MODEL = "claude-dev"
+ITEM = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 3},
+        "due": {"type": "string", "format": "date"},
+    },
+    "required": ["title"],
+    "additionalProperties": False,
+}
+BY_ID = {"type": "object", "properties": {"id": {"type": "string", "minLength": 1}}, "required": ["id"]}
+LISTING = {"type": "object", "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 50}}}
+MODULES = ("todo", "notes", "calendar", "habits")
+# Product names mapped as a driver would (`todo.create` -> `todo__create`), the product
+# name kept at the start of the description.
+TOOLS = [
+    {
+        "name": f"{module}__{verb}",
+        "description": f"{module}.{verb}: {verb} a {module} item",
+        "input_schema": schema,
+    }
+    for module in MODULES
+    for verb, schema in (("create", ITEM), ("list", LISTING), ("complete", BY_ID))
+]
+SCHEMAS = {tool["name"]: tool["input_schema"] for tool in TOOLS}
+DAY = "Spend a short day in the app using 3 to 8 tools. You favour todo (0.5), then notes (0.3)."
+
+
+def ratings_tool(modules: list[str]) -> dict:
+    rating = {
+        "type": "object",
+        "properties": {
+            "module": {"type": "string", "enum": modules},
+            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+            "notes": {"type": "string", "maxLength": 1000},
+        },
+        "required": ["module", "rating", "notes"],
+    }
+    schema = {
+        "type": "object",
+        "properties": {"ratings": {"type": "array", "items": rating}},
+        "required": ["ratings"],
+    }
+    return {"name": "submit_ratings", "description": "Rate each module you used.", "input_schema": schema}
+
+
+def product_answer(name: str) -> tuple[str, bool, int]:
+    """What the product said to a call: todo fails, notes is slow, the rest is fine."""
+    product = name.replace("__", ".")
+    if name.startswith("todo"):
+        return f"{product}: the store did not answer", True, 40
+    if name.startswith("notes"):
+        return '{"items": []}', False, 2400
+    return '{"item": {"id": "item-1", "title": "x"}}', False, 35
+
+
+def live_day(model: anthropic.Anthropic) -> tuple[list, list]:
+    """A day as the driver runs it: every tool_use answered, until the model ends its turn."""
+    messages: list = [{"role": "user", "content": DAY}]
+    for _ in range(15):
+        reply = model.messages.create(
+            model=MODEL, max_tokens=1024, system="You are Noah.", messages=messages, tools=TOOLS
+        )
+        messages.append({"role": "assistant", "content": [block.model_dump() for block in reply.content]})
+        uses = [block for block in reply.content if block.type == "tool_use"]
+        if reply.stop_reason != "tool_use":
+            assert reply.stop_reason == "end_turn" and not uses and reply.content[-1].text
+            return messages, reply.content
+        results = []
+        for use in uses:
+            text, failed, took = product_answer(use.name)
+            results.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": use.id,
+                    "is_error": failed,
+                    "content": [{"type": "text", "text": f"{text}\ntook {took} ms"}],
+                }
+            )
+        messages.append({"role": "user", "content": results})
+    raise AssertionError("the day did not end within 15 turns")
+
+
+def tool_uses(messages: list) -> list[dict]:
+    return [
+        block
+        for message in messages
+        if message["role"] == "assistant"
+        for block in message["content"]
+        if block["type"] == "tool_use"
+    ]
+
+
+def test_a_day_calls_3_to_8_offered_tools_with_valid_arguments_then_ends(model):
+    messages, _ = live_day(model)
+    uses = tool_uses(messages)
+    assert 3 <= len(uses) <= 8
+    assert len({use["id"] for use in uses}) == len(uses)
+    for use in uses:
+        jsonschema.validate(use["input"], SCHEMAS[use["name"]])
+    # The first user turn names todo first, then notes: the day starts there.
+    assert uses[0]["name"].startswith("todo__")
+    assert {use["name"].split("__")[0] for use in uses[:2]} == {"todo", "notes"}
+
+
+def test_the_same_conversation_gets_the_same_answers(model):
+    first, _ = live_day(model)
+    second, _ = live_day(model)
+    assert tool_uses(first) == tool_uses(second)
+
+
+def test_forced_ratings_rate_failing_and_slow_modules_lower_and_quote_the_error(model):
+    messages, _ = live_day(model)
+    used = sorted({use["name"].split("__")[0] for use in tool_uses(messages)})
+    messages.append({"role": "user", "content": "Now rate each module you used today."})
+    reply = model.messages.create(
+        model=MODEL,
+        max_tokens=1024,
+        messages=messages,
+        tools=[ratings_tool(used)],
+        tool_choice={"type": "tool", "name": "submit_ratings"},
+    )
+    assert reply.stop_reason == "tool_use"
+    (use,) = reply.content
+    jsonschema.validate(use.input, ratings_tool(used)["input_schema"])
+    ratings = {r["module"]: r for r in use.input["ratings"]}
+    assert sorted(ratings) == used
+    assert ratings["todo"]["rating"] <= 3
+    assert "todo.create: the store did not answer" in ratings["todo"]["notes"]
+    if "notes" in ratings:
+        assert ratings["notes"]["rating"] <= 3 and "took 2400 ms" in ratings["notes"]["notes"]
+    for module in set(used) - {"todo", "notes"}:
+        assert ratings[module]["rating"] >= 4
+
+
+def test_more_failures_rate_lower_still(model):
+    def rated(failures: int) -> int:
+        messages: list = [{"role": "user", "content": "A day with todo."}]
+        for i in range(3):
+            call = {"type": "tool_use", "id": f"toolu_{i}", "name": "todo__list", "input": {}}
+            messages.append({"role": "assistant", "content": [call]})
+            answer = "todo.list: the store did not answer" if i < failures else '{"items": []}'
+            result = {
+                "type": "tool_result",
+                "tool_use_id": f"toolu_{i}",
+                "is_error": i < failures,
+                "content": answer,
+            }
+            messages.append({"role": "user", "content": [result, {"type": "text", "text": "go on"}]})
+        reply = model.messages.create(
+            model=MODEL,
+            max_tokens=512,
+            messages=messages,
+            tools=[ratings_tool(["todo"])],
+            tool_choice={"type": "tool", "name": "submit_ratings"},
+        )
+        return reply.content[0].input["ratings"][0]["rating"]
+
+    assert rated(0) >= 4
+    assert 3 >= rated(1) > rated(2) > rated(3) >= 1
+
+
+def test_a_tool_name_the_api_forbids_is_refused(model):
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        model.messages.create(
+            model=MODEL,
+            max_tokens=64,
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[{"name": "todo.create", "input_schema": ITEM}],
+        )
+    assert refused.value.status_code == 400
+    assert refused.value.body["error"]["type"] == "invalid_request_error"
+    assert "tools.0.custom.name" in refused.value.body["error"]["message"]
+
+
+def test_usage_counts_roughly_a_token_per_four_characters(model):
+    reply = model.messages.create(
+        model=MODEL, max_tokens=256, messages=[{"role": "user", "content": "x" * 4000}]
+    )
+    assert 900 <= reply.usage.input_tokens <= 1100 and reply.usage.output_tokens > 0
+    assert reply.stop_reason == "end_turn"
+
+
+def test_a_tiny_max_tokens_stops_at_max_tokens(model):
+    reply = model.messages.create(
+        model=MODEL, max_tokens=1, messages=[{"role": "user", "content": "hi"}], tools=TOOLS
+    )
+    assert reply.stop_reason == "max_tokens" and reply.usage.output_tokens == 1
+
+
+def test_529_then_recovery_is_absorbed_by_the_sdks_own_retries(model, clean_devllm):
+    requests.post(f"{clean_devllm.url}/dev/faults", json={"status": 529, "times": 2}, timeout=TIMEOUT)
+    reply = model.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+    assert reply.stop_reason == "end_turn"
+
+    requests.post(f"{clean_devllm.url}/dev/faults", json={"status": 529, "times": 3}, timeout=TIMEOUT)
+    with pytest.raises(anthropic.APIStatusError) as failed:
+        model.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+    assert failed.value.status_code == 529 and failed.value.body["error"]["type"] == "overloaded_error"
+
+
+def test_headers_and_bad_faults_are_refused_in_the_apis_error_shape(clean_devllm):
+    body = {"model": MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    no_key = requests.post(
+        f"{clean_devllm.url}/v1/messages",
+        json=body,
+        headers={"anthropic-version": "2023-06-01"},
+        timeout=TIMEOUT,
+    )
+    assert no_key.status_code == 401 and no_key.json()["error"]["type"] == "authentication_error"
+    no_version = requests.post(
+        f"{clean_devllm.url}/v1/messages", json=body, headers={"x-api-key": "k"}, timeout=5
+    )
+    assert no_version.status_code == 400 and no_version.json()["type"] == "error"
+    bad = requests.post(f"{clean_devllm.url}/dev/faults", json={"status": 418}, timeout=TIMEOUT)
+    assert bad.status_code == 400 and "status" in bad.json()["error"]["message"]
+
+
+def test_devllm_refuses_production():
+    with pytest.raises(ProductionRefused):
+        DevLlmConfig.from_env({"APP_ENV": "production"})
+    done = subprocess.run(
+        [sys.executable, "-c", "import devllm.app"],
+        env={"APP_ENV": "production", "PATH": ""},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0 and "DEVELOPMENT STAND-IN" in done.stderr
+
+
+def test_devllm_imports_nothing_of_the_service_or_the_other_stand_ins():
+    sources = "".join(p.read_text() for p in (ROOT / "devllm").rglob("*.py"))
+    for package in ("personas", "persona_runner", "devmcp", "devauth"):
+        assert f"from {package}" not in sources and f"import {package}" not in sources
