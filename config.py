@@ -45,6 +45,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "on", "true", "yes"}:
+        return True
+    if raw in {"0", "off", "false", "no"}:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
 def _key_list(raw: str) -> tuple[str, ...]:
     """`key-a, key-b` -> ('key-a', 'key-b'); blanks between commas are dropped."""
     return tuple(key.strip() for key in raw.split(",") if key.strip())
@@ -75,6 +86,9 @@ class Config:
     # How long a request waits for a pooled connection before answering 503.
     db_pool_timeout: float = 3.0
     db_statement_timeout_ms: int = 15_000
+    # Behind a transaction pooler (PgBouncer's pool_mode=transaction) a session is not
+    # ours: no startup options, no server-side prepared statements, settings per transaction.
+    db_transaction_pooling: bool = False
     action_retention_days: int = 90
 
     @property
@@ -118,6 +132,7 @@ class Config:
             db_pool_max=_int(env, "DB_POOL_MAX", 8, minimum=1),
             db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 3.0),
             db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
+            db_transaction_pooling=_bool(env, "DB_TRANSACTION_POOLING", False),
             action_retention_days=_int(env, "ACTION_RETENTION_DAYS", 90, minimum=1),
         )
         config.check()

@@ -28,8 +28,9 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
         database.check_at_boot()
 
     session = requests.Session()
-    app.extensions["mana_auth"] = ManaAuth(config, session)
-    app.extensions["token_verifier"] = TokenVerifier(config, session)
+    mana_auth = ManaAuth(config, session)
+    app.extensions["mana_auth"] = mana_auth
+    app.extensions["token_verifier"] = TokenVerifier(config, mana_auth)
 
     # Imported here: blueprint modules load their SQL, which only the running app needs.
     from personas import admin, dashboard, internal, openapi, ops

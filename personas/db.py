@@ -17,19 +17,42 @@ from psycopg_pool import ConnectionPool
 from config import Config
 from personas.errors import SchemaNotMigrated
 from personas.migrate import APPLY_COMMAND, migration_ids
+from personas.queries import queries
 
 log = logging.getLogger(__name__)
 
 
 def connect_kwargs(config: Config, application_name: str = "personas-api") -> dict:
-    """How every connection of ours is made: UTC, bounded waits, no JIT."""
-    return {
+    """How every connection of ours is made: UTC, bounded waits, no JIT.
+
+    Behind a transaction pooler the settings are left to `apply_transaction_settings`
+    and prepared statements are off: PgBouncer refuses the `options` startup parameter,
+    and a statement prepared on one server connection is gone on the next.
+    """
+    kwargs: dict = {
         "connect_timeout": max(1, int(config.db_pool_timeout)),
-        # JIT compiling pays off for long analytics, not for our queries of tens of
-        # milliseconds: on the admin list it cost more than the query itself.
-        "options": f"-c timezone=UTC -c jit=off -c statement_timeout={config.db_statement_timeout_ms}",
         "application_name": application_name,
     }
+    if config.db_transaction_pooling:
+        kwargs["prepare_threshold"] = None
+    else:
+        kwargs["options"] = " ".join(f"-c {name}={value}" for name, value in session_settings(config).items())
+    return kwargs
+
+
+def session_settings(config: Config) -> dict[str, str]:
+    """What every transaction of ours runs with, however it is connected.
+
+    JIT compiling pays off for long analytics, not for our queries of tens of
+    milliseconds: on the admin list it cost more than the query itself.
+    """
+    return {"timezone": "UTC", "jit": "off", "statement_timeout": str(config.db_statement_timeout_ms)}
+
+
+def apply_transaction_settings(conn: psycopg.Connection, config: Config) -> None:
+    """Behind a transaction pooler, set `session_settings` for the transaction `conn` is in."""
+    if config.db_transaction_pooling:
+        queries.session.apply_transaction_settings(conn, **session_settings(config))
 
 
 class Database:
@@ -77,6 +100,7 @@ class Database:
         with self.pool.connection() as conn:
             if not self._schema_ok:
                 self._verify_schema(conn)
+            apply_transaction_settings(conn, self.config)
             yield conn
 
     def _verify_schema(self, conn: psycopg.Connection) -> None:

@@ -1,4 +1,5 @@
-"""The mana-auth client: the four calls the admin routes make, each with a timeout.
+"""The mana-auth client: the calls the admin routes make (and the key fetch of their
+gate), each with a timeout, all through one bulkhead.
 
 Network errors, timeouts and 5xx become UpstreamError(step), which the error handler
 answers with 502 (504 for a timeout) naming the step, so an operator knows what failed.
@@ -18,6 +19,7 @@ from personas.errors import Unavailable, UpstreamError
 from personas.metrics import UPSTREAM_CALLS
 
 log = logging.getLogger(__name__)
+JWKS_PATH = "/api/v1/auth/jwks"
 
 
 class ManaAuth:
@@ -88,6 +90,10 @@ class ManaAuth:
                 f"mana-auth answered the {step} call with something not JSON.",
                 upstream_status=response.status_code,
             ) from None
+
+    def signing_keys(self) -> Any:
+        """mana-auth's JWKS document, as it answered it."""
+        return self._json("jwks", self._call("jwks", "GET", JWKS_PATH))
 
     def find_user(self, email: str, admin_jwt: str) -> dict[str, Any] | None:
         """The user whose email equals `email` (case-insensitive); search is a substring match."""

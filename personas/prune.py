@@ -12,7 +12,7 @@ from typing import TextIO
 import psycopg
 
 from config import Config, ConfigError
-from personas.db import connect_kwargs
+from personas.db import apply_transaction_settings, connect_kwargs
 from personas.queries import queries
 
 DEFAULT_BATCH_SIZE = 5000
@@ -62,10 +62,19 @@ def connect(config: Config) -> psycopg.Connection:
     return psycopg.connect(config.database_url, autocommit=True, **connect_kwargs(config, "personas-prune"))
 
 
-def delete_in_batches(conn: psycopg.Connection, cutoff: datetime, batch_size: int, out: TextIO) -> int:
+def delete_batch(conn: psycopg.Connection, config: Config, cutoff: datetime, batch_size: int) -> int:
+    """One batch, one transaction (with our settings, behind a transaction pooler too)."""
+    with conn.transaction():
+        apply_transaction_settings(conn, config)
+        return queries.prune.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size)
+
+
+def delete_in_batches(
+    conn: psycopg.Connection, config: Config, cutoff: datetime, batch_size: int, out: TextIO
+) -> int:
     """Delete batch after batch until one finds nothing left; return the rows removed."""
     removed = batches = 0
-    while deleted := queries.prune.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size):
+    while deleted := delete_batch(conn, config, cutoff, batch_size):
         removed += deleted
         batches += 1
         if batches % PROGRESS_EVERY == 0:
@@ -82,7 +91,7 @@ def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
             count = queries.prune.count_expired_actions(conn, cutoff=cutoff)
             print(f"prune: dry run: would remove {count} persona_actions rows {window}", file=out)
             return
-        removed = delete_in_batches(conn, cutoff, args.batch_size, out)
+        removed = delete_in_batches(conn, config, cutoff, args.batch_size, out)
     print(f"prune: removed {removed} persona_actions rows {window}", file=out)
 
 

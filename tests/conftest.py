@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,11 +74,20 @@ def config(database_url: str, devauth: Process) -> Config:
     return Config(database_url=database_url, service_key=SERVICE_KEY, mana_auth_url=devauth.url)
 
 
-@pytest.fixture(scope="session")
-def app(config: Config):
+@contextmanager
+def running_app(config: Config) -> Iterator[Flask]:
+    """The app built from `config`, its pool closed afterwards."""
     application = create_app(config)
-    yield application
-    application.extensions["database"].close()
+    try:
+        yield application
+    finally:
+        application.extensions["database"].close()
+
+
+@pytest.fixture(scope="session")
+def app(config: Config) -> Iterator[Flask]:
+    with running_app(config) as application:
+        yield application
 
 
 @pytest.fixture
@@ -99,20 +110,24 @@ def service_env(database_url: str, devauth: Process) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def live_api(service_env: dict[str, str]) -> Iterator[Process]:
-    """The service under gunicorn, as the Procfile runs it."""
+def start_web(name: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> Process:
+    """The service under gunicorn, as the Procfile runs it, logging to artifacts/<name>.log."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    proc = Process(
-        "web",
-        gunicorn_cmd("app:app", port, workers=2, threads=8),
-        service_env,
-        port,
-        log_path=ARTIFACTS / "web.log",
-    )
+    cmd = gunicorn_cmd("app:app", port, workers=workers, threads=threads)
+    proc = Process(name, cmd, env, port, log_path=ARTIFACTS / f"{name}.log")
     try:
-        proc.wait_ready()
+        return proc.wait_ready()
+    except BaseException:
+        proc.stop()
+        raise
+
+
+@pytest.fixture(scope="session")
+def live_api(service_env: dict[str, str]) -> Iterator[Process]:
+    """The service under gunicorn, shared by the tests that need real processes."""
+    proc = start_web("web", service_env)
+    try:
         yield proc
     finally:
         proc.stop()

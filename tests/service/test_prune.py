@@ -11,8 +11,10 @@ from tests.conftest import ROOT
 from tests.service.factories import add_action, add_feedback, add_persona, count_rows
 
 
-def prune(database_url: str, *args: str, retention_days: str | None = None) -> subprocess.CompletedProcess:
-    env = {"DATABASE_URL": database_url, "PATH": ""}
+def prune(
+    database_url: str, *args: str, retention_days: str | None = None, **settings: str
+) -> subprocess.CompletedProcess:
+    env = {"DATABASE_URL": database_url, "PATH": "", **settings}
     if retention_days is not None:
         env["ACTION_RETENTION_DAYS"] = retention_days
     return subprocess.run(

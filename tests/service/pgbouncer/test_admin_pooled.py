@@ -1,0 +1,3 @@
+"""The admin routes' tests, once more with the service behind PgBouncer."""
+
+from tests.service.test_admin import *  # noqa: F403

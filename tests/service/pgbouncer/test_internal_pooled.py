@@ -1,0 +1,3 @@
+"""The internal routes' tests, once more with the service behind PgBouncer."""
+
+from tests.service.test_internal import *  # noqa: F403
