@@ -56,10 +56,10 @@ def create_app(config: DevAuthConfig | None = None) -> Flask:
     database = db.init_app(app, config.database_url)
     database.create_schema(after=tokens.ensure_key)
 
-    from devauth import accounts, admin, dev, internal
+    from devauth import accounts, admin, dev, internal, organizations
 
     faults.init_app(app)
-    for blueprint in (accounts.bp, admin.bp, internal.bp, dev.bp):
+    for blueprint in (accounts.bp, organizations.bp, admin.bp, internal.bp, dev.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     log.info("devauth ready: issuer %s, audience %s", config.issuer, config.jwt_audience)

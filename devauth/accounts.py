@@ -1,17 +1,18 @@
-"""What users and runners call: register, log in, the signing keys, their spaces."""
+"""What users and runners call: register, log in, the signing keys."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, jsonify
 
 from devauth import tokens
 from devauth.db import get_db, queries
 from devauth.errors import Conflict, Unauthorized
-from devauth.gates import get_config, require_bearer
+from devauth.gates import get_config
+from devauth.organizations import add_organization
 from devauth.passwords import check_password, hash_password
-from devauth.validation import Login, Registration, parse_body
+from devauth.validation import PERSONAL_SLUG_PREFIX, Login, Registration, parse_body
 
 bp = Blueprint("accounts", __name__)
 
@@ -33,12 +34,12 @@ def register() -> Response:
         )
         if user is None:
             raise Conflict("A user with that email already exists.", code="USER_ALREADY_EXISTS")
-        queries.users.insert_personal_org(
+        add_organization(
             conn,
-            id=str(uuid.uuid4()),
             owner_id=user_id,
             name=f"{body.name} (personal)",
-            slug=f"personal-{user_id}",
+            slug=f"{PERSONAL_SLUG_PREFIX}{user_id}",
+            metadata={"type": "personal"},
         )
     return jsonify(user=user)
 
@@ -65,12 +66,3 @@ def login() -> Response:
 def jwks() -> Response:
     with get_db().connection() as conn:
         return jsonify(keys=tokens.jwks(conn))
-
-
-@bp.get("/api/auth/organization/list")
-@require_bearer
-def organizations() -> Response:
-    """The organizations the token's user owns: one personal space per user."""
-    with get_db().connection() as conn:
-        rows = queries.users.organizations_of(conn, owner_id=g.claims["sub"])
-    return jsonify(rows)

@@ -43,8 +43,14 @@ def search_users() -> Response:
 
 @bp.delete("/users/<user_id:user_id>/data")
 def delete_user(user_id: str) -> Response:
-    """The user and everything the stand-in keeps for it (its organizations)."""
+    """The user and everything the stand-in keeps for it: its memberships, the invitations
+    it sent or was sent, and every space it leaves with no member (its personal one, and a
+    shared one whose other members are gone), all in one transaction."""
     with get_db().connection() as conn:
-        if queries.users.delete_user(conn, id=user_id) is None:
+        spaces = [row["id"] for row in queries.organizations.organization_ids_of(conn, user_id=user_id)]
+        deleted = queries.users.delete_user(conn, id=user_id)
+        if deleted is None:
             raise NotFound("No user with that id.")
+        queries.organizations.delete_invitations_to(conn, email=deleted["email"])
+        queries.organizations.delete_empty_organizations(conn, ids=spaces)
     return jsonify(ok=True, deleted=user_id)

@@ -68,6 +68,48 @@ class PersonaStamp(Body):
     accessTier: Tier
 
 
+# The space types a person may create; `personal` is made with the user, never asked for.
+SharedSpaceType = Literal["family", "team", "practice", "brand"]
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+PERSONAL_SLUG_PREFIX = "personal-"
+
+
+class SpaceMetadata(Body):
+    type: SharedSpaceType
+
+
+def _not_personal_slug(value: str) -> str:
+    if value.startswith(PERSONAL_SLUG_PREFIX):
+        raise ValueError(f"the prefix {PERSONAL_SLUG_PREFIX!r} is kept for personal spaces")
+    return value
+
+
+Slug = Annotated[
+    StrictStr, Field(min_length=2, max_length=64, pattern=SLUG_PATTERN), AfterValidator(_not_personal_slug)
+]
+
+
+class NewOrganization(Body):
+    name: text(100)
+    slug: Slug
+    metadata: SpaceMetadata
+
+
+class NewInvitation(Body):
+    email: Email
+    # Owners are made by creating a space, never by invitation.
+    role: Literal["member", "admin"] = "member"
+    organizationId: text(200)
+
+
+class InvitationAnswer(Body):
+    invitationId: text(200)
+
+
+class OrganizationQuery(Body):
+    organizationId: text(200)
+
+
 class TokenRequest(Body):
     role: Role
     sub: text(200) = DEV_USER_ID
@@ -115,6 +157,15 @@ def parse_body(model: type[Model]) -> Model:
         raise ApiError("The request body is not valid JSON (UTF-8).") from None
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object.")
+    return _validate(model, data)
+
+
+def parse_query(model: type[Model]) -> Model:
+    """The query string as a valid `model` (each name once), or a 400 naming the field."""
+    return _validate(model, request.args.to_dict())
+
+
+def _validate(model: type[Model], data: dict[str, Any]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -6,10 +6,6 @@ VALUES (:id, :email, :name, :password_hash)
 ON CONFLICT (lower(email)) DO NOTHING
 RETURNING id, email, name;
 
--- name: insert_personal_org!
-INSERT INTO devauth.organizations (id, owner_id, name, slug, metadata)
-VALUES (:id, :owner_id, :name, :slug, '{"type": "personal"}');
-
 -- name: user_by_email^
 SELECT id, email, name, password_hash, role, access_tier
   FROM devauth.users
@@ -46,13 +42,7 @@ UPDATE devauth.users
 RETURNING id;
 
 -- name: delete_user^
--- The user's organizations go with it (ON DELETE CASCADE).
+-- Its memberships and the invitations it sent go with it (ON DELETE CASCADE).
 DELETE FROM devauth.users
  WHERE id = :id
-RETURNING id;
-
--- name: organizations_of
-SELECT id, name, slug, metadata, created_at AS "createdAt"
-  FROM devauth.organizations
- WHERE owner_id = :owner_id
- ORDER BY created_at, id;
+RETURNING id, email;
