@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import requests
 from flask import Flask
 
 from config import Config
-from personas import db, limits, logs, metrics
+from personas import db, limits, logs, mana_auth, metrics, tokens
 from personas.errors import register_error_handlers
 from personas.jsonio import OrjsonProvider
-from personas.mana_auth import ManaAuth
-from personas.tokens import TokenVerifier
 
 
 def create_app(config: Config | None = None, *, check_schema: bool = True) -> Flask:
@@ -27,10 +24,7 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     if check_schema:
         database.check_at_boot()
 
-    session = requests.Session()
-    mana_auth = ManaAuth(config, session)
-    app.extensions["mana_auth"] = mana_auth
-    app.extensions["token_verifier"] = TokenVerifier(config, mana_auth)
+    tokens.init_app(app, config, mana_auth.init_app(app, config))
 
     # Imported here: blueprint modules load their SQL, which only the running app needs.
     from personas import admin, dashboard, internal, openapi, ops

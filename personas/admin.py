@@ -12,6 +12,7 @@ from personas import insights
 from personas.auth import require_admin
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from personas.mana_auth import get_mana_auth
 from personas.queries import queries
 from personas.validation import NAME_MAX, PersonaUpsert, parse_body, persona_id
 
@@ -31,10 +32,6 @@ def gate() -> None:
 bp.register_blueprint(insights.bp)
 
 
-def mana_auth():
-    return current_app.extensions["mana_auth"]
-
-
 def require_persona_domain(email: str) -> None:
     """Only addresses in the persona domain can become personas: never a human's account."""
     domain = current_app.config["PERSONAS"].persona_email_domain
@@ -47,7 +44,7 @@ def require_persona_domain(email: str) -> None:
 
 def ensure_user(body: PersonaUpsert) -> dict[str, Any]:
     """Find the mana-auth user by email, registering it when absent (a lost race finds it)."""
-    client = mana_auth()
+    client = get_mana_auth()
     user = client.find_user(body.email, g.admin_token)
     if user is None:
         name = body.name or body.email.split("@", 1)[0]
@@ -83,7 +80,7 @@ def upsert() -> Response:
             f"A persona with this email exists under another user id ({holder['user_id']}); delete it first."
         )
     # Stamping is idempotent, so a re-run after any failure above or below repairs the persona.
-    mana_auth().stamp_persona(user_id)
+    get_mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
     with get_db().connection() as conn:
         row = queries.admin.upsert_persona(
@@ -126,7 +123,7 @@ def delete(raw_id: str) -> Response:
             raise NotFound("No persona with that id.")
     # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
     # order could leave a mana-auth user that nothing here points to any more.
-    mana_auth().delete_user(pid, g.admin_token)
+    get_mana_auth().delete_user(pid, g.admin_token)
     with get_db().connection() as conn:
         queries.admin.delete_persona_rows(conn, persona_id=pid)
     return jsonify(ok=True, deleted=pid)

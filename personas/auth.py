@@ -10,6 +10,7 @@ from typing import TypeVar
 from flask import current_app, g, request
 
 from personas.errors import Forbidden, Unauthorized
+from personas.tokens import get_token_verifier
 
 View = TypeVar("View", bound=Callable)
 
@@ -53,7 +54,7 @@ def require_admin(view: View) -> View:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Missing bearer token (Authorization: Bearer <admin JWT>).")
-        claims = current_app.extensions["token_verifier"].verify(token.strip())
+        claims = get_token_verifier().verify(token.strip())
         if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
             # Every admin action is done as someone: a token that names nobody is no token.
             raise Unauthorized("The token names no subject (sub).")

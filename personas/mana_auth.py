@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from flask import Flask, current_app
 
 from config import Config
 from personas.errors import Unavailable, UpstreamError
@@ -142,3 +143,13 @@ class ManaAuth:
             ok=(200, 204, 404),
         )
         return response.status_code != 404
+
+
+def init_app(app: Flask, config: Config) -> ManaAuth:
+    client = ManaAuth(config, requests.Session())
+    app.extensions["mana_auth"] = client
+    return client
+
+
+def get_mana_auth() -> ManaAuth:
+    return current_app.extensions["mana_auth"]

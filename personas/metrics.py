@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -22,6 +22,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from personas.db import get_db
 from personas.logs import route_of
 
 REQUESTS = Counter(
@@ -86,7 +87,7 @@ def init_app(app: Flask) -> None:
         route = route_of()
         REQUESTS.labels(route, method_label(request.method), str(response.status_code)).inc()
         LATENCY.labels(route).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
-        pool = current_app.extensions["database"].open_pool
+        pool = get_db().open_pool
         if pool is not None:
             record_pool(pool.get_stats())
         return response

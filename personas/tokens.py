@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from flask import Flask, current_app
 
 from config import Config
 from personas.errors import Unauthorized, Unavailable, UpstreamError
@@ -155,3 +156,13 @@ class TokenVerifier:
             raise Unauthorized("The token has expired.") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"The token is not valid: {exc}.") from None
+
+
+def init_app(app: Flask, config: Config, mana_auth: ManaAuth) -> TokenVerifier:
+    verifier = TokenVerifier(config, mana_auth)
+    app.extensions["token_verifier"] = verifier
+    return verifier
+
+
+def get_token_verifier() -> TokenVerifier:
+    return current_app.extensions["token_verifier"]
