@@ -11,54 +11,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from apibase.env import ConfigError, Env
+
+__all__ = ["Config", "ConfigError"]
+
 DEFAULT_PORT = 3060
 DEFAULT_MANA_AUTH_URL = "http://localhost:3001"
-
-
-class ConfigError(ValueError):
-    """The environment cannot run the service; the message says which variable to fix."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "on", "true", "yes"}:
-        return True
-    if raw in {"0", "off", "false", "no"}:
-        return False
-    raise ConfigError(f"{name} must be on or off, got {raw!r}")
-
-
-def _key_list(raw: str) -> tuple[str, ...]:
-    """`key-a, key-b` -> ('key-a', 'key-b'); blanks between commas are dropped."""
-    return tuple(key.strip() for key in raw.split(",") if key.strip())
 
 
 @dataclass(frozen=True)
@@ -110,30 +68,27 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        env = os.environ if env is None else env
-        database_url = env.get("DATABASE_URL", "").strip()
-        if not database_url:
-            raise ConfigError("DATABASE_URL is not set (e.g. postgresql://user@host:5432/db)")
+        env = Env(os.environ if env is None else env)
         config = cls(
-            database_url=database_url,
-            service_key=env.get("MANA_SERVICE_KEY", ""),
-            extra_service_keys=_key_list(env.get("MANA_SERVICE_KEYS", "")),
-            app_env=env.get("APP_ENV", "development").strip() or "development",
-            port=_int(env, "PORT", DEFAULT_PORT, minimum=1),
-            mana_auth_url=env.get("MANA_AUTH_URL", "").strip() or DEFAULT_MANA_AUTH_URL,
-            jwt_audience=env.get("JWT_AUDIENCE", "").strip() or "mana",
-            jwt_issuer=env.get("JWT_ISSUER", "").strip(),
-            persona_email_domain=(env.get("PERSONA_EMAIL_DOMAIN", "").strip() or "mana.test").lower(),
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024),
-            upstream_connect_timeout=_float(env, "MANA_AUTH_CONNECT_TIMEOUT", 2.0),
-            upstream_read_timeout=_float(env, "MANA_AUTH_READ_TIMEOUT", 5.0),
-            upstream_max_in_flight=_int(env, "MANA_AUTH_MAX_IN_FLIGHT", 2, minimum=1),
-            db_pool_min=_int(env, "DB_POOL_MIN", 1, minimum=0),
-            db_pool_max=_int(env, "DB_POOL_MAX", 8, minimum=1),
-            db_pool_timeout=_float(env, "DB_POOL_TIMEOUT", 3.0),
-            db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
-            db_transaction_pooling=_bool(env, "DB_TRANSACTION_POOLING", False),
-            action_retention_days=_int(env, "ACTION_RETENTION_DAYS", 90, minimum=1),
+            database_url=env.required("DATABASE_URL", "postgresql://user@host:5432/db"),
+            service_key=env.secret("MANA_SERVICE_KEY"),
+            extra_service_keys=env.items("MANA_SERVICE_KEYS"),
+            app_env=env.app_env,
+            port=env.whole("PORT", DEFAULT_PORT, minimum=1),
+            mana_auth_url=env.text("MANA_AUTH_URL", DEFAULT_MANA_AUTH_URL),
+            jwt_audience=env.text("JWT_AUDIENCE", "mana"),
+            jwt_issuer=env.text("JWT_ISSUER"),
+            persona_email_domain=env.text("PERSONA_EMAIL_DOMAIN", "mana.test").lower(),
+            max_body_bytes=env.whole("MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024),
+            upstream_connect_timeout=env.seconds("MANA_AUTH_CONNECT_TIMEOUT", 2.0),
+            upstream_read_timeout=env.seconds("MANA_AUTH_READ_TIMEOUT", 5.0),
+            upstream_max_in_flight=env.whole("MANA_AUTH_MAX_IN_FLIGHT", 2, minimum=1),
+            db_pool_min=env.whole("DB_POOL_MIN", 1, minimum=0),
+            db_pool_max=env.whole("DB_POOL_MAX", 8, minimum=1),
+            db_pool_timeout=env.seconds("DB_POOL_TIMEOUT", 3.0),
+            db_statement_timeout_ms=env.whole("DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
+            db_transaction_pooling=env.flag("DB_TRANSACTION_POOLING", False),
+            action_retention_days=env.whole("ACTION_RETENTION_DAYS", 90, minimum=1),
         )
         config.check()
         return config

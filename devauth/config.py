@@ -11,15 +11,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from apibase.env import ConfigError, Env, ProductionRefused
+from apibase.env import refuse_production as refuse
+
+__all__ = ["ConfigError", "DevAuthConfig", "ProductionRefused", "refuse_production"]
+
 DEFAULT_PORT = 3001
-
-
-class ConfigError(ValueError):
-    """The environment cannot run the stand-in; the message says which variable to fix."""
-
-
-class ProductionRefused(ConfigError):
-    """APP_ENV=production: the stand-in is never the identity service of a real deployment."""
 
 
 @dataclass(frozen=True)
@@ -39,30 +36,17 @@ class DevAuthConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DevAuthConfig:
-        env = os.environ if env is None else env
-        app_env = env.get("APP_ENV", "").strip() or "development"
-        refuse_production(app_env)
-        database_url = env.get("DATABASE_URL", "").strip()
-        if not database_url:
-            raise ConfigError("DATABASE_URL is not set (e.g. postgresql://user@host:5432/db)")
-        raw_port = env.get("PORT", "").strip()
-        try:
-            port = int(raw_port) if raw_port else DEFAULT_PORT
-        except ValueError:
-            raise ConfigError(f"PORT must be a whole number, got {raw_port!r}") from None
+        env = Env(os.environ if env is None else env)
+        refuse_production(env.app_env)
         return cls(
-            database_url=database_url,
-            port=port,
-            service_key=env.get("MANA_SERVICE_KEY", ""),
-            mana_auth_url=env.get("MANA_AUTH_URL", "").strip(),
-            jwt_audience=env.get("JWT_AUDIENCE", "").strip() or "mana",
-            app_env=app_env,
+            database_url=env.required("DATABASE_URL", "postgresql://user@host:5432/db"),
+            port=env.whole("PORT", DEFAULT_PORT, minimum=1, maximum=65535),
+            service_key=env.secret("MANA_SERVICE_KEY"),
+            mana_auth_url=env.text("MANA_AUTH_URL"),
+            jwt_audience=env.text("JWT_AUDIENCE", "mana"),
+            app_env=env.app_env,
         )
 
 
 def refuse_production(app_env: str) -> None:
-    if app_env == "production":
-        raise ProductionRefused(
-            "devauth is a DEVELOPMENT STAND-IN for mana-auth and refuses to start with "
-            "APP_ENV=production; point MANA_AUTH_URL at the real mana-auth instead."
-        )
+    refuse(app_env, "devauth (the mana-auth stand-in)", "point MANA_AUTH_URL at the real mana-auth instead")

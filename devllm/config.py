@@ -7,15 +7,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from apibase.env import ConfigError, Env, ProductionRefused
+from apibase.env import refuse_production as refuse
+
+__all__ = ["ConfigError", "DevLlmConfig", "ProductionRefused", "refuse_production"]
+
 DEFAULT_PORT = 3080
-
-
-class ConfigError(ValueError):
-    """The environment cannot run the stand-in; the message says which variable to fix."""
-
-
-class ProductionRefused(ConfigError):
-    """APP_ENV=production: the stand-in never answers for a real model."""
 
 
 @dataclass(frozen=True)
@@ -25,20 +22,14 @@ class DevLlmConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DevLlmConfig:
-        env = os.environ if env is None else env
-        app_env = env.get("APP_ENV", "").strip() or "development"
-        refuse_production(app_env)
-        raw_port = env.get("PORT", "").strip()
-        try:
-            port = int(raw_port) if raw_port else DEFAULT_PORT
-        except ValueError:
-            raise ConfigError(f"PORT must be a whole number, got {raw_port!r}") from None
-        return cls(port=port, app_env=app_env)
+        env = Env(os.environ if env is None else env)
+        refuse_production(env.app_env)
+        return cls(port=env.whole("PORT", DEFAULT_PORT, minimum=1, maximum=65535), app_env=env.app_env)
 
 
 def refuse_production(app_env: str) -> None:
-    if app_env == "production":
-        raise ProductionRefused(
-            "devllm is a DEVELOPMENT STAND-IN for the Anthropic Messages API and refuses to start "
-            "with APP_ENV=production; unset ANTHROPIC_BASE_URL to reach Anthropic itself."
-        )
+    refuse(
+        app_env,
+        "devllm (the Messages API stand-in)",
+        "unset ANTHROPIC_BASE_URL to reach Anthropic itself",
+    )

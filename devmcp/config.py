@@ -12,16 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from apibase.env import ConfigError, Env, ProductionRefused
+from apibase.env import refuse_production as refuse
+
+__all__ = ["ConfigError", "DevMcpConfig", "ProductionRefused", "refuse_production"]
+
 DEFAULT_PORT = 3069
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "scripts" / "catalog.json"
-
-
-class ConfigError(ValueError):
-    """The environment cannot run the stand-in; the message says which variable to fix."""
-
-
-class ProductionRefused(ConfigError):
-    """APP_ENV=production: the stand-in is never the product of a real deployment."""
 
 
 @dataclass(frozen=True)
@@ -48,44 +45,27 @@ class DevMcpConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DevMcpConfig:
-        env = os.environ if env is None else env
-        app_env = env.get("APP_ENV", "").strip() or "development"
-        refuse_production(app_env)
-        database_url = env.get("DATABASE_URL", "").strip()
-        if not database_url:
-            raise ConfigError("DATABASE_URL is not set (e.g. postgresql://user@host:5432/db)")
+        env = Env(os.environ if env is None else env)
+        refuse_production(env.app_env)
         return cls(
-            database_url=database_url,
+            database_url=env.required("DATABASE_URL", "postgresql://user@host:5432/db"),
             modules=_modules(env),
-            host=env.get("DEVMCP_HOST", "").strip() or "127.0.0.1",
-            port=_number(env, "PORT", DEFAULT_PORT, int),
-            mana_auth_url=(env.get("MANA_AUTH_URL", "").strip() or "http://localhost:3001").rstrip("/"),
-            jwt_audience=env.get("JWT_AUDIENCE", "").strip() or "mana",
-            jwt_issuer=env.get("JWT_ISSUER", "").strip(),
-            auth_timeout_s=_number(env, "DEVMCP_AUTH_TIMEOUT_S", 5.0, float),
-            spaces_cache_s=_number(env, "DEVMCP_SPACES_CACHE_S", 10.0, float),
-            app_env=app_env,
+            host=env.text("DEVMCP_HOST", "127.0.0.1"),
+            port=env.whole("PORT", DEFAULT_PORT, minimum=1, maximum=65535),
+            mana_auth_url=env.url("MANA_AUTH_URL", "http://localhost:3001"),
+            jwt_audience=env.text("JWT_AUDIENCE", "mana"),
+            jwt_issuer=env.text("JWT_ISSUER"),
+            auth_timeout_s=env.seconds("DEVMCP_AUTH_TIMEOUT_S", 5.0),
+            spaces_cache_s=env.number("DEVMCP_SPACES_CACHE_S", 10.0, minimum=0),
+            app_env=env.app_env,
         )
 
 
-def _number(env: Mapping[str, str], name: str, default, kind):
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
-def _modules(env: Mapping[str, str]) -> tuple[str, ...]:
+def _modules(env: Env) -> tuple[str, ...]:
     """DEVMCP_MODULES (comma-separated), else every module the catalog's personas use."""
-    listed = [m.strip() for m in env.get("DEVMCP_MODULES", "").split(",") if m.strip()]
+    listed = list(env.items("DEVMCP_MODULES"))
     if not listed:
-        path = Path(env.get("DEVMCP_CATALOG", "").strip() or DEFAULT_CATALOG)
+        path = Path(env.text("DEVMCP_CATALOG") or DEFAULT_CATALOG)
         try:
             catalog = json.loads(path.read_text())
             listed = [m for persona in catalog["personas"] for m in persona["moduleMix"]]
@@ -100,8 +80,8 @@ def _modules(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def refuse_production(app_env: str) -> None:
-    if app_env == "production":
-        raise ProductionRefused(
-            "devmcp is a DEVELOPMENT STAND-IN for the product's MCP server and refuses to start "
-            "with APP_ENV=production; point MANA_MCP_URL at the real mana-mcp instead."
-        )
+    refuse(
+        app_env,
+        "devmcp (the product's MCP stand-in)",
+        "point MANA_MCP_URL at the real mana-mcp instead",
+    )

@@ -10,6 +10,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from apibase.env import Env
 from persona_runner.errors import ConfigError
 from persona_runner.password import resolve_seed_secret
 from persona_runner.usage import Prices
@@ -24,72 +25,21 @@ DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.30, "cache_write": 3.75}
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
+def _price(env: Env, name: str, default: float) -> float:
+    return env.number(name, default, minimum=0, maximum=10_000, unit="USD per million tokens")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
-
-
-def _price(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be USD per million tokens, got {raw!r}") from None
-    if not 0 <= value < 10_000:
-        raise ConfigError(f"{name} must be between 0 and 10000 USD per million tokens, got {raw!r}")
-    return value
-
-
-def _driver(env: Mapping[str, str]) -> str:
-    value = env.get("RUNNER_DRIVER", "").strip()
+def _driver(env: Env) -> str:
+    value = env.text("RUNNER_DRIVER")
     if value and value not in DRIVER_NAMES:
         raise ConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
     return value
 
 
-def _url(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name, "").strip() or default
-    if not value.startswith(("http://", "https://")):
-        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
-    return value.rstrip("/")
-
-
-def _optional_url(env: Mapping[str, str], name: str) -> str | None:
-    """An http(s) URL, or None when unset (the SDK's own default applies)."""
-    return _url(env, name, "") if env.get(name, "").strip() else None
-
-
 def seed_secret_from_env(env: Mapping[str, str] | None = None) -> str:
     """PERSONA_SEED_SECRET (taken exactly as set), or the development secret outside production."""
     env = os.environ if env is None else env
-    return resolve_seed_secret(env.get("PERSONA_SEED_SECRET"), app_env_from(env))
-
-
-def app_env_from(env: Mapping[str, str]) -> str:
-    return env.get("APP_ENV", "").strip() or "development"
+    return resolve_seed_secret(env.get("PERSONA_SEED_SECRET"), Env(env).app_env)
 
 
 @dataclass(frozen=True)
@@ -133,31 +83,34 @@ class RunnerConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
-        env = os.environ if env is None else env
-        service_key = env.get("MANA_SERVICE_KEY", "")
+        values = os.environ if env is None else env
+        env = Env(values, error=ConfigError)
+        service_key = env.secret("MANA_SERVICE_KEY")
         if not service_key:
             raise ConfigError("MANA_SERVICE_KEY is not set: the internal routes refuse a runner without it")
+        anthropic_base_url = env.url("ANTHROPIC_BASE_URL", "") if env.text("ANTHROPIC_BASE_URL") else None
         return cls(
-            api_url=_url(env, "MANA_API_URL", DEFAULT_API_URL),
-            auth_url=_url(env, "MANA_AUTH_URL", DEFAULT_AUTH_URL),
+            api_url=env.url("MANA_API_URL", DEFAULT_API_URL),
+            auth_url=env.url("MANA_AUTH_URL", DEFAULT_AUTH_URL),
             service_key=service_key,
-            seed_secret=seed_secret_from_env(env),
-            app_env=app_env_from(env),
-            runner_id=env.get("RUNNER_ID", "").strip() or default_runner_id(),
-            connect_timeout=_float(env, "RUNNER_CONNECT_TIMEOUT", 3.0),
-            read_timeout=_float(env, "RUNNER_READ_TIMEOUT", 10.0),
-            retry_attempts=_int(env, "RUNNER_RETRY_ATTEMPTS", 4, minimum=1, maximum=10),
-            lease_seconds=_int(env, "RUNNER_LEASE_SECONDS", 600, minimum=5, maximum=3600),
+            seed_secret=seed_secret_from_env(values),
+            app_env=env.app_env,
+            runner_id=env.text("RUNNER_ID") or default_runner_id(),
+            connect_timeout=env.seconds("RUNNER_CONNECT_TIMEOUT", 3.0),
+            read_timeout=env.seconds("RUNNER_READ_TIMEOUT", 10.0),
+            retry_attempts=env.whole("RUNNER_RETRY_ATTEMPTS", 4, minimum=1, maximum=10),
+            lease_seconds=env.whole("RUNNER_LEASE_SECONDS", 600, minimum=5, maximum=3600),
             driver=_driver(env),
-            mcp_url=_url(env, "MANA_MCP_URL", DEFAULT_MCP_URL),
-            mcp_timeout=_float(env, "RUNNER_MCP_TIMEOUT", 30.0),
-            anthropic_api_key=env.get("ANTHROPIC_API_KEY", "").strip(),
-            anthropic_base_url=_optional_url(env, "ANTHROPIC_BASE_URL"),
-            model=env.get("RUNNER_MODEL", "").strip() or DEFAULT_MODEL,
-            model_timeout=_float(env, "RUNNER_MODEL_TIMEOUT", 120.0),
-            max_turns=_int(env, "RUNNER_MAX_TURNS", 15, minimum=1, maximum=100),
-            max_tokens_per_tick=_int(
-                env, "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
+            mcp_url=env.url("MANA_MCP_URL", DEFAULT_MCP_URL),
+            mcp_timeout=env.seconds("RUNNER_MCP_TIMEOUT", 30.0),
+            anthropic_api_key=env.text("ANTHROPIC_API_KEY"),
+            # Unset: the SDK's own default (Anthropic itself).
+            anthropic_base_url=anthropic_base_url,
+            model=env.text("RUNNER_MODEL", DEFAULT_MODEL),
+            model_timeout=env.seconds("RUNNER_MODEL_TIMEOUT", 120.0),
+            max_turns=env.whole("RUNNER_MAX_TURNS", 15, minimum=1, maximum=100),
+            max_tokens_per_tick=env.whole(
+                "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
             price_input=_price(env, "RUNNER_PRICE_INPUT_PER_MTOK", DEFAULT_PRICES["input"]),
             price_output=_price(env, "RUNNER_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES["output"]),

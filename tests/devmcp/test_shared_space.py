@@ -12,8 +12,8 @@ import requests
 from mcp.shared.exceptions import MCPError
 
 from tests.devauth.test_organizations import Person, person, shared_space
-from tests.devmcp.conftest import TIMEOUT, User, headers_of, mcp_session
 from tests.devmcp.test_devmcp import ACCEPT, INIT, call, run
+from tests.devmcp_fixtures import TIMEOUT, User, headers_of, mcp_session
 
 
 def in_space(who: Person, space_id: str) -> dict[str, str]:
