@@ -29,6 +29,7 @@ import requests
 from bench.fleet import seed_personas
 from bench.meters import CpuMeter, interleaved_medians, spread, verdict
 from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from personas.paging import UNPAGED
 from personas.queries import Queries
 
 # The contract's rule for /due, as a client holding a database connection would write it
@@ -95,7 +96,7 @@ def main() -> int:
         internal_queries = Queries("internal")
 
         def service_query() -> object:
-            return internal_queries.due_personas(conn, now=None)
+            return internal_queries.due_personas(conn, now=None, **UNPAGED)
 
         body = api_due()
         api_count = len(orjson.loads(body)["personas"])

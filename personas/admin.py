@@ -10,8 +10,10 @@ from psycopg.types.json import Jsonb
 from personas.auth import require_admin
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from personas.paging import PageKey
 from personas.queries import Queries
-from personas.validation import PersonaUpsert, parse_body, persona_id
+from personas.streaming import ListStream
+from personas.validation import PersonaListPage, PersonaUpsert, parse_body, parse_query, persona_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 queries = Queries("admin")
@@ -81,10 +83,19 @@ def upsert() -> Response:
     return jsonify(ok=True, userId=user_id, email=email, created=row["created"])
 
 
+LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["createdAt"], row["userId"]))
+
+
 @bp.get("", strict_slashes=False)
 def list_personas() -> Response:
-    with get_db().connection() as conn:
-        return jsonify(personas=queries.list_personas(conn, now=None))
+    """Newest first; streamed, and paged when the caller asks."""
+    page = parse_query(PersonaListPage)
+    return LIST_STREAM.respond(
+        queries.list_personas,
+        limit=page.limit,
+        now=None,
+        **page.after_params(),
+    )
 
 
 @bp.get("/<raw_id>")

@@ -5,12 +5,16 @@ the call returns: `^` one row (or None), `$` one value, `!` the row count of a w
 nothing: every row. Parameters are written `:name` (as psql variables are), and turned
 into psycopg's binary `%(name)b` once at load time (binary parameters: a 500-element
 array costs a fifth of its text form). Rows come back as dicts.
+
+A row query can also be read in batches through a server-side cursor,
+`queries.name.stream(conn, batch_rows=N, **params)`, so an answer of any size never sits
+whole in the worker's memory.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +52,16 @@ def _make_query(name: str, hint: str, sql: str) -> Callable[..., Any]:
                 return None if row is None else next(iter(row.values()))
             return cur.fetchall()
 
+    def stream(conn: Connection, *, batch_rows: int, **params: Any) -> Iterator[list[dict]]:
+        """The rows in batches from a server-side cursor (DECLARE/FETCH), which needs the
+        connection's transaction open until the last batch is read."""
+        with conn.cursor(name, row_factory=dict_row, binary=True) as cur:
+            cur.execute(sql, params)
+            while rows := cur.fetchmany(batch_rows):
+                yield rows
+
     run.__name__ = name
+    run.stream = stream  # type: ignore[attr-defined]
     run.__doc__ = sql
     run.sql = sql  # type: ignore[attr-defined]
     return run

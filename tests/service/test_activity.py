@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from personas.admin import queries
+from personas.paging import UNPAGED
 from tests.conftest import ROOT
 from tests.service.factories import add_persona
 
@@ -22,7 +23,7 @@ PERSONAS = ["a", "b", "c", "d"]
 
 
 def listed(db, now: datetime) -> dict[str, int]:
-    return {p["userId"]: p["actions7d"] for p in queries.list_personas(db, now=now)}
+    return {p["userId"]: p["actions7d"] for p in queries.list_personas(db, now=now, **UNPAGED)}
 
 
 def counted(db, now: datetime) -> dict[str, int]:

@@ -10,6 +10,7 @@ import requests
 
 from personas.idempotency import KEY_MAX
 from personas.internal import queries
+from personas.paging import UNPAGED
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona, count_rows
 
@@ -108,7 +109,7 @@ def test_weekdays_cadence_is_due_only_on_utc_monday_to_friday(db, database_url, 
     add_persona(db, "weekday-old", cadence="weekdays", last_active=day - timedelta(days=2))
     add_persona(db, "weekday-fresh", cadence="weekdays", last_active=day - timedelta(hours=2))
     add_persona(db, "daily-old", cadence="daily", last_active=day - timedelta(days=2))
-    assert {p["userId"] for p in queries.due_personas(db, now=day) if p["userId"]} == expected
+    assert {p["userId"] for p in queries.due_personas(db, now=day, **UNPAGED) if p["userId"]} == expected
 
 
 def test_due_is_an_empty_list_when_nobody_is_due(client, db, internal_headers):
