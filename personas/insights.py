@@ -19,6 +19,9 @@ from personas.validation import InsightsQuery, parse_query
 bp = Blueprint("insights", __name__, url_prefix="/api/v1/personas/admin")
 queries = Queries("insights")
 FRICTION_LIMIT = 50
+# The most overdue personas listed; `staleTotal` says how many there are in all. A fleet
+# the runners have stopped reaching altogether must not make this answer as large as it.
+STALE_LIMIT = 500
 
 
 @bp.before_request
@@ -52,12 +55,16 @@ def insights() -> Response:
     window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
     with get_db().connection() as conn:
         modules = queries.module_trends(conn, **window)
-        stale = queries.stale_personas(conn, now=now, archetype=params.archetype)
+        stale = queries.stale_personas(conn, now=now, archetype=params.archetype, limit=STALE_LIMIT)
         friction = queries.friction_notes(conn, **window, limit=FRICTION_LIMIT)
+    stale_total = 0
+    for row in stale:
+        stale_total = row.pop("staleTotal")
     return jsonify(
         generatedAt=now,
         weeks=params.weeks,
         modules=[module_trend(row) for row in modules],
         stale=stale,
+        staleTotal=stale_total,
         friction=friction,
     )

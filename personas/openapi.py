@@ -72,10 +72,11 @@ OPERATIONS = [
     Operation(
         "get",
         f"{INTERNAL}/due",
-        "Personas due for a tick, never-active and oldest activity first.",
+        "Personas due for a tick, never-active and oldest activity first; paged on request.",
         out.DueList,
         SERVICE_KEY,
-        errors=(401,),
+        query=req.DuePage,
+        errors=(400, 401),
         tags=("internal",),
     ),
     Operation(
@@ -132,10 +133,11 @@ OPERATIONS = [
     Operation(
         "get",
         ADMIN,
-        "Every persona, newest first, with its 7-day activity.",
+        "Every persona, newest first, with its 7-day activity; paged on request.",
         out.PersonaList,
         ADMIN_JWT,
-        errors=(401, 403),
+        query=req.PersonaListPage,
+        errors=(400, 401, 403),
         tags=("admin",),
     ),
     Operation(
