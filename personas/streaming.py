@@ -28,9 +28,9 @@ from personas.paging import PageKey, encode_cursor
 
 log = logging.getLogger(__name__)
 
-# Rows per FETCH: at the largest allowed prompt about 4 MB of JSON, small enough for
+# Rows per FETCH: at the largest allowed prompt about 2 MB of JSON, small enough for
 # several streams per worker, large enough that round trips cost little.
-BATCH_ROWS = 200
+BATCH_ROWS = 100
 
 
 def _dumps(obj: Any) -> bytes:
@@ -96,7 +96,9 @@ class ListStream:
             batch = fetched[: limit - sent] if more else fetched
             rows = [shaped for shaped in map(self.shape, batch) if shaped is not None]
             if rows:
-                yield (b"," if sent else b"") + _dumps(rows)[1:-1]
+                if sent:
+                    yield b","  # its own piece: joining it to the batch would copy the batch
+                yield _dumps(rows)[1:-1]
                 sent += len(rows)
                 last = batch[-1]
             if more:
