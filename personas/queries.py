@@ -6,19 +6,20 @@ nothing: every row. Parameters are written `:name` (as psql variables are), and 
 into psycopg's binary `%(name)b` once at load time (binary parameters: a 500-element
 array costs a fifth of its text form). Rows come back as dicts.
 
-A row query can also be read in batches through a server-side cursor,
-`queries.name.stream(conn, batch_rows=N, **params)`, so an answer of any size never sits
-whole in the worker's memory.
+A row query can also be opened as a server-side cursor, `with queries.name.declare(conn,
+**params) as cur:`, and read in batches, so an answer of any size never sits whole in
+the worker's memory.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from psycopg import Connection
+from psycopg import Connection, ServerCursor
 from psycopg.rows import dict_row
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -52,16 +53,16 @@ def _make_query(name: str, hint: str, sql: str) -> Callable[..., Any]:
                 return None if row is None else next(iter(row.values()))
             return cur.fetchall()
 
-    def stream(conn: Connection, *, batch_rows: int, **params: Any) -> Iterator[list[dict]]:
-        """The rows in batches from a server-side cursor (DECLARE/FETCH), which needs the
-        connection's transaction open until the last batch is read."""
+    @contextmanager
+    def declare(conn: Connection, **params: Any) -> Iterator[ServerCursor]:
+        """The query as a server-side cursor (DECLARE), to read with fetchmany; it needs
+        the connection's transaction open until it is closed."""
         with conn.cursor(name, row_factory=dict_row, binary=True) as cur:
             cur.execute(sql, params)
-            while rows := cur.fetchmany(batch_rows):
-                yield rows
+            yield cur
 
     run.__name__ = name
-    run.stream = stream  # type: ignore[attr-defined]
+    run.declare = declare  # type: ignore[attr-defined]
     run.__doc__ = sql
     run.sql = sql  # type: ignore[attr-defined]
     return run

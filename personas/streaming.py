@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from itertools import chain
 from typing import Any
 
 import orjson
 from flask import Response, stream_with_context
+from psycopg import ServerCursor
 
 from personas.db import get_db
 from personas.jsonio import OrjsonProvider
@@ -28,9 +28,20 @@ from personas.paging import PageKey, encode_cursor
 
 log = logging.getLogger(__name__)
 
-# Rows per FETCH: at the largest allowed prompt about 2 MB of JSON, small enough for
-# several streams per worker, large enough that round trips cost little.
-BATCH_ROWS = 100
+# Rows per FETCH: sized so a batch is about BATCH_BYTES of JSON (2 MB: 100 rows at the
+# largest allowed prompt, several hundred of the usual ones), small enough for several
+# streams per worker, large enough that round trips to PostgreSQL cost little. Within
+# FIRST_BATCH_ROWS..MAX_BATCH_ROWS, so one batch is at most about 11 MB however the
+# row sizes change along the list.
+BATCH_BYTES = 2_000_000
+FIRST_BATCH_ROWS = 100
+MAX_BATCH_ROWS = 500
+
+
+def next_batch_rows(rows: int, encoded: int) -> int:
+    """The next FETCH size, from the size of the last batch of `rows` rows."""
+    wanted = rows * BATCH_BYTES // max(encoded, 1)
+    return max(FIRST_BATCH_ROWS, min(MAX_BATCH_ROWS, 2 * rows, wanted))
 
 
 def _dumps(obj: Any) -> bytes:
@@ -62,47 +73,58 @@ class ListStream:
         exists) and stream its rows; the pool connection is held until the last byte."""
         with ExitStack() as held:
             conn = held.enter_context(get_db().connection())
-            batches = query.stream(
-                conn, batch_rows=BATCH_ROWS, limit=None if limit is None else limit + 1, **params
+            # Entered after the connection, so closed before it goes back to the pool:
+            # a cursor never outlives its transaction.
+            cursor = held.enter_context(
+                query.declare(conn, limit=None if limit is None else limit + 1, **params)
             )
-            # Closed before the connection goes back: a cursor must never outlive its transaction.
-            held.callback(batches.close)
-            first = next(batches, [])
+            first = cursor.fetchmany(FIRST_BATCH_ROWS)
             # From here the response owns the connection: the body returns it to the pool
             # when it ends, fails or is abandoned by the client (or, never started, on close).
             owned = held.pop_all()
-        body = self._body(owned, chain([first], batches), limit, self.tail(first[0] if first else None))
+        body = self._body(owned, cursor, first, limit, self.tail(first[0] if first else None))
         response = Response(stream_with_context(body), mimetype="application/json")
         response.call_on_close(owned.close)
         return response
 
     def _body(
-        self, owned: ExitStack, batches: Iterator[list[dict]], limit: int | None, tail: dict
+        self, owned: ExitStack, cursor: ServerCursor, first: list[dict], limit: int | None, tail: dict
     ) -> Iterator[bytes]:
         with owned:
             try:
+                rows = self._rows(cursor, first, limit, tail)
+                del first  # the rows generator holds (and drops) the first batch from here
                 yield self.head
-                yield from self._rows(batches, limit, tail)
+                yield from rows
             except Exception:
                 log.warning("the %s list broke off after its first byte; closing the connection", self.route)
                 raise
 
-    def _rows(self, batches: Iterator[list[dict]], limit: int | None, tail: dict) -> Iterator[bytes]:
+    def _rows(
+        self, cursor: ServerCursor, fetched: list[dict], limit: int | None, tail: dict
+    ) -> Iterator[bytes]:
         sent = 0
         last: dict | None = None
         more = False
-        for fetched in batches:
+        while fetched:
             more = limit is not None and sent + len(fetched) > limit
             batch = fetched[: limit - sent] if more else fetched
             rows = [shaped for shaped in map(self.shape, batch) if shaped is not None]
+            size, separator = len(fetched), b"," if sent else b""
+            encoded = _dumps(rows)[1:-1] if rows else b""
             if rows:
-                if sent:
-                    yield b","  # its own piece: joining it to the batch would copy the batch
-                yield _dumps(rows)[1:-1]
                 sent += len(rows)
                 last = batch[-1]
+            # Only the encoded batch stays alive while it is sent, none while the next is read.
+            del fetched, batch, rows
+            if encoded:
+                if separator:
+                    yield separator  # its own piece: joining it to the batch would copy the batch
+                yield encoded
+            encoded_bytes, encoded = len(encoded), b""
             if more:
                 break
+            fetched = cursor.fetchmany(next_batch_rows(size, encoded_bytes))
         if more and last is not None:
             tail = {**tail, "nextCursor": encode_cursor(self.route, self.page_key(last))}
         yield b"]" + (b"," + _dumps(tail)[1:] if tail else b"}")

@@ -17,7 +17,7 @@ from personas.internal import runner_rows
 from personas.jsonio import OrjsonProvider
 from personas.paging import UNPAGED
 from personas.responses import DueList, PersonaList
-from personas.streaming import BATCH_ROWS
+from personas.streaming import MAX_BATCH_ROWS
 from personas.validation import PROMPT_MAX
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona
@@ -207,7 +207,7 @@ def add_large_personas(db, count: int, prompt_chars: int = PROMPT_MAX) -> None:
 
 
 def test_a_streamed_due_over_many_batches_parses_and_matches_the_rows(live_api, db):
-    count = 2 * BATCH_ROWS + 37
+    count = 2 * MAX_BATCH_ROWS + 37
     add_large_personas(db, count, prompt_chars=3000)
     response = requests.get(live_api.url + DUE, headers={"X-Service-Key": SERVICE_KEY}, timeout=30)
     assert response.status_code == 200
