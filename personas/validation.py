@@ -10,7 +10,6 @@ import math
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
-from annotated_types import Ge, Le
 from flask import request
 from pydantic import (
     AfterValidator,
@@ -228,7 +227,8 @@ class PageQuery(RequestModel):
     # Whether the sort key's timestamp may be null (never-active personas sort first in /due).
     NULLABLE_AT: ClassVar[bool]
 
-    limit: Annotated[int, Ge(1), Le(PAGE_LIMIT_MAX), BeforeValidator(_whole_number)] | None = None
+    # The bounds listed first reach the OpenAPI document; the digits check runs first anyway.
+    limit: Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX), BeforeValidator(_whole_number)] | None = None
     # The previous page's nextCursor, unchanged.
     cursor: text(CURSOR_MAX, 1) | None = None
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,9 +72,20 @@ def config(database_url: str, devauth: Process) -> Config:
     return Config(database_url=database_url, service_key=SERVICE_KEY, mana_auth_url=devauth.url)
 
 
+class ReadingClient(FlaskClient):
+    """Reads each answer whole before handing it over, as an HTTP server and client do.
+    A streamed answer (/due, the admin list) holds its database connection until it is
+    read or closed; left unread by a test, it would keep its transaction open."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(config: Config):
     application = create_app(config)
+    application.test_client_class = ReadingClient
     yield application
     application.extensions["database"].close()
 
