@@ -6,6 +6,10 @@ nothing: every row. Parameters are written `:name` (as psql variables are), and 
 into psycopg's binary `%(name)b` once at load time (binary parameters: a 500-element
 array costs a fifth of its text form). Rows come back as dicts.
 
+A row query can also be opened as a server-side cursor, `with queries.x.name.declare(conn,
+**params) as cur:`, and read in batches, so an answer of any size never sits whole in
+the worker's memory.
+
 `load_tree(folder)` reads a folder once: `tree.internal.due_personas(conn, ...)` runs the
 query `due_personas` of `internal/*.sql` (or of `internal.sql`). With `asynchronous=True`
 the queries take a psycopg AsyncConnection and are awaited.
@@ -14,12 +18,13 @@ the queries take a psycopg AsyncConnection and are awaited.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection, Connection, ServerCursor
 from psycopg.rows import dict_row
 
 _NAME_LINE = re.compile(r"^--\s*name:(.*)$", re.MULTILINE)
@@ -76,7 +81,18 @@ def _make_query(name: str, hint: str, sql: str, asynchronous: bool) -> Callable[
                 return _first_value(await cur.fetchone())
             return await cur.fetchall()
 
-    run = run_async if asynchronous else run
+    @contextmanager
+    def declare(conn: Connection, **params: Any) -> Iterator[ServerCursor]:
+        """The query as a server-side cursor (DECLARE), to read with fetchmany; it needs
+        the connection's transaction open until it is closed."""
+        with conn.cursor(name, row_factory=dict_row, binary=True) as cur:
+            cur.execute(sql, params)
+            yield cur
+
+    if asynchronous:
+        run = run_async
+    else:
+        run.declare = declare  # type: ignore[attr-defined]
     run.__name__ = name
     run.__doc__ = sql
     run.sql = sql  # type: ignore[attr-defined]

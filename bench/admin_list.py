@@ -39,6 +39,7 @@ from bench.stack import (
     section,
     throwaway_stack,
 )
+from personas.paging import UNPAGED
 from personas.queries import queries
 
 # Row n belongs to tick n / 20 of persona (tick % personas); ticks are spread evenly over
@@ -130,7 +131,7 @@ def measure(stack: Stack, api_url: str, token: str, runs: int, meter: CpuMeter) 
         return conn.execute(FLOOR).fetchall()
 
     def service_query() -> object:
-        return queries.admin.list_personas(conn, now=None)
+        return queries.admin.list_personas(conn, now=None, **UNPAGED)
 
     body = orjson.loads(api_list())["personas"]
     in_window = conn.execute(

@@ -52,9 +52,10 @@ def persona_id(n: int) -> str:
     return str(uuid.UUID(hex=hashlib.md5(f"persona-{n}".encode()).hexdigest()))
 
 
-def system_prompt(rng: random.Random, name: str, archetype: str) -> str:
-    """Prose of 1,000 to 2,000 characters, as the catalog's handwritten prompts are."""
-    target = rng.randint(1000, 2000)
+def system_prompt(rng: random.Random, name: str, archetype: str, chars: int | None = None) -> str:
+    """Prose of 1,000 to 2,000 characters, as the catalog's handwritten prompts are (or
+    of about `chars` characters)."""
+    target = chars or rng.randint(1000, 2000)
     text = rng.choice(_OPENINGS).format(name=name, archetype=archetype)
     while len(text) < target:
         text += " " + rng.choice(_SENTENCES)
@@ -66,11 +67,18 @@ def module_mix(rng: random.Random) -> str:
     return orjson.dumps({m: round(rng.uniform(0.1, 3.0), 2) for m in chosen}).decode()
 
 
-def seed_personas(conn: psycopg.Connection, count: int, due_fraction: float, seed: int = 42) -> int:
+def seed_personas(
+    conn: psycopg.Connection,
+    count: int,
+    due_fraction: float,
+    seed: int = 42,
+    prompt_chars: int | None = None,
+) -> int:
     """`count` personas; `due_fraction` of them due now (half never active, half idle 2-10
     days, cadence hourly or daily so the weekday never changes the count), the rest active
-    in the last half hour. Returns how many are due. Goes through COPY, which fires any
-    trigger a migration adds, like the service's own writes."""
+    in the last half hour; prompts of `prompt_chars` characters if given. Returns how many
+    are due. Goes through COPY, which fires any trigger a migration adds, like the
+    service's own writes."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     due = 0
@@ -92,7 +100,7 @@ def seed_personas(conn: psycopg.Connection, count: int, due_fraction: float, see
                     persona_id(n),
                     f"bench-{n}@mana.test",
                     archetype,
-                    system_prompt(rng, name, archetype),
+                    system_prompt(rng, name, archetype, prompt_chars),
                     module_mix(rng),
                     cadence,
                     active,

@@ -13,8 +13,10 @@ from personas.auth import require_admin
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from personas.mana_auth import get_mana_auth
+from personas.paging import PageKey
 from personas.queries import queries
-from personas.validation import NAME_MAX, PersonaUpsert, parse_body, persona_id
+from personas.streaming import ListStream
+from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query, persona_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
@@ -96,10 +98,19 @@ def upsert() -> Response:
     return jsonify(ok=True, userId=user_id, email=email, created=row["created"])
 
 
+LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["createdAt"], row["userId"]))
+
+
 @bp.get("", strict_slashes=False)
 def list_personas() -> Response:
-    with get_db().connection() as conn:
-        return jsonify(personas=queries.admin.list_personas(conn, now=None))
+    """Newest first; streamed, and paged when the caller asks."""
+    page = parse_query(PersonaListPage)
+    return LIST_STREAM.respond(
+        queries.admin.list_personas,
+        limit=page.limit,
+        now=None,
+        **page.after_params(),
+    )
 
 
 @bp.get("/<raw_id>")

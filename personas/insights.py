@@ -19,6 +19,9 @@ from personas.validation import InsightsQuery, parse_query
 # Registered under the admin blueprint, whose gate (the admin JWT) it shares.
 bp = Blueprint("insights", __name__)
 FRICTION_LIMIT = 50
+# The most overdue personas listed; `staleTotal` says how many there are in all. A fleet
+# the runners have stopped reaching altogether must not make this answer as large as it.
+STALE_LIMIT = 500
 
 
 def module_trend(row: dict[str, Any]) -> dict[str, Any]:
@@ -46,12 +49,16 @@ def insights() -> Response:
     window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
     with get_db().connection() as conn:
         modules = queries.insights.module_trends(conn, **window)
-        stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype)
+        stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype, limit=STALE_LIMIT)
         friction = queries.insights.friction_notes(conn, **window, limit=FRICTION_LIMIT)
+    stale_total = 0
+    for row in stale:
+        stale_total = row.pop("staleTotal")
     return jsonify(
         generatedAt=now,
         weeks=params.weeks,
         modules=[module_trend(row) for row in modules],
         stale=stale,
+        staleTotal=stale_total,
         friction=friction,
     )

@@ -9,11 +9,14 @@ from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
 from personas.metrics import ROWS_WRITTEN
+from personas.paging import PageKey
 from personas.queries import queries
+from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,
     ClaimRelease,
     ClaimRequest,
+    DuePage,
     FeedbackBatch,
     parse_body,
     parse_query,
@@ -39,21 +42,42 @@ def gate_unmatched_paths() -> None:
         check_service_key()
 
 
+CLOCK_FIELDS = ("server_time", "lease_until")
+
+
 def runner_rows(rows: list[dict]) -> list[dict]:
     """The persona fields of each row (a row without a persona only carries the clock)."""
-    return [{k: v for k, v in r.items() if k not in CLOCK_FIELDS} for r in rows if r["userId"]]
+    return [shaped for shaped in map(runner_row, rows) if shaped is not None]
 
 
-CLOCK_FIELDS = ("server_time", "lease_until")
+def runner_row(row: dict) -> dict | None:
+    """The persona fields of a due row; None for the row that only carries the clock."""
+    if not row["userId"]:
+        return None
+    return {k: v for k, v in row.items() if k not in CLOCK_FIELDS}
+
+
+DUE_STREAM = ListStream(
+    "due",
+    "personas",
+    page_key=lambda row: PageKey(row["lastActiveAt"], row["userId"]),
+    shape=runner_row,
+    tail=lambda first: {"serverTime": first["server_time"]},
+)
 
 
 @bp.get("/due")
 def due() -> Response:
     # Rows fetched in binary and serialised by orjson: measured faster than having
-    # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md).
-    with get_db().connection() as conn:
-        rows = queries.internal.due_personas(conn, now=None)
-    return jsonify(personas=runner_rows(rows), serverTime=rows[0]["server_time"])
+    # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md). Streamed, so a
+    # worker's memory does not grow with the fleet; the query always yields a row.
+    page = parse_query(DuePage)
+    return DUE_STREAM.respond(
+        queries.internal.due_personas,
+        limit=page.limit,
+        now=None,
+        **page.after_params(),
+    )
 
 
 @bp.post("/claims")

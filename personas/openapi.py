@@ -76,10 +76,11 @@ OPERATIONS = [
     Operation(
         "get",
         f"{INTERNAL}/due",
-        "Personas due for a tick, never-active and oldest activity first.",
+        "Personas due for a tick, never-active and oldest activity first; paged on request.",
         out.DueList,
         SERVICE_KEY,
-        errors=(401,),
+        query=req.DuePage,
+        errors=(400, 401),
         tags=("internal",),
     ),
     Operation(
@@ -136,10 +137,11 @@ OPERATIONS = [
     Operation(
         "get",
         ADMIN,
-        "Every persona, newest first, with its 7-day activity.",
+        "Every persona, newest first, with its 7-day activity; paged on request.",
         out.PersonaList,
         ADMIN_JWT,
-        errors=(401, 403),
+        query=req.PersonaListPage,
+        errors=(400, 401, 403),
         tags=("admin",),
     ),
     Operation(
@@ -210,11 +212,21 @@ def _path_params(path: str) -> list[dict[str, Any]]:
     ]
 
 
+def _query_value(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter is absent or a value, never null (a query string has no null):
+    `anyOf: [X, null]` is stated as X."""
+    kinds = [k for k in prop.get("anyOf", []) if k != {"type": "null"}]
+    if len(kinds) != 1 or len(kinds) == len(prop.get("anyOf", [])):
+        return prop
+    rest = {k: v for k, v in prop.items() if k not in {"anyOf", "default"}}
+    return {**kinds[0], **rest}
+
+
 def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {"name": name, "in": "query", "required": name in required, "schema": _query_value(prop)}
         for name, prop in schema["properties"].items()
     ]
 

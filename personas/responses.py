@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Cadence = Literal["hourly", "daily", "weekdays"]
 
@@ -54,9 +54,18 @@ class DuePersona(ResponseModel):
     lastActiveAt: datetime | None
 
 
+# Present only when the caller asked for a page and more rows follow it.
+NEXT_CURSOR = Field(
+    default=None,
+    description="Present when more rows follow this page: pass it back as `cursor` for the next one.",
+    json_schema_extra=lambda schema: schema.pop("default", None),
+)
+
+
 class DueList(ResponseModel):
     personas: list[DuePersona]
     serverTime: datetime
+    nextCursor: str = NEXT_CURSOR
 
 
 class Claimed(ResponseModel):
@@ -92,6 +101,7 @@ class PersonaSummary(ResponseModel):
 
 class PersonaList(ResponseModel):
     personas: list[PersonaSummary]
+    nextCursor: str = NEXT_CURSOR
 
 
 class PersonaDescriptor(ResponseModel):
@@ -187,4 +197,5 @@ class Insights(ResponseModel):
     weeks: int
     modules: list[ModuleTrend]
     stale: list[StalePersona]
+    staleTotal: int
     friction: list[FrictionNote]

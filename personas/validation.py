@@ -7,7 +7,7 @@ each naming its field (with the row index for batch rows).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
 from flask import request
@@ -21,10 +21,12 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
 )
 
 from personas import jsonio
 from personas.errors import ApiError, NotFound, ValidationFailed
+from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
 
 # Length caps, stated in the OpenAPI document: generous for real use, small enough
 # that one row can never blow up an index entry or a log line.
@@ -220,3 +222,45 @@ class InsightsQuery(RequestModel):
 
     weeks: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=INSIGHTS_WEEKS_MAX)] = 8
     archetype: Annotated[text(NAME_MAX) | None, AfterValidator(_blank_is_none)] = None
+
+
+class PageQuery(RequestModel):
+    """`?limit=N&cursor=...` of a paged list; without them, the whole list."""
+
+    ROUTE: ClassVar[str]
+    # Whether the sort key's timestamp may be null (never-active personas sort first in /due).
+    NULLABLE_AT: ClassVar[bool]
+
+    # The bounds listed first reach the OpenAPI document; the digits check runs first anyway.
+    limit: Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX), BeforeValidator(_whole_number)] | None = None
+    # The previous page's nextCursor, unchanged.
+    cursor: text(CURSOR_MAX, 1) | None = None
+
+    @field_validator("cursor")
+    @classmethod
+    def _a_cursor_of_this_list(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(cls.ROUTE, value, id_max=ID_MAX, nullable_at=cls.NULLABLE_AT)
+        return value
+
+    @property
+    def after(self) -> PageKey | None:
+        """The sort key the page starts after (None: from the start)."""
+        if self.cursor is None:
+            return None
+        return decode_cursor(self.ROUTE, self.cursor, id_max=ID_MAX, nullable_at=self.NULLABLE_AT)
+
+    def after_params(self) -> dict[str, Any]:
+        """The list query's :after_at and :after_id."""
+        after = self.after
+        return {"after_at": after.at if after else None, "after_id": after.user_id if after else None}
+
+
+class DuePage(PageQuery):
+    ROUTE = "due"
+    NULLABLE_AT = True
+
+
+class PersonaListPage(PageQuery):
+    ROUTE = "admin"
+    NULLABLE_AT = False

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,10 +75,22 @@ def config(database_url: str, devauth: Process) -> Config:
     return Config(database_url=database_url, service_key=SERVICE_KEY, mana_auth_url=devauth.url)
 
 
+class ReadingClient(FlaskClient):
+    """Reads each answer whole before handing it over, as an HTTP server and client do.
+    A streamed answer (/due, the admin list) holds its database connection until it is
+    read or closed; left unread by a test, it would keep its transaction open."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @contextmanager
 def running_app(config: Config) -> Iterator[Flask]:
-    """The app built from `config`, its pool closed afterwards."""
+    """The app built from `config` (its test client reading answers whole), its pool
+    closed afterwards."""
     application = create_app(config)
+    application.test_client_class = ReadingClient
     try:
         yield application
     finally:

@@ -26,6 +26,8 @@ SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
 -- partial hour from the actions table itself (an hour of rows, however large the
 -- table grows). The edge values are sub-selects, known before the scans start, so the
 -- rollup is read as one range of its span index; all parts meet in one aggregate.
+-- Paging: the page starts strictly after the previous page's last row, (:after_at,
+-- :after_id), in the same order; :limit caps the rows (null: all of them).
 WITH edge AS (
     SELECT since,
            personas.activity_span(since) AS first_span,
@@ -57,7 +59,11 @@ SELECT p.user_id AS "userId",
        coalesce(c.n, 0)::int AS "actions7d"
   FROM personas.personas p
   LEFT JOIN counts c ON c.persona_id = p.user_id
- ORDER BY p.created_at DESC, p.user_id;
+ WHERE :after_id::text IS NULL
+    OR p.created_at < :after_at::timestamptz
+    OR (p.created_at = :after_at::timestamptz AND p.user_id > :after_id::text)
+ ORDER BY p.created_at DESC, p.user_id
+ LIMIT :limit::bigint;
 
 -- name: persona_detail^
 -- Columns are named as the JSON answer names them.

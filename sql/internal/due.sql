@@ -4,6 +4,9 @@
 -- unless :now is given). With nobody due, one row carries the clock and no persona.
 -- The rule itself (cadence, weekdays, run now, live leases) is personas.is_due, shared
 -- with claims.sql.
+-- Paging: :after_id (with :after_at, null for a never-active persona) is the sort key of
+-- the previous page's last row, and the page starts strictly after it; :limit caps the
+-- rows (null: all of them).
 WITH clock AS (SELECT coalesce(:now::timestamptz, now()) AS now)
 SELECT clock.now AS server_time,
        p.user_id AS "userId",
@@ -16,4 +19,9 @@ SELECT clock.now AS server_time,
   FROM clock
   LEFT JOIN personas.personas p
          ON personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at, p.lease_until, clock.now)
- ORDER BY p.last_active_at NULLS FIRST, p.user_id;
+        AND (:after_id::text IS NULL
+             OR (:after_at::timestamptz IS NULL
+                 AND (p.last_active_at IS NOT NULL OR p.user_id > :after_id::text))
+             OR (p.last_active_at, p.user_id) > (:after_at::timestamptz, :after_id::text))
+ ORDER BY p.last_active_at NULLS FIRST, p.user_id
+ LIMIT :limit::bigint;

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from personas.paging import UNPAGED
 from personas.queries import queries
 from tests.conftest import ROOT
 from tests.service.factories import PERSONA_CHILD_TABLES, add_persona, orphan_counts
@@ -22,7 +23,7 @@ PERSONAS = ["a", "b", "c", "d"]
 
 
 def listed(db, now: datetime) -> dict[str, int]:
-    return {p["userId"]: p["actions7d"] for p in queries.admin.list_personas(db, now=now)}
+    return {p["userId"]: p["actions7d"] for p in queries.admin.list_personas(db, now=now, **UNPAGED)}
 
 
 def counted(db, now: datetime) -> dict[str, int]:

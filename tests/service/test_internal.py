@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from personas.idempotency import KEY_MAX
+from personas.paging import UNPAGED
 from personas.queries import queries
 from personas.validation import TEXT_MAX
 from tests.conftest import SERVICE_KEY
@@ -174,7 +175,9 @@ def test_weekdays_cadence_is_due_only_on_utc_monday_to_friday(db, database_url, 
     add_persona(db, "weekday-old", cadence="weekdays", last_active=day - timedelta(days=2))
     add_persona(db, "weekday-fresh", cadence="weekdays", last_active=day - timedelta(hours=2))
     add_persona(db, "daily-old", cadence="daily", last_active=day - timedelta(days=2))
-    assert {p["userId"] for p in queries.internal.due_personas(db, now=day) if p["userId"]} == expected
+    assert {
+        p["userId"] for p in queries.internal.due_personas(db, now=day, **UNPAGED) if p["userId"]
+    } == expected
 
 
 def test_due_is_an_empty_list_when_nobody_is_due(client, db, internal_headers):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from personas.paging import UNPAGED
 from personas.queries import queries
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_persona, set_lease
@@ -73,7 +74,7 @@ def test_run_now_overrides_the_weekend_of_a_weekdays_persona(client, db, admin_t
     saturday = datetime(2026, 11, 28, 12, tzinfo=UTC)
     add_persona(db, "weekdays", cadence="weekdays", last_active=saturday - timedelta(days=3))
     assert run_now(client, admin_token, "weekdays").status_code == 200
-    rows = queries.internal.due_personas(db, now=saturday)
+    rows = queries.internal.due_personas(db, now=saturday, **UNPAGED)
     assert [p["userId"] for p in rows] == ["weekdays"]
 
 
