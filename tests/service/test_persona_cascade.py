@@ -25,7 +25,7 @@ from devstack.postgres import create_database
 from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import add_action, add_feedback, add_persona, orphan_counts
+from tests.service.factories import PERSONA_CHILD_TABLES, add_action, add_feedback, add_persona, orphan_counts
 
 INTERNAL = "/api/v1/personas/internal"
 ADMIN = "/api/v1/personas/admin"
@@ -103,7 +103,7 @@ def test_deletes_racing_with_posts_leave_no_orphan_rows(live_api, devauth, db):
         posted = sum(p.result() for p in posters)
     assert posted > 0, "the posters never reached a persona: no race was run"
     assert db.execute("SELECT count(*) FROM personas.personas").fetchone()[0] == 0
-    assert orphan_counts(db) == {"persona_actions": 0, "persona_feedback": 0, "persona_activity": 0}
+    assert orphan_counts(db) == dict.fromkeys(PERSONA_CHILD_TABLES, 0)
 
 
 def test_the_migration_removes_the_orphans_a_live_database_already_has(server_url):
@@ -123,7 +123,7 @@ def test_the_migration_removes_the_orphans_a_live_database_already_has(server_ur
         before = orphan_counts(conn)
         apply(url)
         assert before == {"persona_actions": 1, "persona_feedback": 1, "persona_activity": 1}
-        assert orphan_counts(conn) == {"persona_actions": 0, "persona_feedback": 0, "persona_activity": 0}
+        assert orphan_counts(conn) == dict.fromkeys(PERSONA_CHILD_TABLES, 0)
         kept = conn.execute("SELECT persona_id, total FROM personas.persona_activity").fetchall()
         assert kept == [("kept", 1)]
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
