@@ -7,38 +7,26 @@ from collections.abc import Iterator
 
 import anthropic
 import pytest
-import requests
 
-from devstack.postgres import free_port
-from devstack.processes import ROOT, Process, gunicorn_cmd
+from devstack.processes import Process, gunicorn_cmd
+from tests.support.processes import running, without_faults
 
-ARTIFACTS = ROOT / "artifacts"
 TIMEOUT = 10
 
 
 @pytest.fixture(scope="session")
 def devllm() -> Iterator[Process]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    proc = Process(
-        "devllm",
-        gunicorn_cmd("devllm.app:app", port, workers=1, threads=8),
-        {"APP_ENV": "test"},
-        port,
-        log_path=ARTIFACTS / "devllm.log",
-    )
-    try:
-        proc.wait_ready()
+    def command(port: int) -> list[str]:
+        return gunicorn_cmd("devllm.app:app", port, workers=1, threads=8)
+
+    with running("devllm", command, {"APP_ENV": "test"}) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 def clean_devllm(devllm: Process) -> Iterator[Process]:
-    requests.delete(f"{devllm.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
-    yield devllm
-    requests.delete(f"{devllm.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
+    with without_faults(devllm) as proc:
+        yield proc
 
 
 @pytest.fixture
