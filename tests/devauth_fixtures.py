@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from devstack.postgres import free_port
-from devstack.processes import Process, gunicorn_cmd
-from tests.support.processes import running, without_faults
+from devstack.processes import Process
+from tests.support.processes import running_gunicorn, without_faults
 
 TIMEOUT = 10
 
@@ -44,18 +44,15 @@ def devauth(database_url: str) -> Iterator[Process]:
         "APP_ENV": "test",
     }
 
-    def command(port: int) -> list[str]:
-        return [*gunicorn_cmd("devauth.app:app", port, workers=2, threads=8), "--access-logfile", "-"]
-
-    with running("devauth", command, env, port) as proc:
+    options = ("--access-logfile", "-")
+    with running_gunicorn("devauth", "devauth.app:app", env, options=options, port=port) as proc:
         yield proc
 
 
 @pytest.fixture
 def devauth_clear_faults(devauth: Process) -> Iterator[Process]:
     """The stand-in with no faults registered, and none left behind after the test."""
-    with without_faults(devauth) as proc:
-        yield proc
+    yield from without_faults(devauth)
 
 
 @pytest.fixture

@@ -8,25 +8,21 @@ from collections.abc import Iterator
 import anthropic
 import pytest
 
-from devstack.processes import Process, gunicorn_cmd
-from tests.support.processes import running, without_faults
+from devstack.processes import Process
+from tests.support.processes import running_gunicorn, without_faults
 
 TIMEOUT = 10
 
 
 @pytest.fixture(scope="session")
 def devllm() -> Iterator[Process]:
-    def command(port: int) -> list[str]:
-        return gunicorn_cmd("devllm.app:app", port, workers=1, threads=8)
-
-    with running("devllm", command, {"APP_ENV": "test"}) as proc:
+    with running_gunicorn("devllm", "devllm.app:app", {"APP_ENV": "test"}, workers=1) as proc:
         yield proc
 
 
 @pytest.fixture
 def clean_devllm(devllm: Process) -> Iterator[Process]:
-    with without_faults(devllm) as proc:
-        yield proc
+    yield from without_faults(devllm)
 
 
 @pytest.fixture

@@ -28,5 +28,4 @@ def devmcp(database_url: str, devauth: Process) -> Iterator[Process]:
 @pytest.fixture
 def clean_devmcp(devmcp: Process) -> Iterator[Process]:
     """devmcp with no faults registered, and none left behind."""
-    with without_faults(devmcp) as proc:
-        yield proc
+    yield from without_faults(devmcp)

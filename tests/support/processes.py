@@ -29,15 +29,32 @@ def running(
 
 
 @contextmanager
+def running_gunicorn(
+    name: str,
+    app: str,
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 8,
+    timeout: int = 30,
+    options: tuple[str, ...] = (),
+    port: int | None = None,
+) -> Iterator[Process]:
+    """`app` under gunicorn, as the Procfile runs it, with gunicorn's extra `options`."""
+
+    def command(port: int) -> list[str]:
+        return [*gunicorn_cmd(app, port, workers=workers, threads=threads, timeout=timeout), *options]
+
+    with running(name, command, env, port) as proc:
+        yield proc
+
+
+@contextmanager
 def running_web(
     name: str, env: dict[str, str], workers: int = 2, threads: int = 8, timeout: int = 30
 ) -> Iterator[Process]:
     """The service under gunicorn, as the Procfile runs it."""
-
-    def command(port: int) -> list[str]:
-        return gunicorn_cmd("app:app", port, workers=workers, threads=threads, timeout=timeout)
-
-    with running(name, command, env) as proc:
+    with running_gunicorn(name, "app:app", env, workers=workers, threads=threads, timeout=timeout) as proc:
         yield proc
 
 
@@ -46,9 +63,9 @@ def clear_faults(proc: Process) -> None:
     requests.delete(f"{proc.url}/dev/faults", timeout=10).raise_for_status()
 
 
-@contextmanager
 def without_faults(proc: Process) -> Iterator[Process]:
-    """A stand-in with no faults registered, and none left behind."""
+    """A stand-in with no faults registered, and none left behind: a fixture's body
+    (`yield from without_faults(stand_in)`)."""
     clear_faults(proc)
     yield proc
     clear_faults(proc)
