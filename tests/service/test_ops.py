@@ -137,3 +137,11 @@ def test_defaults_match_the_contract():
     assert "secret" not in repr(
         Config(database_url="x", service_key="secret", extra_service_keys=("secret",))
     )
+
+
+def test_the_workers_metrics_directory_is_read_with_the_rest_of_the_configuration():
+    """gunicorn.conf.py sets it before the app is built; without it /metrics is one process's."""
+    env = {"DATABASE_URL": "postgresql://x@h/db"}
+    assert Config.from_env(env).metrics_dir == ""
+    given = Config.from_env({**env, "PROMETHEUS_MULTIPROC_DIR": " /run/metrics "})
+    assert given.metrics_dir == "/run/metrics"
