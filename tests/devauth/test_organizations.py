@@ -219,7 +219,8 @@ def test_a_bad_invite_or_accept_body_is_400_naming_the_field(devauth, route, bod
 
 
 def test_reading_members_without_an_organization_id_is_400(devauth):
-    response = requests.get(f"{devauth.url}{ORG}/get-full-organization", headers=bearer(person(devauth)))
+    headers = bearer(person(devauth).token)
+    response = requests.get(f"{devauth.url}{ORG}/get-full-organization", headers=headers)
     assert response.status_code == 400 and "organizationId" in response.json()["message"]
 
 
