@@ -48,6 +48,9 @@ class Config:
     # ours: no startup options, no server-side prepared statements, settings per transaction.
     db_transaction_pooling: bool = False
     action_retention_days: int = 90
+    # Where each gunicorn worker writes its metrics (PROMETHEUS_MULTIPROC_DIR, set by
+    # gunicorn.conf.py before the app is built); empty: one process, its own registry.
+    metrics_dir: str = ""
 
     @property
     def production(self) -> bool:
@@ -89,6 +92,7 @@ class Config:
             db_statement_timeout_ms=env.whole("DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
             db_transaction_pooling=env.flag("DB_TRANSACTION_POOLING", False),
             action_retention_days=env.whole("ACTION_RETENTION_DAYS", 90, minimum=1),
+            metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
         )
         config.check()
         return config

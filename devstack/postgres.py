@@ -83,9 +83,6 @@ class LocalPostgres:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def url_for(self, dbname: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
-
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self.as_root:

@@ -12,5 +12,6 @@ ALTER TABLE personas.personas
 
 -- /due and claims hand personas out oldest activity first (never-active first of all);
 -- walking this index in that order lets a claim stop after its LIMIT rows instead of
--- sorting every due persona.
+-- sorting every due persona. (0006 replaced it with personas_claimable_order_idx, the
+-- same order over the personas no lease holds.)
 CREATE INDEX personas_activity_order_idx ON personas.personas (last_active_at NULLS FIRST, user_id);

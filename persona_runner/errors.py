@@ -25,12 +25,11 @@ class SeedSecretEmpty(ConfigError):
 class NetworkError(RunnerError):
     """The server did not answer: refused connection, DNS failure, or a timeout."""
 
-    def __init__(self, method: str, url: str, reason: str, timeout: bool = False) -> None:
+    def __init__(self, method: str, url: str, reason: str) -> None:
         super().__init__(f"{method} {url}: {reason}")
         self.method = method
         self.url = url
         self.reason = reason
-        self.timeout = timeout
 
 
 class ApiError(RunnerError):
@@ -45,10 +44,6 @@ class ApiError(RunnerError):
         self.status = status
         self.body = body
         self.retry_after = retry_after
-
-    @property
-    def kind(self) -> str:
-        return self.body.get("error", "") if isinstance(self.body, dict) else ""
 
     @property
     def detail(self) -> str:

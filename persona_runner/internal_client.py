@@ -26,8 +26,6 @@ class DueBatch:
 
     personas: list[Persona]
     source: str
-    server_time: str | None = None
-    lease_until: str | None = None
 
 
 class InternalClient:
@@ -48,7 +46,7 @@ class InternalClient:
 
     def due(self) -> DueBatch:
         body = self.http.request("GET", f"{PREFIX}/due")
-        return DueBatch(personas_of(body), "due", server_time=field_of(body, "serverTime"))
+        return DueBatch(personas_of(body), "due")
 
     def claim(self, runner_id: str, limit: int, lease_seconds: int) -> DueBatch:
         """Lease due personas to this runner. Never retried: a lost answer would leave
@@ -58,12 +56,7 @@ class InternalClient:
             f"{PREFIX}/claims",
             json={"runnerId": runner_id, "limit": limit, "leaseSeconds": lease_seconds},
         )
-        return DueBatch(
-            personas_of(body),
-            "claims",
-            server_time=field_of(body, "serverTime"),
-            lease_until=field_of(body, "leaseUntil"),
-        )
+        return DueBatch(personas_of(body), "claims")
 
     def claim_or_due(self, runner_id: str, limit: int, lease_seconds: int) -> DueBatch:
         """Claims when the server has them; an older server without the route answers
@@ -76,7 +69,7 @@ class InternalClient:
                     raise
                 self.claims_supported = False
         batch = self.due()
-        return DueBatch(batch.personas[:limit], batch.source, server_time=batch.server_time)
+        return DueBatch(batch.personas[:limit], batch.source)
 
     def release(self, persona_id: str, runner_id: str) -> bool:
         """End a lease early; False if there was none (409, held by another runner, raises)."""
@@ -114,8 +107,3 @@ def personas_of(body: Any) -> list[Persona]:
     if not isinstance(body, dict) or not isinstance(body.get("personas"), list):
         raise UnexpectedResponse(f"expected {{'personas': [...]}}, got {str(body)[:200]}")
     return [Persona.from_json(row) for row in body["personas"]]
-
-
-def field_of(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    return str(value) if value is not None else None

@@ -43,11 +43,9 @@ class JsonHttp:
                 method, url, json=json, params=params, headers=headers, timeout=self.timeout
             )
         except requests.ConnectTimeout:
-            raise NetworkError(
-                method, url, f"no connection within {self.timeout[0]}s", timeout=True
-            ) from None
+            raise NetworkError(method, url, f"no connection within {self.timeout[0]}s") from None
         except requests.Timeout:
-            raise NetworkError(method, url, f"no answer within {self.timeout[1]}s", timeout=True) from None
+            raise NetworkError(method, url, f"no answer within {self.timeout[1]}s") from None
         except requests.RequestException as exc:
             raise NetworkError(method, url, short_reason(exc)) from None
         return decode(method, url, response)

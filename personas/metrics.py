@@ -2,15 +2,14 @@
 
 Under gunicorn, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh
 directory before any worker imports prometheus_client, so each worker writes its
-figures there and /metrics adds them up across workers.
+figures there and /metrics adds them up across workers (the Config's `metrics_dir`).
 """
 
 from __future__ import annotations
 
-import os
 import time
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -61,7 +60,7 @@ def method_label(method: str) -> str:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if current_app.config["PERSONAS"].metrics_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:

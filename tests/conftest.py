@@ -18,15 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config import Config  # noqa: E402
-from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database, free_port  # noqa: E402
-from devstack.processes import Process, gunicorn_cmd  # noqa: E402
+from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database  # noqa: E402
+from devstack.processes import Process  # noqa: E402
 from personas import create_app  # noqa: E402
 from personas.migrate import apply  # noqa: E402
+from tests.support.processes import ARTIFACTS, running_web  # noqa: E402, F401 - ARTIFACTS for the modules
 
 pytest_plugins = ["tests.devauth_fixtures", "tests.devmcp_fixtures", "tests.devllm_fixtures"]
 
 SERVICE_KEY = "test-service-key-0123456789"
-ARTIFACTS = ROOT / "artifacts"
 TABLES = ("personas.persona_actions", "personas.persona_feedback", "personas.personas")
 
 
@@ -86,10 +86,10 @@ class ReadingClient(FlaskClient):
 
 
 @contextmanager
-def running_app(config: Config) -> Iterator[Flask]:
-    """The app built from `config` (its test client reading answers whole), its pool
-    closed afterwards."""
-    application = create_app(config)
+def running_app(config: Config, **options: bool) -> Iterator[Flask]:
+    """The app built from `config` (and create_app's `options`; its test client reading
+    answers whole), its pool closed afterwards."""
+    application = create_app(config, **options)
     application.test_client_class = ReadingClient
     try:
         yield application
@@ -123,24 +123,8 @@ def service_env(database_url: str, devauth: Process) -> dict[str, str]:
     }
 
 
-def start_web(name: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> Process:
-    """The service under gunicorn, as the Procfile runs it, logging to artifacts/<name>.log."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    cmd = gunicorn_cmd("app:app", port, workers=workers, threads=threads)
-    proc = Process(name, cmd, env, port, log_path=ARTIFACTS / f"{name}.log")
-    try:
-        return proc.wait_ready()
-    except BaseException:
-        proc.stop()
-        raise
-
-
 @pytest.fixture(scope="session")
 def live_api(service_env: dict[str, str]) -> Iterator[Process]:
     """The service under gunicorn, shared by the tests that need real processes."""
-    proc = start_web("web", service_env)
-    try:
+    with running_web("web", service_env) as proc:
         yield proc
-    finally:
-        proc.stop()

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from devstack.postgres import free_port
-from devstack.processes import ROOT, Process, gunicorn_cmd
+from devstack.processes import Process
+from tests.support.processes import running_gunicorn, without_faults
 
-ARTIFACTS = ROOT / "artifacts"
 TIMEOUT = 10
 
 
@@ -29,17 +29,12 @@ def add_fault(devauth: Process, path: str, **fault: Any) -> None:
     response.raise_for_status()
 
 
-def clear_faults(devauth: Process) -> None:
-    requests.delete(f"{devauth.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
-
-
 @pytest.fixture(scope="session")
 def devauth(database_url: str) -> Iterator[Process]:
     """The stand-in under gunicorn (two workers, so what they share is proven shared),
     configured with the suite's service key; its `iss` is its own URL."""
     from tests.conftest import SERVICE_KEY
 
-    ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -48,26 +43,16 @@ def devauth(database_url: str) -> Iterator[Process]:
         "MANA_AUTH_URL": url,
         "APP_ENV": "test",
     }
-    proc = Process(
-        "devauth",
-        [*gunicorn_cmd("devauth.app:app", port, workers=2, threads=8), "--access-logfile", "-"],
-        env,
-        port,
-        log_path=ARTIFACTS / "devauth.log",
-    )
-    try:
-        proc.wait_ready()
+
+    options = ("--access-logfile", "-")
+    with running_gunicorn("devauth", "devauth.app:app", env, options=options, port=port) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 def devauth_clear_faults(devauth: Process) -> Iterator[Process]:
     """The stand-in with no faults registered, and none left behind after the test."""
-    clear_faults(devauth)
-    yield devauth
-    clear_faults(devauth)
+    yield from without_faults(devauth)
 
 
 @pytest.fixture

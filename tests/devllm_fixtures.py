@@ -7,38 +7,22 @@ from collections.abc import Iterator
 
 import anthropic
 import pytest
-import requests
 
-from devstack.postgres import free_port
-from devstack.processes import ROOT, Process, gunicorn_cmd
+from devstack.processes import Process
+from tests.support.processes import running_gunicorn, without_faults
 
-ARTIFACTS = ROOT / "artifacts"
 TIMEOUT = 10
 
 
 @pytest.fixture(scope="session")
 def devllm() -> Iterator[Process]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    proc = Process(
-        "devllm",
-        gunicorn_cmd("devllm.app:app", port, workers=1, threads=8),
-        {"APP_ENV": "test"},
-        port,
-        log_path=ARTIFACTS / "devllm.log",
-    )
-    try:
-        proc.wait_ready()
+    with running_gunicorn("devllm", "devllm.app:app", {"APP_ENV": "test"}, workers=1) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 def clean_devllm(devllm: Process) -> Iterator[Process]:
-    requests.delete(f"{devllm.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
-    yield devllm
-    requests.delete(f"{devllm.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
+    yield from without_faults(devllm)
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ARTIFACTS
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import add_persona, add_rating, add_tool_call
+from tests.service.factories import add_action, add_persona, add_rating
+from tests.support.weeks import this_monday, week
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -63,15 +64,6 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def this_monday() -> datetime:
-    now = datetime.now(UTC)
-    return (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def week(ago: int, hours: float = 1) -> datetime:
-    return this_monday() - timedelta(weeks=ago) + timedelta(hours=hours)
-
-
 @pytest.fixture
 def fleet(db) -> dict[str, str]:
     """Three personas (two of them stale), a rating history where `notes` regressed two
@@ -93,8 +85,10 @@ def fleet(db) -> dict[str, str]:
         add_rating(db, "ada", "calendar", 3 + ago % 2, week(ago, 4))
     add_rating(db, "ada", "calendar", 1, week(0, 5), notes="Invite times shift by an hour.")
     for minutes in (50, 40, 30):
-        add_tool_call(db, "sam", "todo.create", now - timedelta(minutes=minutes))
-    add_tool_call(db, "sam", "calendar.create", now - timedelta(minutes=20), error="409 conflict: slot taken")
+        add_action(db, "sam", now - timedelta(minutes=minutes), tool="todo.create")
+    add_action(
+        db, "sam", now - timedelta(minutes=20), tool="calendar.create", error="409 conflict: slot taken"
+    )
     return {"regression_since": (this_monday() - timedelta(weeks=2)).date().isoformat()}
 
 

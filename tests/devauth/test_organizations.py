@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
@@ -18,51 +17,28 @@ from devauth import create_app
 from devauth.config import DevAuthConfig
 from devstack.postgres import create_database
 from devstack.processes import Process
-from tests.devauth.test_standin import TIMEOUT, admin, login, new_user, spaces
 from tests.devauth_fixtures import mint_token
-
-ORG = "/api/auth/organization"
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    email: str
-    token: str
-
-
-def person(devauth: Process, name: str = "Ada") -> Person:
-    user = new_user(devauth, name=name)
-    return Person(user["id"], user["email"], login(devauth, user["email"]).json()["token"])
-
-
-def bearer(who: Person) -> dict[str, str]:
-    return {"Authorization": f"Bearer {who.token}"}
-
-
-def post(devauth: Process, who: Person, route: str, body: object) -> requests.Response:
-    return requests.post(f"{devauth.url}{ORG}/{route}", json=body, headers=bearer(who), timeout=TIMEOUT)
-
-
-def create(devauth: Process, who: Person, kind: str = "family", slug: str | None = None) -> requests.Response:
-    slug = slug or f"space-{uuid.uuid4().hex[:12]}"
-    return post(devauth, who, "create", {"name": "The Lins", "slug": slug, "metadata": {"type": kind}})
-
-
-def invite(devauth: Process, who: Person, organization_id: str, email: str) -> requests.Response:
-    body = {"email": email, "role": "member", "organizationId": organization_id}
-    return post(devauth, who, "invite-member", body)
-
-
-def accept(devauth: Process, who: Person, invitation_id: str) -> requests.Response:
-    return post(devauth, who, "accept-invitation", {"invitationId": invitation_id})
+from tests.support.auth import bearer
+from tests.support.standin import (
+    ORG,
+    TIMEOUT,
+    Person,
+    accept,
+    admin,
+    create,
+    invite,
+    person,
+    post,
+    shared_space,
+    spaces,
+)
 
 
 def full(devauth: Process, who: Person, organization_id: str) -> requests.Response:
     return requests.get(
         f"{devauth.url}{ORG}/get-full-organization",
         params={"organizationId": organization_id},
-        headers=bearer(who),
+        headers=bearer(who.token),
         timeout=TIMEOUT,
     )
 
@@ -71,15 +47,6 @@ def listed_ids(devauth: Process, who: Person) -> list[str]:
     response = spaces(devauth, who.token)
     assert response.status_code == 200, response.text
     return [space["id"] for space in response.json()]
-
-
-def shared_space(devauth: Process) -> tuple[Person, Person, dict]:
-    """Two partners of one family space: the owner made it, the partner accepted."""
-    owner, partner = person(devauth, "Owner"), person(devauth, "Partner")
-    space = create(devauth, owner).json()
-    invitation = invite(devauth, owner, space["id"], partner.email).json()
-    assert accept(devauth, partner, invitation["id"]).status_code == 200
-    return owner, partner, space
 
 
 def members_of(devauth: Process, who: Person, organization_id: str) -> dict[str, str]:
@@ -252,7 +219,8 @@ def test_a_bad_invite_or_accept_body_is_400_naming_the_field(devauth, route, bod
 
 
 def test_reading_members_without_an_organization_id_is_400(devauth):
-    response = requests.get(f"{devauth.url}{ORG}/get-full-organization", headers=bearer(person(devauth)))
+    headers = bearer(person(devauth).token)
+    response = requests.get(f"{devauth.url}{ORG}/get-full-organization", headers=headers)
     assert response.status_code == 400 and "organizationId" in response.json()["message"]
 
 

@@ -19,35 +19,9 @@ from devauth import create_app
 from devauth.config import DevAuthConfig, ProductionRefused
 from devstack.postgres import free_port
 from devstack.processes import ROOT, Process
-from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
-
-TIMEOUT = 10
-KEY = {"X-Service-Key": SERVICE_KEY}
-
-
-def new_email() -> str:
-    return f"user-{uuid.uuid4().hex[:12]}@devauth.test"
-
-
-def register(devauth: Process, email: str | None = None, password: str = "correct horse", name: str = "Ada"):
-    body = {"email": email or new_email(), "password": password, "name": name}
-    return requests.post(f"{devauth.url}/api/v1/auth/register", json=body, headers=KEY, timeout=TIMEOUT)
-
-
-def new_user(devauth: Process, **fields) -> dict:
-    response = register(devauth, **fields)
-    assert response.status_code == 200, response.text
-    return response.json()["user"]
-
-
-def login(devauth: Process, email: str, password: str = "correct horse") -> requests.Response:
-    body = {"email": email, "password": password}
-    return requests.post(f"{devauth.url}/api/v1/auth/login", json=body, headers=KEY, timeout=TIMEOUT)
-
-
-def admin(token: str) -> dict[str, str]:
-    return {**KEY, "Authorization": f"Bearer {token}"}
+from tests.support.auth import bearer
+from tests.support.standin import KEY, TIMEOUT, admin, login, new_email, new_user, register, spaces
 
 
 def search(devauth: Process, token: str, term: str) -> requests.Response:
@@ -183,10 +157,7 @@ def test_admin_routes_need_the_service_key_and_an_admin_token(devauth, admin_tok
     user_token = mint_token(devauth, role="user")
     expired = mint_token(devauth, role="admin", expiresIn=-60)
     foreign_aud = mint_token(devauth, role="admin", aud="elsewhere")
-    assert (
-        requests.get(url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=TIMEOUT).status_code
-        == 401
-    )
+    assert requests.get(url, headers=bearer(admin_token), timeout=TIMEOUT).status_code == 401
     assert requests.get(url, headers=KEY, timeout=TIMEOUT).status_code == 401
     assert requests.get(url, headers=admin(expired), timeout=TIMEOUT).status_code == 401
     assert requests.get(url, headers=admin(foreign_aud), timeout=TIMEOUT).status_code == 401
@@ -230,14 +201,6 @@ def test_stamp_refuses_an_unknown_user_a_bad_tier_and_a_missing_key(devauth):
 
 
 # --- spaces and keys ------------------------------------------------------------------------
-
-
-def spaces(devauth: Process, token: str) -> requests.Response:
-    return requests.get(
-        f"{devauth.url}/api/auth/organization/list",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=TIMEOUT,
-    )
 
 
 def test_organization_list_holds_the_users_personal_space(devauth):

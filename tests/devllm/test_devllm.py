@@ -61,6 +61,18 @@ def ratings_tool(modules: list[str]) -> dict:
     return {"name": "submit_ratings", "description": "Rate each module you used.", "input_schema": schema}
 
 
+def forced_todo_ratings(model: anthropic.Anthropic, messages: list) -> dict:
+    """The input of the submit_ratings call the driver forces at a day's end, for todo."""
+    reply = model.messages.create(
+        model=MODEL,
+        max_tokens=512,
+        messages=messages,
+        tools=[ratings_tool(["todo"])],
+        tool_choice={"type": "tool", "name": "submit_ratings"},
+    )
+    return reply.content[0].input
+
+
 def product_answer(name: str) -> tuple[str, bool, int]:
     """What the product said to a call: todo fails, notes is slow, the rest is fine."""
     product = name.replace("__", ".")
@@ -164,14 +176,7 @@ def test_more_failures_rate_lower_still(model):
                 "content": answer,
             }
             messages.append({"role": "user", "content": [result, {"type": "text", "text": "go on"}]})
-        reply = model.messages.create(
-            model=MODEL,
-            max_tokens=512,
-            messages=messages,
-            tools=[ratings_tool(["todo"])],
-            tool_choice={"type": "tool", "name": "submit_ratings"},
-        )
-        return reply.content[0].input["ratings"][0]["rating"]
+        return forced_todo_ratings(model, messages)["ratings"][0]["rating"]
 
     assert rated(0) >= 4
     assert 3 >= rated(1) > rated(2) > rated(3) >= 1
@@ -229,14 +234,7 @@ def test_bad_ratings_switch_breaks_the_next_forced_ratings_only(model, clean_dev
     )
 
     def forced_ratings() -> dict:
-        reply = model.messages.create(
-            model=MODEL,
-            max_tokens=512,
-            messages=messages,
-            tools=[ratings_tool(["todo"])],
-            tool_choice={"type": "tool", "name": "submit_ratings"},
-        )
-        return reply.content[0].input
+        return forced_todo_ratings(model, messages)
 
     on = requests.post(f"{clean_devllm.url}/dev/faults", json={"badRatings": True}, timeout=TIMEOUT)
     assert on.status_code == 204

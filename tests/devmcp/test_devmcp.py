@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -14,28 +13,9 @@ from mcp.shared.exceptions import MCPError
 
 from devmcp.config import DevMcpConfig, ProductionRefused
 from devstack.processes import ROOT
-from tests.devmcp_fixtures import TIMEOUT, headers_of, mcp_session, new_user
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def call(url: str, headers: dict, tool: str, arguments: dict | None = None):
-    async with mcp_session(url, headers) as session:
-        return await session.call_tool(tool, arguments or {})
+from tests.support.auth import bearer
+from tests.support.mcp import ACCEPT, INIT, call, headers_of, mcp_session, new_user, run
+from tests.support.standin import TIMEOUT
 
 
 def add_fault(devmcp, **fault) -> None:
@@ -109,7 +89,7 @@ def test_requests_without_a_valid_token_are_401(clean_devmcp, headers, status):
 def test_a_space_that_is_missing_or_not_the_callers_is_403(clean_devmcp, devauth):
     user, other = new_user(devauth), new_user(devauth)
     for space in ("", other.space_id):
-        headers = {**ACCEPT, "Authorization": f"Bearer {user.token}", "X-Mana-Space": space}
+        headers = {**ACCEPT, **bearer(user.token), "X-Mana-Space": space}
         response = requests.post(f"{clean_devmcp.url}/mcp", json=INIT, headers=headers, timeout=TIMEOUT)
         assert response.status_code == 403, space
     with pytest.raises((MCPError, Exception)):

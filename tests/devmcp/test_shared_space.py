@@ -11,9 +11,8 @@ import pytest
 import requests
 from mcp.shared.exceptions import MCPError
 
-from tests.devauth.test_organizations import Person, person, shared_space
-from tests.devmcp.test_devmcp import ACCEPT, INIT, call, run
-from tests.devmcp_fixtures import TIMEOUT, User, headers_of, mcp_session
+from tests.support.mcp import ACCEPT, INIT, User, call, headers_of, mcp_session, run
+from tests.support.standin import TIMEOUT, Person, person, shared_space, spaces
 
 
 def in_space(who: Person, space_id: str) -> dict[str, str]:
@@ -83,7 +82,5 @@ def test_a_third_user_cannot_use_the_shared_space(clean_devmcp, devauth):
 
 
 def listed_personal(devauth, who: Person) -> str:
-    bearer = {"Authorization": f"Bearer {who.token}"}
-    spaces = requests.get(f"{devauth.url}/api/auth/organization/list", headers=bearer, timeout=TIMEOUT)
-    [personal] = [s["id"] for s in spaces.json() if s["metadata"]["type"] == "personal"]
+    [personal] = [s["id"] for s in spaces(devauth, who.token).json() if s["metadata"]["type"] == "personal"]
     return personal

@@ -14,10 +14,11 @@ import pytest
 import requests
 
 from tests.conftest import SERVICE_KEY
-from tests.e2e.conftest import forget_stand_in_users
-from tests.e2e.operator import assert_no_traceback, run_runner, run_script
-from tests.scripts.test_catalog import ORIGINAL_SHAPE
-from tests.scripts.test_password import ORIGINAL_DEV_SECRET, recipe_written_out
+from tests.e2e.operator import run_runner, run_script
+from tests.support.auth import bearer
+from tests.support.commands import assert_no_traceback
+from tests.support.originals import ORIGINAL_DEV_SECRET, ORIGINAL_SHAPE, recipe_written_out
+from tests.support.standin import forget_stand_in_users
 
 ADMIN = "/api/v1/personas/admin"
 HTTP_TIMEOUT = 10
@@ -92,7 +93,7 @@ def test_a_persona_seeded_by_the_original_scripts_is_driven_by_our_runner(
             "moduleMix": {"todo": 2, "notes": 1},
             "tickCadence": "hourly",
         },
-        headers={"Authorization": f"Bearer {admin_token}"},
+        headers=bearer(admin_token),
         timeout=HTTP_TIMEOUT,
     )
     assert upsert.status_code == 200, upsert.text
@@ -107,7 +108,7 @@ def test_a_persona_seeded_by_the_original_scripts_is_driven_by_our_runner(
     user_id = upsert.json()["userId"]
     detail = requests.get(
         f"{live_api.url}{ADMIN}/{user_id}",
-        headers={"Authorization": f"Bearer {admin_token}"},
+        headers=bearer(admin_token),
         timeout=HTTP_TIMEOUT,
     ).json()
     assert detail["persona"]["name"] == email.split("@")[0]  # registered without a name: mana-auth's
@@ -129,9 +130,9 @@ def test_seed_py_upserts_a_catalog_in_the_original_shape(db, live_api, devauth, 
     assert len(warnings) == len(raw) + 1 and all(w.startswith("seed: warning: personas[") for w in warnings)
     assert "locale: unknown field, ignored" in warnings[0]
 
-    listed = requests.get(
-        f"{live_api.url}{ADMIN}", headers={"Authorization": f"Bearer {admin_token}"}, timeout=HTTP_TIMEOUT
-    ).json()["personas"]
+    listed = requests.get(f"{live_api.url}{ADMIN}", headers=bearer(admin_token), timeout=HTTP_TIMEOUT).json()[
+        "personas"
+    ]
     assert {p["email"]: p["name"] for p in listed} == {e["email"]: e["name"] for e in raw}
     rows = db.execute("SELECT email, archetype, module_mix, tick_cadence FROM personas.personas").fetchall()
     assert sorted(rows) == sorted(

@@ -20,9 +20,12 @@ from persona_runner.password import persona_password
 from scripts.catalog import CatalogPersona
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import add_fault, mint_token
-from tests.e2e.conftest import forget_stand_in_users, persona_ids
-from tests.e2e.operator import SEED_SECRET, assert_no_traceback, run_runner, run_script
+from tests.e2e.operator import SEED_SECRET, run_runner, run_script
 from tests.e2e.proxy import LOSE_ANSWER, REFUSE, FaultyProxy
+from tests.service.factories import persona_ids
+from tests.support.auth import bearer
+from tests.support.commands import assert_no_traceback
+from tests.support.standin import forget_stand_in_users
 
 ADMIN = "/api/v1/personas/admin"
 HTTP_TIMEOUT = 10
@@ -47,9 +50,7 @@ def stand_in_user(devauth: Process, user_id: str) -> requests.Response:
 
 
 def admin_detail(live_api: Process, token: str, user_id: str) -> dict:
-    response = requests.get(
-        f"{live_api.url}{ADMIN}/{user_id}", headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT
-    )
+    response = requests.get(f"{live_api.url}{ADMIN}/{user_id}", headers=bearer(token), timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -273,7 +274,7 @@ def test_cleanup_deletes_every_live_persona_and_warns_about_one_not_in_the_catal
             "systemPrompt": "Left behind by an older catalog.",
             "moduleMix": {"notes": 1},
         },
-        headers={"Authorization": f"Bearer {admin_token}"},
+        headers=bearer(admin_token),
         timeout=HTTP_TIMEOUT,
     )
     assert created.status_code == 200, created.text

@@ -22,10 +22,7 @@ from scripts.catalog import (
     read_catalog,
     to_upsert_body,
 )
-
-# A catalog in the shape of the original TypeScript seed's: modules and archetypes of the
-# product's own naming, prompts of 149-194 characters, no `pair`, no `tickCadence` on some.
-ORIGINAL_SHAPE = Path(__file__).resolve().parent / "original_catalog.json"
+from tests.support.originals import ORIGINAL_SHAPE
 
 
 @pytest.fixture(scope="module")

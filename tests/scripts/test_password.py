@@ -6,10 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import string
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,12 +13,10 @@ import pytest
 from persona_runner.config import RunnerConfig, seed_secret_from_env
 from persona_runner.errors import ConfigError, SeedSecretEmpty, SeedSecretRefused
 from persona_runner.password import DEV_SEED_SECRET, persona_password
+from tests.support.commands import run_python
+from tests.support.originals import ALPHANUMERIC, ORIGINAL_DEV_SECRET, recipe_written_out
 
 ROOT = Path(__file__).resolve().parents[2]
-ALPHANUMERIC = set(string.ascii_letters + string.digits)
-# Written out here, not imported: the original TypeScript seed scripts and runner use this
-# very string, and a persona seeded by one side must log in through the other.
-ORIGINAL_DEV_SECRET = "dev-persona-seed-secret-rotate-in-prod"
 
 # Checked with another tool:
 #   printf '%s' EMAIL | openssl dgst -sha256 -hmac SECRET -binary | base64 | tr -cd 'A-Za-z0-9' | cut -c1-32
@@ -32,14 +26,6 @@ LITERAL_VECTORS = [
     ("kate.brandt@mana.test", "another-secret", "dBaxP0mcwTwRDv4yYSmMbXmJalJUXeJO"),
     ("tom.nowak@mana.test", "another-secret", "gr28lrMeflIJklpFApOZ2stAURs5gzjK"),
 ]
-
-
-def recipe_written_out(email: str, secret: str) -> str:
-    """The contract's words, one step each, independent of the implementation."""
-    digest = hmac.digest(secret.encode(), email.encode(), "sha256")
-    encoded = base64.standard_b64encode(digest).decode()
-    kept = "".join(ch for ch in encoded if ch in ALPHANUMERIC)
-    return kept[:32]
 
 
 @pytest.mark.parametrize(("email", "secret", "expected"), LITERAL_VECTORS)
@@ -115,27 +101,14 @@ def test_production_with_a_secret_uses_it():
     assert "seed-4567" not in repr(config) and "key-0123" not in repr(config)
 
 
-def run_password_script(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("PERSONA_SEED_SECRET", "APP_ENV")}
-    return subprocess.run(
-        [sys.executable, "scripts/password.py", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_password_script_prints_the_same_password_as_the_runner():
-    done = run_password_script("tom.nowak@mana.test", PERSONA_SEED_SECRET="s3cr3t")
+    done = run_python("scripts/password.py", "tom.nowak@mana.test", PERSONA_SEED_SECRET="s3cr3t")
     assert done.returncode == 0, done.stderr
     assert done.stdout == persona_password("tom.nowak@mana.test", "s3cr3t") + "\n"
 
 
 def test_password_script_refuses_production_without_a_secret_in_one_line():
-    done = run_password_script("tom.nowak@mana.test", APP_ENV="production")
+    done = run_python("scripts/password.py", "tom.nowak@mana.test", APP_ENV="production")
     assert done.returncode == 2
     assert done.stdout == ""
     assert "PERSONA_SEED_SECRET" in done.stderr and len(done.stderr.strip().splitlines()) == 1
@@ -143,13 +116,13 @@ def test_password_script_refuses_production_without_a_secret_in_one_line():
 
 
 def test_password_script_without_a_secret_prints_the_original_clients_password():
-    done = run_password_script("noah.hoffmann@mana.test")
+    done = run_python("scripts/password.py", "noah.hoffmann@mana.test")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "cGLRnqVdnQXBvBcrpFABnXLs80gsbaF3\n"
 
 
 def test_password_script_refuses_an_empty_secret_in_one_line():
-    done = run_password_script("tom.nowak@mana.test", PERSONA_SEED_SECRET="")
+    done = run_python("scripts/password.py", "tom.nowak@mana.test", PERSONA_SEED_SECRET="")
     assert done.returncode == 2
     assert done.stdout == ""
     assert "PERSONA_SEED_SECRET is set but empty" in done.stderr

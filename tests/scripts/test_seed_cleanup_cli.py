@@ -4,32 +4,23 @@ API and the mana-auth stand-in they are tested end to end elsewhere."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from devstack.processes import ROOT
 from persona_runner.password import DEV_SEED_SECRET, persona_password
 from scripts.catalog import load_catalog
+from tests.support import commands
+from tests.support.commands import assert_no_traceback, run_python
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT_ENV = ("MANA_API_URL", "MANA_ADMIN_JWT", "PERSONA_SEED_SECRET", "APP_ENV")
+SCRIPTS = ROOT / "scripts"
 
 
 def run(script: str, *args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in SCRIPT_ENV}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / script) if cwd != ROOT else f"scripts/{script}", *args],
-        cwd=cwd,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """`python scripts/<script> ARGS` from the root, or by its full path from elsewhere."""
+    return run_python(str(SCRIPTS / script) if cwd != ROOT else f"scripts/{script}", *args, cwd=cwd, **env)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +30,7 @@ def emails() -> list[str]:
 
 @pytest.fixture
 def dead_url() -> str:
-    """A local port nothing listens on: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def assert_no_traceback(done: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in done.stdout + done.stderr
+    return commands.dead_url()
 
 
 def test_seed_dry_run_lists_each_persona_and_a_summary_and_sends_nothing(emails, dead_url):
@@ -135,18 +118,18 @@ def test_seed_with_a_broken_catalog_names_the_problem_and_sends_nothing(tmp_path
     assert_no_traceback(done)
 
 
-def test_seed_in_production_without_a_seed_secret_refuses_before_sending(dead_url):
-    done = run("seed.py", f"--api={dead_url}", "--jwt=x", APP_ENV="production")
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"APP_ENV": "production"}, "PERSONA_SEED_SECRET"),
+        ({"PERSONA_SEED_SECRET": ""}, "PERSONA_SEED_SECRET is set but empty"),
+    ],
+    ids=["production-without-seed-secret", "empty-seed-secret"],
+)
+def test_seed_with_no_usable_seed_secret_refuses_before_sending(dead_url, env, named):
+    done = run("seed.py", f"--api={dead_url}", "--jwt=x", **env)
     assert done.returncode == 2
-    assert "PERSONA_SEED_SECRET" in done.stderr
-    assert "cannot reach" not in done.stderr
-    assert_no_traceback(done)
-
-
-def test_seed_with_an_empty_seed_secret_refuses_before_sending(dead_url):
-    done = run("seed.py", f"--api={dead_url}", "--jwt=x", PERSONA_SEED_SECRET="")
-    assert done.returncode == 2
-    assert "PERSONA_SEED_SECRET is set but empty" in done.stderr
+    assert named in done.stderr
     assert "cannot reach" not in done.stderr
     assert_no_traceback(done)
 

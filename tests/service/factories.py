@@ -46,20 +46,9 @@ def count_rows(db: psycopg.Connection, table: str) -> int:
     return db.execute(f"SELECT count(*) FROM personas.{table}").fetchone()[0]
 
 
-def add_action(db: psycopg.Connection, persona_id: str, action_id: str, created_at: datetime) -> None:
-    db.execute(
-        "INSERT INTO personas.persona_actions (persona_id, id, tick_id, tool_name, result, created_at)"
-        " VALUES (%s, %s, 'tick-old', 'todo.create', 'ok', %s)",
-        (persona_id, action_id, created_at),
-    )
-
-
-def add_feedback(db: psycopg.Connection, persona_id: str, feedback_id: str, created_at: datetime) -> None:
-    db.execute(
-        "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, created_at)"
-        " VALUES (%s, %s, 'tick-old', 'todo', 3, %s)",
-        (persona_id, feedback_id, created_at),
-    )
+def persona_ids(db: psycopg.Connection) -> dict[str, str]:
+    """email -> user id of every personas row."""
+    return dict(db.execute("SELECT email, user_id FROM personas.personas").fetchall())
 
 
 def set_lease(db: psycopg.Connection, persona_id: str, runner: str | None, until: datetime | None) -> None:
@@ -89,43 +78,40 @@ def add_rating(
     *,
     notes: str | None = None,
     tick_id: str | None = None,
+    feedback_id: str | None = None,
 ) -> str:
-    """One rating at a given moment; the tick id (and so the row key) is made unique."""
+    """One rating at a given moment; the tick id, and the row key unless given, are made
+    unique. Returns the tick id."""
     tick = tick_id or f"tick-{next(_SEQUENCE)}"
     db.execute(
         "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, notes, created_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (persona_id, f"{tick}-{module}", tick, module, rating, notes, created_at),
+        (persona_id, feedback_id or f"{tick}-{module}", tick, module, rating, notes, created_at),
     )
     return tick
 
 
-def add_tool_call(
+def add_action(
     db: psycopg.Connection,
     persona_id: str,
-    tool: str,
     created_at: datetime,
     *,
+    tool: str = "todo.create",
     error: str | None = None,
     latency_ms: int = 120,
-) -> None:
-    """One action row: ok, or failed with `error` as its message."""
+    action_id: str | None = None,
+) -> str:
+    """One tool call: ok, or failed with `error` as its message; the tick id, and the row
+    key unless given, are made unique. Returns the row key."""
     tick = f"tick-{next(_SEQUENCE)}"
+    key = action_id or f"{tick}-0-{tool}"
     db.execute(
         "INSERT INTO personas.persona_actions"
         " (persona_id, id, tick_id, tool_name, result, error_message, latency_ms, created_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            persona_id,
-            f"{tick}-0-{tool}",
-            tick,
-            tool,
-            "error" if error else "ok",
-            error,
-            latency_ms,
-            created_at,
-        ),
+        (persona_id, key, tick, tool, "error" if error else "ok", error, latency_ms, created_at),
     )
+    return key
 
 
 def utf16_slice(text: str, units: int) -> str:

@@ -8,16 +8,14 @@ count over the actions table at the same instant.
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from personas.paging import UNPAGED
 from personas.queries import queries
-from tests.conftest import ROOT
 from tests.service.factories import PERSONA_CHILD_TABLES, add_persona, orphan_counts
+from tests.support.commands import run_module
 
 PERSONAS = ["a", "b", "c", "d"]
 
@@ -106,15 +104,8 @@ def test_actions_posted_through_the_api_are_counted(client, db, internal_headers
 
 
 def test_prune_keeps_the_figures_right(db, database_url, personas_with_history):
-    run = subprocess.run(
-        [sys.executable, "-m", "personas.prune", "--days", "10", "--batch-size", "100"],
-        cwd=ROOT,
-        env={"DATABASE_URL": database_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    args = ("--days", "10", "--batch-size", "100")
+    run = run_module("personas.prune", *args, env={"DATABASE_URL": database_url}, timeout=120)
     assert run.returncode == 0, run.stderr
     assert (
         db.execute(

@@ -8,27 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona, lease_of, set_lease
+from tests.support.claims import claim, claim_until_empty, claimed_ids, due_ids
 
 BASE = "/api/v1/personas/internal"
 DUE_FIELDS = {"userId", "email", "archetype", "systemPrompt", "moduleMix", "tickCadence", "lastActiveAt"}
-
-
-def claim(client, headers, runner: str = "runner-a", **options) -> dict:
-    response = client.post(f"{BASE}/claims", json={"runnerId": runner, **options}, headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def claimed_ids(client, headers, runner: str = "runner-a", **options) -> list[str]:
-    return [p["userId"] for p in claim(client, headers, runner, **options)["personas"]]
-
-
-def due_ids(client, headers) -> list[str]:
-    return [p["userId"] for p in client.get(f"{BASE}/due", headers=headers).get_json()["personas"]]
 
 
 def release(client, headers, persona: str, runner: str | None = "runner-a"):
@@ -227,25 +213,6 @@ def test_the_largest_claim_is_accepted(client, db, internal_headers):
 
 
 # --- many runners at once, against the real server ----------------------------------------
-
-
-def claim_until_empty(base_url: str, runner: str, limit: int) -> list[tuple[str, str]]:
-    """Claim again and again until a claim comes back empty; (persona, leaseUntil) pairs.
-    Module-level, so that processes started by multiprocessing can run it too."""
-    got: list[tuple[str, str]] = []
-    with requests.Session() as session:
-        while True:
-            response = session.post(
-                f"{base_url}{BASE}/claims",
-                json={"runnerId": runner, "limit": limit, "leaseSeconds": 600},
-                headers={"X-Service-Key": SERVICE_KEY},
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            personas = response.json()["personas"]
-            if not personas:
-                return got
-            got.extend((p["userId"], response.json()["leaseUntil"]) for p in personas)
 
 
 def arrange_fleet(db) -> set[str]:

@@ -9,22 +9,10 @@ import pytest
 
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_persona, add_rating
+from tests.support.auth import bearer
+from tests.support.weeks import monday, this_monday, week
 
 URL = "/api/v1/personas/admin/insights"
-
-
-def this_monday() -> datetime:
-    now = datetime.now(UTC)
-    return (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def week(ago: int, hours: float = 1) -> datetime:
-    """A moment `hours` into the week that started `ago` Mondays back (0: this week)."""
-    return this_monday() - timedelta(weeks=ago) + timedelta(hours=hours)
-
-
-def monday(ago: int) -> str:
-    return (this_monday() - timedelta(weeks=ago)).date().isoformat()
 
 
 def rate(db, module: str, by_week: dict[int, list[int]], persona: str = "p1") -> None:
@@ -36,7 +24,7 @@ def rate(db, module: str, by_week: dict[int, list[int]], persona: str = "p1") ->
 @pytest.fixture
 def admin(client, devauth):
     """GET the insights route with an admin token; returns the response."""
-    headers = {"Authorization": f"Bearer {mint_token(devauth, role='admin')}"}
+    headers = bearer(mint_token(devauth, role="admin"))
 
     def get(**params):
         return client.get(URL, query_string=params, headers=headers)
@@ -60,7 +48,7 @@ def test_insights_refuse_a_request_without_a_token(client):
 
 def test_insights_refuse_a_user_token(client, devauth):
     token = mint_token(devauth, role="user")
-    response = client.get(URL, headers={"Authorization": f"Bearer {token}"})
+    response = client.get(URL, headers=bearer(token))
     assert response.status_code == 403
     assert response.get_json()["error"] == "Forbidden"
 

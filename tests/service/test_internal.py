@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from config import Config
 from personas.idempotency import KEY_MAX
 from personas.paging import UNPAGED
 from personas.queries import queries
 from personas.validation import TEXT_MAX
-from tests.conftest import SERVICE_KEY
+from tests.conftest import SERVICE_KEY, running_app
 from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
 
 BASE = "/api/v1/personas/internal"
@@ -44,25 +46,13 @@ def test_internal_routes_refuse_a_wrong_key(client):
 
 
 def test_service_without_a_key_refuses_every_internal_call(config, db):
-    from dataclasses import replace
-
-    from personas import create_app
-
-    keyless = create_app(replace(config, service_key=""))
-    try:
+    with running_app(replace(config, service_key="")) as keyless:
         for headers in ({}, {"X-Service-Key": ""}, {"X-Service-Key": SERVICE_KEY}):
             assert keyless.test_client().get(f"{BASE}/due", headers=headers).status_code == 401
-    finally:
-        keyless.extensions["database"].close()
 
 
 def test_every_key_named_in_either_variable_is_accepted_during_a_rotation(config, db):
     """MANA_SERVICE_KEY and each key of MANA_SERVICE_KEYS open the gate; nothing else does."""
-    from dataclasses import replace
-
-    from config import Config
-    from personas import create_app
-
     rotating = Config.from_env(
         {
             "DATABASE_URL": config.database_url,
@@ -71,31 +61,22 @@ def test_every_key_named_in_either_variable_is_accepted_during_a_rotation(config
         }
     )
     assert rotating.accepted_service_keys == ("key-old", "key-new", "key-next")
-    app = create_app(
-        replace(config, service_key=rotating.service_key, extra_service_keys=rotating.extra_service_keys)
+    settings = replace(
+        config, service_key=rotating.service_key, extra_service_keys=rotating.extra_service_keys
     )
-    try:
+    with running_app(settings) as app:
         client = app.test_client()
         for key in ("key-old", "key-new", "key-next"):
             assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 200
         for key in ("", "key-new,key-next", "key-ne", "key-newx", " key-new", SERVICE_KEY):
             assert client.get(f"{BASE}/due", headers={"X-Service-Key": key}).status_code == 401, key
-    finally:
-        app.extensions["database"].close()
 
 
 def test_the_old_key_is_refused_once_the_rotation_removes_it(config, db):
-    from dataclasses import replace
-
-    from personas import create_app
-
-    app = create_app(replace(config, service_key="", extra_service_keys=("key-new",)))
-    try:
+    with running_app(replace(config, service_key="", extra_service_keys=("key-new",))) as app:
         client = app.test_client()
         assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-new"}).status_code == 200
         assert client.get(f"{BASE}/due", headers={"X-Service-Key": "key-old"}).status_code == 401
-    finally:
-        app.extensions["database"].close()
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.processes import Process
 from personas.mana_auth import JWKS_PATH
-from tests.conftest import SERVICE_KEY, start_web
-from tests.devauth_fixtures import add_fault, clear_faults, mint_token
+from tests.conftest import SERVICE_KEY
+from tests.devauth_fixtures import add_fault, mint_token
 from tests.service.factories import add_persona
+from tests.support.auth import bearer
+from tests.support.processes import clear_faults, running_web
 
 ADMIN = "/api/v1/personas/admin"
 DUE = "/api/v1/personas/internal/due"
@@ -33,11 +35,8 @@ STALL_MS = 6000
 @pytest.fixture
 def keyless_api(service_env: dict[str, str], devauth_clear_faults: Process) -> Iterator[Process]:
     """A fresh server (the Procfile's 2 x 4 threads, default timeouts) that has fetched no keys yet."""
-    proc = start_web("web-jwks", service_env, threads=4)
-    try:
+    with running_web("web-jwks", service_env, threads=4) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def forged_token(claims: dict) -> str:
@@ -82,10 +81,6 @@ def poll_due_while_flooded(api: Process, claims: dict) -> tuple[list[int | str],
         for thread in threads:
             thread.join()
     return polled, flooded
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def jwks_calls(api: Process) -> float:

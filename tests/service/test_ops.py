@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import psycopg
 import pytest
 
@@ -13,7 +10,8 @@ from devstack.postgres import create_database
 from personas import create_app
 from personas.errors import SchemaNotMigrated
 from personas.migrate import apply, migration_ids
-from tests.conftest import ROOT
+from tests.conftest import running_app
+from tests.support.commands import run_module
 
 
 def test_health_and_ready_answer_when_the_database_does(client):
@@ -38,15 +36,7 @@ def test_release_applies_every_migration_and_is_safe_to_run_twice(server_url):
     url = create_database(server_url, "personas_release_twice")
     assert apply(url) == migration_ids()
     assert apply(url) == []
-    run = subprocess.run(
-        [sys.executable, "-m", "personas.migrate"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"DATABASE_URL": url, "PATH": ""},
-        timeout=60,
-    )
+    run = run_module("personas.migrate", env={"DATABASE_URL": url})
     assert run.returncode == 0, run.stderr
     assert "0 applied" in run.stdout
 
@@ -104,16 +94,13 @@ def test_boot_against_an_unmigrated_database_refuses_and_names_the_command(unmig
 
 
 def test_requests_against_an_unmigrated_database_are_503_naming_the_command(unmigrated_url):
-    app = create_app(Config(database_url=unmigrated_url, service_key="k"), check_schema=False)
-    try:
+    with running_app(Config(database_url=unmigrated_url, service_key="k"), check_schema=False) as app:
         response = app.test_client().get("/api/v1/personas/internal/due", headers={"X-Service-Key": "k"})
         assert response.status_code == 503
         assert "python -m personas.migrate" in response.get_json()["message"]
         assert app.test_client().get("/ready").status_code == 503
         with psycopg.connect(unmigrated_url) as conn:
             assert conn.execute("SELECT to_regclass('personas.personas')").fetchone()[0] is None
-    finally:
-        app.extensions["database"].close()
 
 
 def test_production_refuses_to_start_without_a_service_key():
@@ -150,3 +137,11 @@ def test_defaults_match_the_contract():
     assert "secret" not in repr(
         Config(database_url="x", service_key="secret", extra_service_keys=("secret",))
     )
+
+
+def test_the_workers_metrics_directory_is_read_with_the_rest_of_the_configuration():
+    """gunicorn.conf.py sets it before the app is built; without it /metrics is one process's."""
+    env = {"DATABASE_URL": "postgresql://x@h/db"}
+    assert Config.from_env(env).metrics_dir == ""
+    given = Config.from_env({**env, "PROMETHEUS_MULTIPROC_DIR": " /run/metrics "})
+    assert given.metrics_dir == "/run/metrics"

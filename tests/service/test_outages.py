@@ -13,12 +13,12 @@ import requests
 from flask import Response
 from psycopg.errors import QueryCanceled
 
-from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database, free_port
-from devstack.processes import Process, gunicorn_cmd
-from personas import create_app
+from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database
+from devstack.processes import Process
 from personas.migrate import apply
-from tests.conftest import ARTIFACTS, SERVICE_KEY
+from tests.conftest import SERVICE_KEY, running_app
 from tests.service.factories import add_persona, count_rows
+from tests.support.processes import running_web
 
 INTERNAL = "/api/v1/personas/internal"
 DUE = f"{INTERNAL}/due"
@@ -41,19 +41,9 @@ def own_postgres() -> Iterator[LocalPostgres]:
 def service(own_postgres: LocalPostgres) -> Iterator[Process]:
     url = create_database(own_postgres.url, "outage")
     apply(url)
-    port = free_port()
     env = {"DATABASE_URL": url, "MANA_SERVICE_KEY": SERVICE_KEY, "DB_POOL_TIMEOUT": "2"}
-    proc = Process(
-        "web-outage",
-        gunicorn_cmd("app:app", port, workers=2, threads=4),
-        env,
-        port,
-        log_path=ARTIFACTS / "web-outage.log",
-    )
-    try:
-        yield proc.wait_ready()
-    finally:
-        proc.stop()
+    with running_web("web-outage", env, threads=4) as proc:
+        yield proc
 
 
 def get(service: Process, path: str) -> requests.Response:
@@ -93,11 +83,9 @@ def test_database_outage_costs_only_503s_and_the_same_processes_recover(own_post
 @pytest.fixture
 def one_connection_app(config):
     """The service with a pool of exactly one connection and a short statement timeout."""
-    app = create_app(
-        replace(config, db_pool_min=1, db_pool_max=1, db_pool_timeout=0.5, db_statement_timeout_ms=300)
-    )
-    yield app
-    app.extensions["database"].close()
+    settings = replace(config, db_pool_min=1, db_pool_max=1, db_pool_timeout=0.5, db_statement_timeout_ms=300)
+    with running_app(settings) as app:
+        yield app
 
 
 def post_action(app, persona: str) -> Response:

@@ -21,6 +21,7 @@ from personas.streaming import MAX_BATCH_ROWS
 from personas.validation import PROMPT_MAX
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona
+from tests.support.auth import bearer
 
 DUE = "/api/v1/personas/internal/due"
 ADMIN = "/api/v1/personas/admin"
@@ -29,7 +30,7 @@ INSIGHTS = "/api/v1/personas/admin/insights"
 
 @pytest.fixture
 def as_admin(admin_token) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token}"}
+    return bearer(admin_token)
 
 
 def walk(client, path: str, headers: dict, limit: int, between=lambda page: None) -> list[list[str]]:

@@ -25,7 +25,8 @@ from devstack.postgres import create_database
 from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import PERSONA_CHILD_TABLES, add_action, add_feedback, add_persona, orphan_counts
+from tests.service.factories import PERSONA_CHILD_TABLES, add_action, add_persona, add_rating, orphan_counts
+from tests.support.auth import bearer
 
 INTERNAL = "/api/v1/personas/internal"
 ADMIN = "/api/v1/personas/admin"
@@ -77,7 +78,7 @@ def post_until_done(base_url: str, fleet: Fleet, worker: int, done: threading.Ev
 
 def delete_until_done(base_url: str, fleet: Fleet, token: str) -> None:
     session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
+    session.headers.update(bearer(token))
     while (pid := fleet.next_to_delete()) is not None:
         time.sleep(0.02)  # let the posters reach this persona
         for _attempt in range(100):
@@ -116,8 +117,8 @@ def test_the_migration_removes_the_orphans_a_live_database_already_has(server_ur
     with psycopg.connect(url, autocommit=True) as conn:
         for pid in ("kept", "gone"):
             add_persona(conn, pid)
-            add_action(conn, pid, f"{pid}-a", datetime.now(UTC))
-            add_feedback(conn, pid, f"{pid}-f", datetime.now(UTC))
+            add_action(conn, pid, datetime.now(UTC), action_id=f"{pid}-a")
+            add_rating(conn, pid, "todo", 3, datetime.now(UTC), feedback_id=f"{pid}-f")
         # What a delete racing with a post left before: the persona row alone is gone.
         conn.execute("DELETE FROM personas.personas WHERE user_id = 'gone'")
         before = orphan_counts(conn)
@@ -127,4 +128,4 @@ def test_the_migration_removes_the_orphans_a_live_database_already_has(server_ur
         kept = conn.execute("SELECT persona_id, total FROM personas.persona_activity").fetchall()
         assert kept == [("kept", 1)]
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
-            add_action(conn, "gone", "gone-b", datetime.now(UTC))
+            add_action(conn, "gone", datetime.now(UTC), action_id="gone-b")

@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from datetime import UTC, datetime, timedelta
-
 from devstack.postgres import create_database, free_port
-from tests.conftest import ROOT
-from tests.service.factories import add_action, add_feedback, add_persona, count_rows
-
-
-def prune(
-    database_url: str, *args: str, retention_days: str | None = None, **settings: str
-) -> subprocess.CompletedProcess:
-    env = {"DATABASE_URL": database_url, "PATH": "", **settings}
-    if retention_days is not None:
-        env["ACTION_RETENTION_DAYS"] = retention_days
-    return subprocess.run(
-        [sys.executable, "-m", "personas.prune", *args],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-
-
-def action_ids(db) -> set[str]:
-    return {row[0] for row in db.execute("SELECT id FROM personas.persona_actions")}
-
-
-def days_ago(days: float) -> datetime:
-    return datetime.now(UTC) - timedelta(days=days)
+from tests.service.factories import add_action, add_persona, add_rating, count_rows
+from tests.support.commands import run_module
+from tests.support.retention import action_ids, days_ago, prune
 
 
 def arrange_history(db) -> None:
     """Actions on both sides of a 90-day window, and ratings far older than it."""
     add_persona(db, "p1")
     add_persona(db, "p2")
-    add_action(db, "p1", "ancient", days_ago(400))
-    add_action(db, "p1", "just-expired", days_ago(90.01))
-    add_action(db, "p2", "expired", days_ago(91))
-    add_action(db, "p1", "just-inside", days_ago(89.99))
-    add_action(db, "p2", "recent", days_ago(1))
-    add_feedback(db, "p1", "old-rating", days_ago(400))
+    add_action(db, "p1", days_ago(400), action_id="ancient")
+    add_action(db, "p1", days_ago(90.01), action_id="just-expired")
+    add_action(db, "p2", days_ago(91), action_id="expired")
+    add_action(db, "p1", days_ago(89.99), action_id="just-inside")
+    add_action(db, "p2", days_ago(1), action_id="recent")
+    add_rating(db, "p1", "todo", 3, days_ago(400), feedback_id="old-rating")
 
 
 def test_prune_removes_exactly_the_actions_past_the_window(db, database_url):
@@ -79,8 +51,8 @@ def test_a_dry_run_counts_and_deletes_nothing(db, database_url):
 def test_small_batches_still_remove_everything_with_a_short_report(db, database_url):
     add_persona(db, "p1")
     for i in range(23):
-        add_action(db, "p1", f"old-{i}", days_ago(100 + i))
-    add_action(db, "p1", "recent", days_ago(1))
+        add_action(db, "p1", days_ago(100 + i), action_id=f"old-{i}")
+    add_action(db, "p1", days_ago(1), action_id="recent")
     run = prune(database_url, "--batch-size", "2")
     assert run.returncode == 0, run.stderr
     assert action_ids(db) == {"recent"}
@@ -90,7 +62,7 @@ def test_small_batches_still_remove_everything_with_a_short_report(db, database_
 
 def test_nothing_to_prune_is_a_success(db, database_url):
     add_persona(db, "p1")
-    add_action(db, "p1", "recent", days_ago(1))
+    add_action(db, "p1", days_ago(1), action_id="recent")
     run = prune(database_url)
     assert run.returncode == 0, run.stderr
     assert "removed 0" in run.stdout
@@ -115,14 +87,6 @@ def test_bad_settings_are_refused_before_touching_the_database(database_url):
         run = prune(database_url, *args, retention_days=env_days)
         assert run.returncode == 2, (args, run.stderr)
         assert "Traceback" not in run.stderr
-    missing = subprocess.run(
-        [sys.executable, "-m", "personas.prune"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={},
-        timeout=60,
-    )
+    missing = run_module("personas.prune", env={})
     assert missing.returncode == 2
     assert "DATABASE_URL" in missing.stderr

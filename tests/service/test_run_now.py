@@ -10,26 +10,15 @@ from personas.paging import UNPAGED
 from personas.queries import queries
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_persona, set_lease
+from tests.support.auth import bearer
+from tests.support.claims import claimed_ids, due_ids
 
 ADMIN = "/api/v1/personas/admin"
 INTERNAL = "/api/v1/personas/internal"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def run_now(client, token: str, persona: str):
     return client.post(f"{ADMIN}/{persona}/run-now", headers=bearer(token))
-
-
-def due_ids(client, headers) -> list[str]:
-    return [p["userId"] for p in client.get(f"{INTERNAL}/due", headers=headers).get_json()["personas"]]
-
-
-def claimed_ids(client, headers, runner: str = "runner-a") -> list[str]:
-    body = client.post(f"{INTERNAL}/claims", json={"runnerId": runner}, headers=headers).get_json()
-    return [p["userId"] for p in body["personas"]]
 
 
 def run_requested(db, persona: str) -> bool:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.postgres import free_port
-from devstack.processes import Process, gunicorn_cmd
+from devstack.processes import Process
 from devstack.slow_clients import SlowClients
-from tests.conftest import ARTIFACTS, SERVICE_KEY
+from tests.conftest import SERVICE_KEY
+from tests.support.processes import running_web
 
 INTERNAL = "/api/v1/personas/internal"
 HEADERS = {"X-Service-Key": SERVICE_KEY}
@@ -24,29 +24,11 @@ HEADERS = {"X-Service-Key": SERVICE_KEY}
 BODY_SECONDS = 3
 
 
-def start_web(name: str, env: dict[str, str], timeout: int = 30) -> Process:
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    proc = Process(
-        name,
-        gunicorn_cmd("app:app", port, workers=1, timeout=timeout),
-        env,
-        port,
-        log_path=ARTIFACTS / f"{name}.log",
-    )
-    try:
-        return proc.wait_ready()
-    except BaseException:
-        proc.stop()
-        raise
-
-
 @pytest.fixture(scope="module")
 def short_web(service_env: dict[str, str]) -> Iterator[Process]:
     """One more web process whose bodies must arrive within BODY_SECONDS."""
-    proc = start_web("web-short", service_env, timeout=BODY_SECONDS)
-    yield proc
-    proc.stop()
+    with running_web("web-short", service_env, workers=1, timeout=BODY_SECONDS) as proc:
+        yield proc
 
 
 def answers(url: str, path: str, headers: dict[str, str], times: int) -> list[int]:
@@ -180,22 +162,18 @@ def metrics_dirs(tmp: Path) -> list[Path]:
 
 def test_the_metrics_directory_made_at_start_is_removed_at_shutdown(service_env, tmp_path: Path):
     env = {**service_env, "TMPDIR": str(tmp_path), "PROMETHEUS_MULTIPROC_DIR": ""}
-    proc = start_web("web-metrics-dir", env)
-    try:
+    with running_web("web-metrics-dir", env, workers=1) as proc:
         assert requests.get(proc.url + "/metrics", timeout=10).status_code == 200
         made = metrics_dirs(tmp_path)
         assert len(made) == 1 and any(made[0].iterdir())
-    finally:
-        proc.stop()
     assert proc.proc.returncode == 0
     assert metrics_dirs(tmp_path) == []
 
 
 def test_a_metrics_directory_given_by_the_operator_is_left_in_place(service_env, tmp_path: Path):
     given = tmp_path / "metrics"
-    proc = start_web("web-metrics-given", {**service_env, "PROMETHEUS_MULTIPROC_DIR": str(given)})
-    try:
+    with running_web(
+        "web-metrics-given", {**service_env, "PROMETHEUS_MULTIPROC_DIR": str(given)}, workers=1
+    ) as proc:
         assert requests.get(proc.url + "/metrics", timeout=10).status_code == 200
-    finally:
-        proc.stop()
     assert given.is_dir()

@@ -14,7 +14,8 @@ from psycopg.conninfo import conninfo_to_dict
 from config import Config
 from devstack.pgbouncer import LocalPgBouncer, PgBouncerUnavailable
 from devstack.processes import Process
-from tests.conftest import running_app, start_web
+from tests.conftest import running_app
+from tests.support.processes import running_web
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +57,5 @@ def service_env(service_env: dict[str, str], pooled_database_url: str) -> dict[s
 
 @pytest.fixture(scope="session")
 def live_api(service_env: dict[str, str]) -> Iterator[Process]:
-    proc = start_web("web-pgbouncer", service_env)
-    try:
+    with running_web("web-pgbouncer", service_env) as proc:
         yield proc
-    finally:
-        proc.stop()

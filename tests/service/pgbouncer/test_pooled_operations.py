@@ -4,7 +4,6 @@ check, and the per-transaction settings our queries rely on."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import replace
 
 import psycopg
@@ -16,10 +15,11 @@ from devstack.postgres import create_database
 from personas import create_app
 from personas.db import get_db
 from personas.errors import SchemaNotMigrated
-from tests.conftest import ROOT, SERVICE_KEY, running_app
+from tests.conftest import SERVICE_KEY, running_app
 from tests.service.factories import add_action, add_persona
 from tests.service.pgbouncer.conftest import pooled
-from tests.service.test_prune import action_ids, days_ago, prune
+from tests.support.commands import run_module
+from tests.support.retention import action_ids, days_ago, prune
 
 POOLING = {"DB_TRANSACTION_POOLING": "on"}
 DUE = "/api/v1/personas/internal/due"
@@ -27,15 +27,7 @@ DUE = "/api/v1/personas/internal/due"
 
 def release(database_url: str) -> subprocess.CompletedProcess:
     """The Procfile's release process, `python -m personas.migrate`."""
-    return subprocess.run(
-        [sys.executable, "-m", "personas.migrate"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"DATABASE_URL": database_url, "PATH": "", **POOLING},
-        timeout=60,
-    )
+    return run_module("personas.migrate", env={"DATABASE_URL": database_url, **POOLING})
 
 
 @pytest.fixture
@@ -89,8 +81,8 @@ def test_without_the_setting_every_request_is_503(config):
 
 def test_prune_works_through_the_pooler(db, pooled_database_url):
     add_persona(db, "p1")
-    add_action(db, "p1", "expired", days_ago(91))
-    add_action(db, "p1", "recent", days_ago(1))
+    add_action(db, "p1", days_ago(91), action_id="expired")
+    add_action(db, "p1", days_ago(1), action_id="recent")
     run = prune(pooled_database_url, "--batch-size", "1", **POOLING)
     assert run.returncode == 0, run.stderr
     assert action_ids(db) == {"recent"}

@@ -1,0 +1,1 @@
+"""What several test modules share: each helper in one place, named for what it does."""
