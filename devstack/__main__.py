@@ -1,5 +1,7 @@
 """The whole local stack in one command, until Ctrl-C: PostgreSQL, migrations, the
-mana-auth stand-in, the personas API, and the catalog seeded.
+mana-auth stand-in, the personas API, the product (devmcp) and model (devllm) stand-ins,
+the catalog seeded, every persona asked to run now, and the runner service driving them
+with the Claude driver (against devllm, or Claude itself with --llm=anthropic).
 
 `python -m devstack` (the README's first command runs it through scripts/dev.sh).
 With DATABASE_URL set it uses that database instead of starting its own.
@@ -32,8 +34,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--auth-port", type=int, default=3001, help="port of the mana-auth stand-in (default 3001)"
     )
+    parser.add_argument(
+        "--mcp-port", type=int, default=3069, help="port of the product stand-in (default 3069)"
+    )
+    parser.add_argument(
+        "--llm-port", type=int, default=3080, help="port of the model stand-in (default 3080)"
+    )
+    parser.add_argument(
+        "--runner-port", type=int, default=3070, help="port of the runner service (default 3070)"
+    )
+    parser.add_argument(
+        "--llm",
+        choices=("devllm", "anthropic"),
+        default="devllm",
+        help="the model: the local stand-in (default), or Claude itself (needs ANTHROPIC_API_KEY)",
+    )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the persona catalog")
-    return parser.parse_args()
+    parser.add_argument("--no-runner", action="store_true", help="start no runner service")
+    args = parser.parse_args()
+    if args.llm == "anthropic" and not os.environ.get("ANTHROPIC_API_KEY"):
+        parser.error("--llm=anthropic needs ANTHROPIC_API_KEY in the environment")
+    return args
 
 
 def start_database(cleanup: list[Callable[[], None]]) -> str:
@@ -62,6 +83,92 @@ def seed(api: Process, token: str, env: dict[str, str]) -> None:
         raise RuntimeError("seeding the catalog failed (see above)")
 
 
+def run_everyone_now(api: Process, token: str) -> int:
+    """Ask every persona to run at once, as an operator would from the admin API."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    personas = session.get(f"{api.url}/api/v1/personas/admin", timeout=10).json()["personas"]
+    for persona in personas:
+        session.post(
+            f"{api.url}/api/v1/personas/admin/{persona['userId']}/run-now", timeout=10
+        ).raise_for_status()
+    return len(personas)
+
+
+def start_product_and_model(args: argparse.Namespace, env: dict[str, str], cleanup: list) -> dict[str, str]:
+    """devmcp, and devllm unless Claude itself drives; what the runner needs to reach them."""
+    devmcp = Process(
+        "devmcp", [sys.executable, "-m", "devmcp"], env, args.mcp_port, log_path=LOG_DIR / "devmcp.log"
+    )
+    cleanup.append(devmcp.stop)
+    devmcp.wait_ready()
+    reach = {"MANA_MCP_URL": devmcp.url}
+    if args.llm == "devllm":
+        devllm = Process(
+            "devllm",
+            gunicorn_cmd("devllm.app:app", args.llm_port, workers=1, threads=8),
+            env,
+            args.llm_port,
+            log_path=LOG_DIR / "devllm.log",
+        )
+        cleanup.append(devllm.stop)
+        devllm.wait_ready()
+        # Any key will do for the stand-in; the SDK insists on one.
+        reach |= {"ANTHROPIC_BASE_URL": devllm.url, "ANTHROPIC_API_KEY": "devllm-local-key"}
+    return reach
+
+
+def start_runner(args: argparse.Namespace, env: dict[str, str], cleanup: list) -> Process:
+    """The runner service, claiming every few seconds so the dashboard fills within a minute."""
+    runner_env = {
+        **env,
+        "RUNNER_DRIVER": "claude",
+        "RUNNER_ID": "devstack-runner",
+        "PERSONA_CONCURRENCY": "4",
+        "RUNNER_TICK_INTERVAL_S": "5",
+    }
+    runner = Process(
+        "runner",
+        [sys.executable, "-m", "persona_runner", "serve"],
+        runner_env,
+        args.runner_port,
+        log_path=LOG_DIR / "runner.log",
+    )
+    cleanup.append(runner.stop)
+    return runner.wait_ready()
+
+
+def describe_loop(args: argparse.Namespace, env: dict[str, str], auth: str, api: str, key: str) -> str:
+    mcp = env["MANA_MCP_URL"]
+    model = env.get("ANTHROPIC_BASE_URL", "Anthropic (Claude itself)")
+    lines = [
+        f"product (MCP)    {mcp}/mcp     (development stand-in; log: .local/devmcp.log)",
+        f"model            {model}     (log: .local/devllm.log)",
+    ]
+    if not args.no_runner:
+        lines += [
+            f"runner           http://127.0.0.1:{args.runner_port}/health   (log: .local/runner.log)",
+            "",
+            "every persona was asked to run now: within a minute the dashboard shows their ticks,",
+            "tool calls, ratings and spend. Make a module fail in the product and watch its",
+            "ratings and error rate move (then ask the personas to run again from the dashboard",
+            "or with run-now):",
+            f"  curl -X POST {mcp}/dev/faults -H 'Content-Type: application/json' \\",
+            """    -d '{"tool": "todo.*", "errorRate": 1, "times": 1000}'""",
+            f"  curl -X DELETE {mcp}/dev/faults      # the product recovers",
+        ]
+    lines += [
+        "",
+        "the same stack driven by Claude itself:",
+        "  ANTHROPIC_API_KEY=<your key> bash scripts/dev.sh --llm=anthropic",
+        "",
+        "one scripted pass over the due personas, as a minimal runner would:",
+        f"  MANA_API_URL={api} MANA_AUTH_URL={auth} MANA_SERVICE_KEY={key} \\",
+        "    .venv/bin/python -m persona_runner --once",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     args = parse_args()
     LOG_DIR.mkdir(exist_ok=True)
@@ -83,11 +190,16 @@ def main() -> int:
         }
         devauth = start("devauth", "devauth.app:app", args.auth_port, env, cleanup)
         web = start("web", "app:app", args.port, env, cleanup)
+        env |= start_product_and_model(args, env, cleanup)
         token = requests.post(
             f"{devauth.url}/dev/token", json={"role": "admin", "expiresIn": 86400}, timeout=10
         ).json()["token"]
         if not args.no_seed:
             seed(web, token, env)
+        running = [web, devauth]
+        if not args.no_runner:
+            print(f"run now    {run_everyone_now(web, token)} personas asked to run at once")
+            running.append(start_runner(args, env, cleanup))
         print(
             f"""
 personas API     {web.url}          (log: .local/web.log)
@@ -98,14 +210,11 @@ admin token      {token}
                  (valid 24 h; a new one: curl -X POST {devauth.url}/dev/token -d '{{"role":"admin"}}' \\
                   -H 'Content-Type: application/json')
 
-one scripted tick, as a runner would drive every due persona:
-  MANA_API_URL={web.url} MANA_AUTH_URL={devauth.url} MANA_SERVICE_KEY={service_key} \\
-    .venv/bin/python -m persona_runner --once
-
+{describe_loop(args, env, devauth.url, web.url, service_key)}
 Running; Ctrl-C stops everything started here.""",
             flush=True,
         )
-        while all(p.proc.poll() is None for p in (web, devauth)):
+        while all(p.proc.poll() is None for p in running):
             time.sleep(1)
         print("a process exited; stopping", file=sys.stderr)
         return 1
