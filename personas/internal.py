@@ -42,27 +42,11 @@ def gate_unmatched_paths() -> None:
         check_service_key()
 
 
-CLOCK_FIELDS = ("server_time", "lease_until")
-
-
-def runner_rows(rows: list[dict]) -> list[dict]:
-    """The persona fields of each row (a row without a persona only carries the clock)."""
-    return [shaped for shaped in map(runner_row, rows) if shaped is not None]
-
-
-def runner_row(row: dict) -> dict | None:
-    """The persona fields of a due row; None for the row that only carries the clock."""
-    if not row["userId"]:
-        return None
-    return {k: v for k, v in row.items() if k not in CLOCK_FIELDS}
-
-
 DUE_STREAM = ListStream(
     "due",
     "personas",
     page_key=lambda row: PageKey(row["lastActiveAt"], row["userId"]),
-    shape=runner_row,
-    tail=lambda first: {"serverTime": first["server_time"]},
+    tail=lambda conn: {"serverTime": queries.internal.server_time(conn)},
 )
 
 
@@ -70,7 +54,7 @@ DUE_STREAM = ListStream(
 def due() -> Response:
     # Rows fetched in binary and serialised by orjson: measured faster than having
     # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md). Streamed, so a
-    # worker's memory does not grow with the fleet; the query always yields a row.
+    # worker's memory does not grow with the fleet.
     page = parse_query(DuePage)
     return DUE_STREAM.respond(
         queries.internal.due_personas,
@@ -84,14 +68,14 @@ def due() -> Response:
 def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
+    # One transaction: its start (now()) is the clock of the sweep, the rule and the lease.
     with get_db().connection() as conn:
         queries.internal.sweep_expired_leases(conn)
+        clock = queries.internal.claim_lease(conn, lease_seconds=body.leaseSeconds)
         rows = queries.internal.claim_personas(
-            conn, runner_id=body.runnerId, limit=body.limit, lease_seconds=body.leaseSeconds
+            conn, runner_id=body.runnerId, limit=body.limit, lease_until=clock["lease_until"]
         )
-    return jsonify(
-        personas=runner_rows(rows), leaseUntil=rows[0]["lease_until"], serverTime=rows[0]["server_time"]
-    )
+    return jsonify(personas=rows, leaseUntil=clock["lease_until"], serverTime=clock["server_time"])
 
 
 @bp.delete("/claims/<raw_id>")
