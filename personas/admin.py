@@ -9,24 +9,21 @@ from flask import Blueprint, Response, current_app, g, jsonify
 from psycopg.types.json import Jsonb
 
 from personas import insights
-from personas.auth import require_admin
+from personas.auth import check_admin, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from personas.mana_auth import get_mana_auth
 from personas.paging import PageKey
 from personas.queries import queries
 from personas.streaming import ListStream
-from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query, persona_id
+from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-@bp.before_request
-@require_admin
-def gate() -> None:
-    """Every admin route needs an admin token."""
+gate(bp, check_admin)
 
 
 # Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
@@ -113,38 +110,35 @@ def list_personas() -> Response:
     )
 
 
-@bp.get("/<raw_id>")
-def detail(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.get("/<persona:id>")
+def detail(id: str) -> Response:
     with get_db().connection() as conn:
-        persona = queries.admin.persona_detail(conn, persona_id=pid)
+        persona = queries.admin.persona_detail(conn, persona_id=id)
         if persona is None:
             raise NotFound("No persona with that id.")
-        actions = queries.admin.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
-        modules = queries.admin.feedback_by_module(conn, persona_id=pid)
+        actions = queries.admin.recent_actions(conn, persona_id=id, limit=RECENT_ACTIONS)
+        modules = queries.admin.feedback_by_module(conn, persona_id=id)
     return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules)
 
 
-@bp.delete("/<raw_id>")
-def delete(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.delete("/<persona:id>")
+def delete(id: str) -> Response:
     with get_db().connection() as conn:
-        if not queries.admin.persona_exists(conn, persona_id=pid):
+        if not queries.admin.persona_exists(conn, persona_id=id):
             # No persona row, no call to mana-auth: this route can never delete a human.
             raise NotFound("No persona with that id.")
     # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
     # order could leave a mana-auth user that nothing here points to any more.
-    get_mana_auth().delete_user(pid, g.admin_token)
+    get_mana_auth().delete_user(id, g.admin_token)
     with get_db().connection() as conn:
-        queries.admin.delete_persona_rows(conn, persona_id=pid)
-    return jsonify(ok=True, deleted=pid)
+        queries.admin.delete_persona_rows(conn, persona_id=id)
+    return jsonify(ok=True, deleted=id)
 
 
-@bp.post("/<raw_id>/run-now")
-def run_now(raw_id: str) -> Response:
+@bp.post("/<persona:id>/run-now")
+def run_now(id: str) -> Response:
     """Due at once for /due and claims, whatever the cadence, until its next tick posts."""
-    pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        if not queries.admin.request_run(conn, persona_id=pid):
+        if not queries.admin.request_run(conn, persona_id=id):
             raise NotFound("No persona with that id.")
-    return jsonify(ok=True, userId=pid)
+    return jsonify(ok=True, userId=id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from personas.auth import check_service_key, require_service_key
+from personas.auth import check_service_key, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
@@ -20,26 +20,12 @@ from personas.validation import (
     FeedbackBatch,
     parse_body,
     parse_query,
-    persona_id,
 )
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
 
 
-@bp.before_request
-@require_service_key
-def gate() -> None:
-    """Every internal route sits behind the service key."""
-
-
-@bp.before_app_request
-def gate_unmatched_paths() -> None:
-    """A path under this prefix that matches no route (or not with this method) needs the
-    key too: without one it is a 401 like any route, so probing cannot list the routes;
-    with one it goes on to the usual 404 or 405."""
-    prefix = bp.url_prefix or ""
-    if request.url_rule is None and (request.path == prefix or request.path.startswith(prefix + "/")):
-        check_service_key()
+gate(bp, check_service_key)
 
 
 DUE_STREAM = ListStream(
@@ -78,13 +64,12 @@ def claim() -> Response:
     return jsonify(personas=rows, leaseUntil=clock["lease_until"], serverTime=clock["server_time"])
 
 
-@bp.delete("/claims/<raw_id>")
-def release_claim(raw_id: str) -> Response:
+@bp.delete("/claims/<persona:personaId>")
+def release_claim(personaId: str) -> Response:
     """End this runner's lease early, so the persona can be claimed again before it lapses."""
     runner_id = parse_query(ClaimRelease).runnerId
-    pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        row = queries.internal.release_claim(conn, persona_id=pid, runner_id=runner_id)
+        row = queries.internal.release_claim(conn, persona_id=personaId, runner_id=runner_id)
     if row is None:
         raise NotFound("No persona with that id.")
     if row["released"]:
@@ -99,9 +84,8 @@ def written(kind: str, rows: int, new: int) -> Response:
     return jsonify(ok=True, written=rows, new=new)
 
 
-@bp.post("/<raw_id>/actions")
-def append_actions(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.post("/<persona:id>/actions")
+def append_actions(id: str) -> Response:
     rows = parse_body(ActionBatch).actions
     params = {
         "ids": [action_key(r.tickId, i, r.toolName) for i, r in enumerate(rows)],
@@ -115,15 +99,14 @@ def append_actions(raw_id: str) -> Response:
     # One transaction: mark the persona active (locking its row; 404 if there is none),
     # then insert the batch, of which rows already stored are skipped.
     with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_active(conn, persona_id=pid):
+        if not queries.internal.mark_active(conn, persona_id=id):
             raise NotFound("No persona with that id.")
-        new = queries.internal.insert_actions(conn, persona_id=pid, **params)
+        new = queries.internal.insert_actions(conn, persona_id=id, **params)
     return written("actions", len(rows), new)
 
 
-@bp.post("/<raw_id>/feedback")
-def append_feedback(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.post("/<persona:id>/feedback")
+def append_feedback(id: str) -> Response:
     rows = parse_body(FeedbackBatch).feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
     first: dict[str, object] = {}
@@ -138,7 +121,7 @@ def append_feedback(raw_id: str) -> Response:
     }
     # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
     with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_tick_over(conn, persona_id=pid):
+        if not queries.internal.mark_tick_over(conn, persona_id=id):
             raise NotFound("No persona with that id.")
-        new = queries.internal.insert_feedback(conn, persona_id=pid, **params)
+        new = queries.internal.insert_feedback(conn, persona_id=id, **params)
     return written("feedback", len(rows), new)
