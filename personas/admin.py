@@ -13,8 +13,10 @@ from personas.auth import check_admin, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from personas.mana_auth import get_mana_auth
+from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
+from personas.responses import Deleted, PersonaDetail, PersonaList, RunNow, Upserted
 from personas.streaming import ListStream
 from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query
 
@@ -23,7 +25,7 @@ RECENT_ACTIONS = 20
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-gate(bp, check_admin)
+gate(bp, check_admin, "adminJwt")
 
 
 # Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
@@ -67,6 +69,12 @@ def user_name(user: dict[str, Any]) -> str | None:
 
 
 @bp.post("", strict_slashes=False)
+@operation(
+    "Create or update a persona by email (through mana-auth).",
+    ok=Upserted,
+    body=PersonaUpsert,
+    errors=(400, 401, 403, 409, 413, 502, 504),
+)
 def upsert() -> Response:
     body = parse_body(PersonaUpsert)
     require_persona_domain(body.email)
@@ -99,6 +107,12 @@ LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["
 
 
 @bp.get("", strict_slashes=False)
+@operation(
+    "Every persona, newest first, with its 7-day activity; paged on request.",
+    ok=PersonaList,
+    query=PersonaListPage,
+    errors=(400, 401, 403),
+)
 def list_personas() -> Response:
     """Newest first; streamed, and paged when the caller asks."""
     page = parse_query(PersonaListPage)
@@ -111,6 +125,9 @@ def list_personas() -> Response:
 
 
 @bp.get("/<persona:id>")
+@operation(
+    "One persona, its 20 newest actions, its ratings per module.", ok=PersonaDetail, errors=(401, 403, 404)
+)
 def detail(id: str) -> Response:
     with get_db().connection() as conn:
         persona = queries.admin.persona_detail(conn, persona_id=id)
@@ -122,6 +139,7 @@ def detail(id: str) -> Response:
 
 
 @bp.delete("/<persona:id>")
+@operation("Hard-delete a persona here and in mana-auth.", ok=Deleted, errors=(401, 403, 404, 502, 504))
 def delete(id: str) -> Response:
     with get_db().connection() as conn:
         if not queries.admin.persona_exists(conn, persona_id=id):
@@ -136,6 +154,7 @@ def delete(id: str) -> Response:
 
 
 @bp.post("/<persona:id>/run-now")
+@operation("Make a persona due at once, whatever its cadence.", ok=RunNow, errors=(401, 403, 404, 413))
 def run_now(id: str) -> Response:
     """Due at once for /due and claims, whatever the cadence, until its next tick posts."""
     with get_db().connection() as conn:

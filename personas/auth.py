@@ -47,12 +47,14 @@ def check_admin() -> None:
     g.admin_token = token.strip()
 
 
-def gate(bp: Blueprint, check: Callable[[], None]) -> None:
+def gate(bp: Blueprint, check: Callable[[], None], scheme: str) -> None:
     """Every route of `bp` (and of the blueprints nested in it) runs `check` first. So does
     a path under its prefix that matches no route (or not with this method), or whose
     persona id cannot exist: without credentials it is a 401 like any route, so probing
-    cannot list the routes; with them it goes on to the usual 404 or 405."""
+    cannot list the routes; with them it goes on to the usual 404 or 405. `scheme` names
+    the credentials in the OpenAPI document (its securitySchemes)."""
     bp.before_request(check)
+    bp.security_scheme = scheme  # type: ignore[attr-defined]
     prefix = bp.url_prefix or ""
 
     @bp.before_app_request

@@ -9,8 +9,10 @@ from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
 from personas.metrics import ROWS_WRITTEN
+from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
+from personas.responses import Claimed, DueList, Written
 from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,
@@ -25,7 +27,7 @@ from personas.validation import (
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
 
 
-gate(bp, check_service_key)
+gate(bp, check_service_key, "serviceKey")
 
 
 DUE_STREAM = ListStream(
@@ -37,6 +39,12 @@ DUE_STREAM = ListStream(
 
 
 @bp.get("/due")
+@operation(
+    "Personas due for a tick, never-active and oldest activity first; paged on request.",
+    ok=DueList,
+    query=DuePage,
+    errors=(400, 401),
+)
 def due() -> Response:
     # Rows fetched in binary and serialised by orjson: measured faster than having
     # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md). Streamed, so a
@@ -51,6 +59,7 @@ def due() -> Response:
 
 
 @bp.post("/claims")
+@operation("Lease due personas to one runner.", ok=Claimed, body=ClaimRequest, errors=(400, 401, 413))
 def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
@@ -65,6 +74,7 @@ def claim() -> Response:
 
 
 @bp.delete("/claims/<persona:personaId>")
+@operation("End this runner's lease early.", query=ClaimRelease, errors=(400, 401, 404, 409), ok_status=204)
 def release_claim(personaId: str) -> Response:
     """End this runner's lease early, so the persona can be claimed again before it lapses."""
     runner_id = parse_query(ClaimRelease).runnerId
@@ -85,6 +95,12 @@ def written(kind: str, rows: int, new: int) -> Response:
 
 
 @bp.post("/<persona:id>/actions")
+@operation(
+    "Append a tick's tool-call audit, idempotently.",
+    ok=Written,
+    body=ActionBatch,
+    errors=(400, 401, 404, 413),
+)
 def append_actions(id: str) -> Response:
     rows = parse_body(ActionBatch).actions
     params = {
@@ -106,6 +122,12 @@ def append_actions(id: str) -> Response:
 
 
 @bp.post("/<persona:id>/feedback")
+@operation(
+    "Append a tick's module ratings, idempotently.",
+    ok=Written,
+    body=FeedbackBatch,
+    errors=(400, 401, 404, 413),
+)
 def append_feedback(id: str) -> Response:
     rows = parse_body(FeedbackBatch).feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
