@@ -8,6 +8,7 @@ from config import Config
 from personas import db, limits, logs, mana_auth, metrics, tokens
 from personas.errors import register_error_handlers
 from personas.jsonio import OrjsonProvider
+from personas.validation import PersonaIdConverter
 
 
 def create_app(config: Config | None = None, *, check_schema: bool = True) -> Flask:
@@ -15,6 +16,7 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     logs.configure_logging()
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
+    app.url_map.converters["persona"] = PersonaIdConverter
     app.config["PERSONAS"] = config
     logs.init_app(app)
     metrics.init_app(app)

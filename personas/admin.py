@@ -9,24 +9,23 @@ from flask import Blueprint, Response, current_app, g, jsonify
 from psycopg.types.json import Jsonb
 
 from personas import insights
-from personas.auth import require_admin
+from personas.auth import check_admin, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
 from personas.mana_auth import get_mana_auth
+from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
+from personas.responses import Deleted, PersonaDetail, PersonaList, RunNow, Upserted
 from personas.streaming import ListStream
-from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query, persona_id
+from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-@bp.before_request
-@require_admin
-def gate() -> None:
-    """Every admin route needs an admin token."""
+gate(bp, check_admin, "adminJwt")
 
 
 # Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
@@ -70,6 +69,12 @@ def user_name(user: dict[str, Any]) -> str | None:
 
 
 @bp.post("", strict_slashes=False)
+@operation(
+    "Create or update a persona by email (through mana-auth).",
+    ok=Upserted,
+    body=PersonaUpsert,
+    errors=(400, 401, 403, 409, 413, 502, 504),
+)
 def upsert() -> Response:
     body = parse_body(PersonaUpsert)
     require_persona_domain(body.email)
@@ -102,6 +107,12 @@ LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["
 
 
 @bp.get("", strict_slashes=False)
+@operation(
+    "Every persona, newest first, with its 7-day activity; paged on request.",
+    ok=PersonaList,
+    query=PersonaListPage,
+    errors=(400, 401, 403),
+)
 def list_personas() -> Response:
     """Newest first; streamed, and paged when the caller asks."""
     page = parse_query(PersonaListPage)
@@ -113,38 +124,40 @@ def list_personas() -> Response:
     )
 
 
-@bp.get("/<raw_id>")
-def detail(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.get("/<persona:id>")
+@operation(
+    "One persona, its 20 newest actions, its ratings per module.", ok=PersonaDetail, errors=(401, 403, 404)
+)
+def detail(id: str) -> Response:
     with get_db().connection() as conn:
-        persona = queries.admin.persona_detail(conn, persona_id=pid)
+        persona = queries.admin.persona_detail(conn, persona_id=id)
         if persona is None:
             raise NotFound("No persona with that id.")
-        actions = queries.admin.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
-        modules = queries.admin.feedback_by_module(conn, persona_id=pid)
+        actions = queries.admin.recent_actions(conn, persona_id=id, limit=RECENT_ACTIONS)
+        modules = queries.admin.feedback_by_module(conn, persona_id=id)
     return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules)
 
 
-@bp.delete("/<raw_id>")
-def delete(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.delete("/<persona:id>")
+@operation("Hard-delete a persona here and in mana-auth.", ok=Deleted, errors=(401, 403, 404, 502, 504))
+def delete(id: str) -> Response:
     with get_db().connection() as conn:
-        if not queries.admin.persona_exists(conn, persona_id=pid):
+        if not queries.admin.persona_exists(conn, persona_id=id):
             # No persona row, no call to mana-auth: this route can never delete a human.
             raise NotFound("No persona with that id.")
     # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
     # order could leave a mana-auth user that nothing here points to any more.
-    get_mana_auth().delete_user(pid, g.admin_token)
+    get_mana_auth().delete_user(id, g.admin_token)
     with get_db().connection() as conn:
-        queries.admin.delete_persona_rows(conn, persona_id=pid)
-    return jsonify(ok=True, deleted=pid)
+        queries.admin.delete_persona_rows(conn, persona_id=id)
+    return jsonify(ok=True, deleted=id)
 
 
-@bp.post("/<raw_id>/run-now")
-def run_now(raw_id: str) -> Response:
+@bp.post("/<persona:id>/run-now")
+@operation("Make a persona due at once, whatever its cadence.", ok=RunNow, errors=(401, 403, 404, 413))
+def run_now(id: str) -> Response:
     """Due at once for /due and claims, whatever the cadence, until its next tick posts."""
-    pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        if not queries.admin.request_run(conn, persona_id=pid):
+        if not queries.admin.request_run(conn, persona_id=id):
             raise NotFound("No persona with that id.")
-    return jsonify(ok=True, userId=pid)
+    return jsonify(ok=True, userId=id)

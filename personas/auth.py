@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from functools import wraps
-from typing import TypeVar
 
-from flask import current_app, g, request
+from flask import Blueprint, current_app, g, request
 
 from personas.errors import Forbidden, Unauthorized
 from personas.tokens import get_token_verifier
-
-View = TypeVar("View", bound=Callable)
 
 
 def is_accepted_key(given: str, accepted: tuple[str, ...]) -> bool:
@@ -34,34 +30,34 @@ def check_service_key() -> None:
         raise Unauthorized("Missing or wrong X-Service-Key.")
 
 
-def require_service_key(view: View) -> View:
-    """Allow the call only with one of the configured service keys."""
+def check_admin() -> None:
+    """Refuse the request unless it carries a mana-auth JWT whose role is admin; its
+    claims go on `g`."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Missing bearer token (Authorization: Bearer <admin JWT>).")
+    claims = get_token_verifier().verify(token.strip())
+    if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
+        # Every admin action is done as someone: a token that names nobody is no token.
+        raise Unauthorized("The token names no subject (sub).")
+    if claims.get("role") != "admin":
+        raise Forbidden("This route needs an admin token.")
+    g.admin_claims = claims
+    g.admin_token = token.strip()
 
-    @wraps(view)
-    def gated(*args, **kwargs):
-        check_service_key()
-        return view(*args, **kwargs)
 
-    return gated  # type: ignore[return-value]
+def gate(bp: Blueprint, check: Callable[[], None], scheme: str) -> None:
+    """Every route of `bp` (and of the blueprints nested in it) runs `check` first. So does
+    a path under its prefix that matches no route (or not with this method), or whose
+    persona id cannot exist: without credentials it is a 401 like any route, so probing
+    cannot list the routes; with them it goes on to the usual 404 or 405. `scheme` names
+    the credentials in the OpenAPI document (its securitySchemes)."""
+    bp.before_request(check)
+    bp.security_scheme = scheme  # type: ignore[attr-defined]
+    prefix = bp.url_prefix or ""
 
-
-def require_admin(view: View) -> View:
-    """Allow the call only with a mana-auth JWT whose role is admin; its claims go on `g`."""
-
-    @wraps(view)
-    def gated(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Missing bearer token (Authorization: Bearer <admin JWT>).")
-        claims = get_token_verifier().verify(token.strip())
-        if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
-            # Every admin action is done as someone: a token that names nobody is no token.
-            raise Unauthorized("The token names no subject (sub).")
-        if claims.get("role") != "admin":
-            raise Forbidden("This route needs an admin token.")
-        g.admin_claims = claims
-        g.admin_token = token.strip()
-        return view(*args, **kwargs)
-
-    return gated  # type: ignore[return-value]
+    @bp.before_app_request
+    def gate_unmatched_paths() -> None:
+        if request.url_rule is None and (request.path == prefix or request.path.startswith(prefix + "/")):
+            check()

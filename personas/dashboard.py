@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 
+from personas.openapi import operation
+
 bp = Blueprint(
     "dashboard",
     __name__,
@@ -22,6 +24,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 @bp.get("/dashboard")
+@operation("The operators' dashboard (HTML; data comes from the admin routes).", content_type="text/html")
 def dashboard() -> Response:
     response = Response(render_template("dashboard.html"), mimetype="text/html")
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

@@ -13,7 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from personas.db import get_db
+from personas.openapi import operation
 from personas.queries import queries
+from personas.responses import Insights
 from personas.validation import InsightsQuery, parse_query
 
 # Registered under the admin blueprint, whose gate (the admin JWT) it shares.
@@ -42,6 +44,12 @@ def module_trend(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/insights")
+@operation(
+    "Rating trends, regressions, stale personas, friction notes.",
+    ok=Insights,
+    query=InsightsQuery,
+    errors=(400, 401, 403),
+)
 def insights() -> Response:
     params = parse_query(InsightsQuery)
     # One clock for all three queries, so the weeks, the overdue times and generatedAt agree.

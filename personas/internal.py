@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from personas.auth import check_service_key, require_service_key
+from personas.auth import check_service_key, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
 from personas.metrics import ROWS_WRITTEN
+from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
+from personas.responses import Claimed, DueList, Written
 from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,
@@ -20,57 +22,33 @@ from personas.validation import (
     FeedbackBatch,
     parse_body,
     parse_query,
-    persona_id,
 )
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
 
 
-@bp.before_request
-@require_service_key
-def gate() -> None:
-    """Every internal route sits behind the service key."""
-
-
-@bp.before_app_request
-def gate_unmatched_paths() -> None:
-    """A path under this prefix that matches no route (or not with this method) needs the
-    key too: without one it is a 401 like any route, so probing cannot list the routes;
-    with one it goes on to the usual 404 or 405."""
-    prefix = bp.url_prefix or ""
-    if request.url_rule is None and (request.path == prefix or request.path.startswith(prefix + "/")):
-        check_service_key()
-
-
-CLOCK_FIELDS = ("server_time", "lease_until")
-
-
-def runner_rows(rows: list[dict]) -> list[dict]:
-    """The persona fields of each row (a row without a persona only carries the clock)."""
-    return [shaped for shaped in map(runner_row, rows) if shaped is not None]
-
-
-def runner_row(row: dict) -> dict | None:
-    """The persona fields of a due row; None for the row that only carries the clock."""
-    if not row["userId"]:
-        return None
-    return {k: v for k, v in row.items() if k not in CLOCK_FIELDS}
+gate(bp, check_service_key, "serviceKey")
 
 
 DUE_STREAM = ListStream(
     "due",
     "personas",
     page_key=lambda row: PageKey(row["lastActiveAt"], row["userId"]),
-    shape=runner_row,
-    tail=lambda first: {"serverTime": first["server_time"]},
+    tail=lambda conn: {"serverTime": queries.internal.server_time(conn)},
 )
 
 
 @bp.get("/due")
+@operation(
+    "Personas due for a tick, never-active and oldest activity first; paged on request.",
+    ok=DueList,
+    query=DuePage,
+    errors=(400, 401),
+)
 def due() -> Response:
     # Rows fetched in binary and serialised by orjson: measured faster than having
     # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md). Streamed, so a
-    # worker's memory does not grow with the fleet; the query always yields a row.
+    # worker's memory does not grow with the fleet.
     page = parse_query(DuePage)
     return DUE_STREAM.respond(
         queries.internal.due_personas,
@@ -81,26 +59,27 @@ def due() -> Response:
 
 
 @bp.post("/claims")
+@operation("Lease due personas to one runner.", ok=Claimed, body=ClaimRequest, errors=(400, 401, 413))
 def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
+    # One transaction: its start (now()) is the clock of the sweep, the rule and the lease.
     with get_db().connection() as conn:
         queries.internal.sweep_expired_leases(conn)
+        clock = queries.internal.claim_lease(conn, lease_seconds=body.leaseSeconds)
         rows = queries.internal.claim_personas(
-            conn, runner_id=body.runnerId, limit=body.limit, lease_seconds=body.leaseSeconds
+            conn, runner_id=body.runnerId, limit=body.limit, lease_until=clock["lease_until"]
         )
-    return jsonify(
-        personas=runner_rows(rows), leaseUntil=rows[0]["lease_until"], serverTime=rows[0]["server_time"]
-    )
+    return jsonify(personas=rows, leaseUntil=clock["lease_until"], serverTime=clock["server_time"])
 
 
-@bp.delete("/claims/<raw_id>")
-def release_claim(raw_id: str) -> Response:
+@bp.delete("/claims/<persona:personaId>")
+@operation("End this runner's lease early.", query=ClaimRelease, errors=(400, 401, 404, 409), ok_status=204)
+def release_claim(personaId: str) -> Response:
     """End this runner's lease early, so the persona can be claimed again before it lapses."""
     runner_id = parse_query(ClaimRelease).runnerId
-    pid = persona_id(raw_id)
     with get_db().connection() as conn:
-        row = queries.internal.release_claim(conn, persona_id=pid, runner_id=runner_id)
+        row = queries.internal.release_claim(conn, persona_id=personaId, runner_id=runner_id)
     if row is None:
         raise NotFound("No persona with that id.")
     if row["released"]:
@@ -115,9 +94,14 @@ def written(kind: str, rows: int, new: int) -> Response:
     return jsonify(ok=True, written=rows, new=new)
 
 
-@bp.post("/<raw_id>/actions")
-def append_actions(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.post("/<persona:id>/actions")
+@operation(
+    "Append a tick's tool-call audit, idempotently.",
+    ok=Written,
+    body=ActionBatch,
+    errors=(400, 401, 404, 413),
+)
+def append_actions(id: str) -> Response:
     rows = parse_body(ActionBatch).actions
     params = {
         "ids": [action_key(r.tickId, i, r.toolName) for i, r in enumerate(rows)],
@@ -131,15 +115,20 @@ def append_actions(raw_id: str) -> Response:
     # One transaction: mark the persona active (locking its row; 404 if there is none),
     # then insert the batch, of which rows already stored are skipped.
     with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_active(conn, persona_id=pid):
+        if not queries.internal.mark_active(conn, persona_id=id):
             raise NotFound("No persona with that id.")
-        new = queries.internal.insert_actions(conn, persona_id=pid, **params)
+        new = queries.internal.insert_actions(conn, persona_id=id, **params)
     return written("actions", len(rows), new)
 
 
-@bp.post("/<raw_id>/feedback")
-def append_feedback(raw_id: str) -> Response:
-    pid = persona_id(raw_id)
+@bp.post("/<persona:id>/feedback")
+@operation(
+    "Append a tick's module ratings, idempotently.",
+    ok=Written,
+    body=FeedbackBatch,
+    errors=(400, 401, 404, 413),
+)
+def append_feedback(id: str) -> Response:
     rows = parse_body(FeedbackBatch).feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
     first: dict[str, object] = {}
@@ -154,7 +143,7 @@ def append_feedback(raw_id: str) -> Response:
     }
     # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
     with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_tick_over(conn, persona_id=pid):
+        if not queries.internal.mark_tick_over(conn, persona_id=id):
             raise NotFound("No persona with that id.")
-        new = queries.internal.insert_feedback(conn, persona_id=pid, **params)
+        new = queries.internal.insert_feedback(conn, persona_id=id, **params)
     return written("feedback", len(rows), new)

@@ -86,7 +86,12 @@ def init_app(app: Flask) -> None:
         return response
 
 
+# `<persona:id>` -> `<id>`: the converter is how the id is checked, not part of its name.
+_CONVERTER = re.compile(r"<[^:>]+:")
+
+
 def route_of() -> str:
-    """The matched URL rule (`/api/v1/personas/internal/<raw_id>/actions`), not the raw path."""
+    """The matched URL rule with its variables by name (`/api/v1/personas/internal/<id>/actions`),
+    not the raw path."""
     rule = request.url_rule
-    return rule.rule if rule is not None else "<unmatched>"
+    return _CONVERTER.sub("<", rule.rule) if rule is not None else "<unmatched>"

@@ -23,6 +23,7 @@ from prometheus_client import (
 
 from personas.db import get_db
 from personas.logs import route_of
+from personas.openapi import operation
 
 REQUESTS = Counter(
     "personas_http_requests_total",
@@ -59,6 +60,7 @@ def method_label(method: str) -> str:
 
 
 @bp.get("/metrics")
+@operation("Prometheus metrics, summed over every worker.", content_type="text/plain")
 def metrics() -> Response:
     if current_app.config["PERSONAS"].metrics_dir:
         registry = CollectorRegistry()

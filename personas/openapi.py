@@ -1,18 +1,21 @@
 """GET /api/v1/personas/openapi.json: the OpenAPI 3.1 document of every route.
 
-Request schemas come from the very models that validate requests (personas.validation),
-response schemas from personas.responses; tests hold the document to the app's url map,
+Built from the app's url map: each view declares its operation beside it with
+`@operation(summary, ok=..., body=..., query=..., errors=...)`; the path and method come
+from its route, the tag and the security from its blueprint (the gate of its prefix).
+Request schemas are the very models that validate requests (personas.validation),
+response schemas those of personas.responses. A route without a declaration is an error,
 so a route cannot exist undocumented.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import BaseModel
 
 from personas import responses as out
@@ -20,10 +23,6 @@ from personas import validation as req
 
 bp = Blueprint("openapi", __name__)
 
-INTERNAL = "/api/v1/personas/internal"
-ADMIN = "/api/v1/personas/admin"
-SERVICE_KEY = [{"serviceKey": []}]
-ADMIN_JWT = [{"adminJwt": []}]
 
 ERRORS = {
     400: "Invalid input; `details` names every field at fault (with the row index for batches).",
@@ -46,150 +45,54 @@ ALWAYS = (414, 431, 500, 503)
 
 @dataclass(frozen=True)
 class Operation:
-    method: str
-    path: str
+    """What the document says of one view: `ok` is the success body's model (None: no
+    model, e.g. text or HTML), `body` and `query` the request's, `errors` the statuses the
+    view itself can answer (ALWAYS and nothing else is added)."""
+
     summary: str
-    ok: type[BaseModel] | None
-    security: list | None = None
+    ok: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     ok_status: int = 200
     content_type: str = "application/json"
-    tags: tuple[str, ...] = field(default=())
 
 
-OPERATIONS = [
-    Operation("get", "/health", "The process is up.", out.Ok, tags=("operations",)),
-    Operation(
-        "get", "/ready", "The database answers and its schema is migrated.", out.Ready, tags=("operations",)
-    ),
-    Operation(
-        "get",
-        "/metrics",
-        "Prometheus metrics, summed over every worker.",
-        None,
-        content_type="text/plain",
-        tags=("operations",),
-    ),
-    Operation("get", "/api/v1/personas/openapi.json", "This document.", None, tags=("operations",)),
-    Operation(
-        "get",
-        f"{INTERNAL}/due",
-        "Personas due for a tick, never-active and oldest activity first; paged on request.",
-        out.DueList,
-        SERVICE_KEY,
-        query=req.DuePage,
-        errors=(400, 401),
-        tags=("internal",),
-    ),
-    Operation(
-        "post",
-        f"{INTERNAL}/claims",
-        "Lease due personas to one runner.",
-        out.Claimed,
-        SERVICE_KEY,
-        body=req.ClaimRequest,
-        errors=(400, 401, 413),
-        tags=("internal",),
-    ),
-    Operation(
-        "delete",
-        f"{INTERNAL}/claims/{{personaId}}",
-        "End this runner's lease early.",
-        None,
-        SERVICE_KEY,
-        query=req.ClaimRelease,
-        errors=(400, 401, 404, 409),
-        ok_status=204,
-        tags=("internal",),
-    ),
-    Operation(
-        "post",
-        f"{INTERNAL}/{{id}}/actions",
-        "Append a tick's tool-call audit, idempotently.",
-        out.Written,
-        SERVICE_KEY,
-        body=req.ActionBatch,
-        errors=(400, 401, 404, 413),
-        tags=("internal",),
-    ),
-    Operation(
-        "post",
-        f"{INTERNAL}/{{id}}/feedback",
-        "Append a tick's module ratings, idempotently.",
-        out.Written,
-        SERVICE_KEY,
-        body=req.FeedbackBatch,
-        errors=(400, 401, 404, 413),
-        tags=("internal",),
-    ),
-    Operation(
-        "post",
-        ADMIN,
-        "Create or update a persona by email (through mana-auth).",
-        out.Upserted,
-        ADMIN_JWT,
-        body=req.PersonaUpsert,
-        errors=(400, 401, 403, 409, 413, 502, 504),
-        tags=("admin",),
-    ),
-    Operation(
-        "get",
-        ADMIN,
-        "Every persona, newest first, with its 7-day activity; paged on request.",
-        out.PersonaList,
-        ADMIN_JWT,
-        query=req.PersonaListPage,
-        errors=(400, 401, 403),
-        tags=("admin",),
-    ),
-    Operation(
-        "get",
-        f"{ADMIN}/insights",
-        "Rating trends, regressions, stale personas, friction notes.",
-        out.Insights,
-        ADMIN_JWT,
-        query=req.InsightsQuery,
-        errors=(400, 401, 403),
-        tags=("admin",),
-    ),
-    Operation(
-        "get",
-        f"{ADMIN}/{{id}}",
-        "One persona, its 20 newest actions, its ratings per module.",
-        out.PersonaDetail,
-        ADMIN_JWT,
-        errors=(401, 403, 404),
-        tags=("admin",),
-    ),
-    Operation(
-        "delete",
-        f"{ADMIN}/{{id}}",
-        "Hard-delete a persona here and in mana-auth.",
-        out.Deleted,
-        ADMIN_JWT,
-        errors=(401, 403, 404, 502, 504),
-        tags=("admin",),
-    ),
-    Operation(
-        "post",
-        f"{ADMIN}/{{id}}/run-now",
-        "Make a persona due at once, whatever its cadence.",
-        out.RunNow,
-        ADMIN_JWT,
-        errors=(401, 403, 404, 413),
-        tags=("admin",),
-    ),
-    Operation(
-        "get",
-        "/dashboard",
-        "The operators' dashboard (HTML; data comes from the admin routes).",
-        None,
-        content_type="text/html",
-        tags=("dashboard",),
-    ),
-]
+View = TypeVar("View", bound=Callable)
+
+
+def operation(summary: str, **declared: Any) -> Callable[[View], View]:
+    """Declare a view's operation beside it, under its route decorator:
+
+        @bp.post("/claims")
+        @operation("Lease due personas to one runner.", ok=Claimed, body=ClaimRequest, errors=(400, 401, 413))
+        def claim(): ...
+
+    The path, method, tag and security come from the route and its blueprint."""
+
+    def record(view: View) -> View:
+        view.operation = Operation(summary, **declared)  # type: ignore[attr-defined]
+        return view
+
+    return record
+
+
+class UndocumentedRoute(LookupError):
+    """A route whose view declares no @operation: the document would not be the API."""
+
+
+# The tag of each top-level blueprint (the prefix it owns); by its name otherwise.
+TAGS = {"ops": "operations", "metrics": "operations", "openapi": "operations"}
+# The gate of a blueprint (personas.auth.gate) says which credentials its routes need.
+SECURITY_SCHEMES = {
+    "serviceKey": {"type": "apiKey", "in": "header", "name": "X-Service-Key"},
+    "adminJwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT (EdDSA, from mana-auth)",
+    },
+}
+_VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +134,9 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    method: str, path: str, op: Operation, tag: str, security: str | None, components: dict[str, Any]
+) -> dict[str, Any]:
     if op.ok is not None:
         ok_content = {op.content_type: {"schema": _schema(op.ok, components)}}
     elif op.content_type == "application/json":
@@ -249,11 +154,11 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         responses[str(status)] = {"description": ERRORS[status], "content": error_ref}
     spec: dict[str, Any] = {
         "summary": op.summary,
-        "operationId": f"{op.method}_{op.path}",
-        "tags": list(op.tags),
+        "operationId": f"{method}_{path}",
+        "tags": [tag],
         "responses": responses,
     }
-    params = _path_params(op.path) + (_query_params(op.query) if op.query else [])
+    params = _path_params(path) + (_query_params(op.query) if op.query else [])
     if params:
         spec["parameters"] = params
     if op.body is not None:
@@ -261,8 +166,8 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": _schema(op.body, components)}},
         }
-    if op.security is not None:
-        spec["security"] = op.security
+    if security is not None:
+        spec["security"] = [{security: []}]
     return spec
 
 
@@ -275,12 +180,25 @@ def _persona_domain_rule(components: dict[str, Any], domain: str) -> None:
     email["description"] = f"An address at @{domain}: only synthetic users can become personas."
 
 
-@cache
-def document(persona_domain: str) -> dict[str, Any]:
+def document(app: Flask, persona_domain: str) -> dict[str, Any]:
+    """The document of every route of `app`'s url map, from the views' @operation."""
     components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, components)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        op = getattr(view, "operation", None)
+        if op is None:
+            raise UndocumentedRoute(f"{rule.rule} ({rule.endpoint}) declares no @operation")
+        blueprint = rule.endpoint.partition(".")[0]
+        tag = TAGS.get(blueprint, blueprint)
+        security = getattr(app.blueprints.get(blueprint), "security_scheme", None)
+        path = _VARIABLE.sub(r"{\1}", rule.rule).rstrip("/") or "/"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                method.lower(), path, op, tag, security, components
+            )
     _persona_domain_rule(components, persona_domain)
     return {
         "openapi": "3.1.0",
@@ -292,18 +210,17 @@ def document(persona_domain: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {
-                "serviceKey": {"type": "apiKey", "in": "header", "name": "X-Service-Key"},
-                "adminJwt": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "bearerFormat": "JWT (EdDSA, from mana-auth)",
-                },
-            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 
 
 @bp.get("/api/v1/personas/openapi.json")
+@operation("This document.")
 def openapi_json() -> Response:
-    return jsonify(document(current_app.config["PERSONAS"].persona_email_domain))
+    # Built once per app, on first request: every route is registered by then.
+    doc = current_app.extensions.get("personas.openapi")
+    if doc is None:
+        doc = document(current_app, current_app.config["PERSONAS"].persona_email_domain)
+        current_app.extensions["personas.openapi"] = doc
+    return jsonify(doc)

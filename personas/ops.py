@@ -5,16 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from personas.db import get_db
+from personas.openapi import operation
+from personas.responses import Ok, Ready
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/health")
+@operation("The process is up.", ok=Ok)
 def health() -> Response:
     return jsonify(ok=True)
 
 
 @bp.get("/ready")
+@operation("The database answers and its schema is migrated.", ok=Ready)
 def ready() -> Response:
     """Ready once the database answers and its schema is migrated; 503 otherwise."""
     with get_db().connection() as conn:

@@ -1,7 +1,9 @@
 """Response shapes, for the OpenAPI document (and the fuzzer that checks answers against it).
 
-Views build their JSON directly (or let PostgreSQL build it); these models state what
-that JSON is, and tests/service/test_openapi.py holds the two together.
+Views build their JSON directly (or let PostgreSQL build it); each view names the model
+of its answer in its @operation (personas.openapi), and tests/service/test_openapi.py
+and the fuzzer hold the two together. One model per shape: a due persona is DuePersona,
+in /due and in a claim alike.
 """
 
 from __future__ import annotations

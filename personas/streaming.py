@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from flask import Response, stream_with_context
-from psycopg import ServerCursor
+from psycopg import Connection, ServerCursor
 
 from personas.db import get_db
 from personas.jsonio import OrjsonProvider
@@ -49,9 +49,9 @@ def _dumps(obj: Any) -> bytes:
 
 
 class ListStream:
-    """How one route's rows become its answer: `field` holds the rows, `shape` turns a row
-    into its JSON (None drops it), `tail` is what follows the list (from the first row,
-    None when there is none), and `page_key` is a row's sort key for `nextCursor`."""
+    """How one route's rows become its answer: `field` holds the rows, `tail` is what
+    follows the list (read on the list's connection, in its transaction, before the
+    response starts), and `page_key` is a row's sort key for `nextCursor`."""
 
     def __init__(
         self,
@@ -59,13 +59,11 @@ class ListStream:
         field: str,
         *,
         page_key: Callable[[dict], PageKey],
-        shape: Callable[[dict], dict | None] = lambda row: row,
-        tail: Callable[[dict | None], dict] = lambda first: {},
+        tail: Callable[[Connection], dict] = lambda conn: {},
     ) -> None:
         self.route = route
         self.head = _dumps({field: []})[:-2]  # b'{"field":['
         self.page_key = page_key
-        self.shape = shape
         self.tail = tail
 
     def respond(self, query: Callable[..., Any], *, limit: int | None, **params: Any) -> Response:
@@ -79,10 +77,11 @@ class ListStream:
                 query.declare(conn, limit=None if limit is None else limit + 1, **params)
             )
             first = cursor.fetchmany(FIRST_BATCH_ROWS)
+            tail = self.tail(conn)
             # From here the response owns the connection: the body returns it to the pool
             # when it ends, fails or is abandoned by the client (or, never started, on close).
             owned = held.pop_all()
-        body = self._body(owned, cursor, first, limit, self.tail(first[0] if first else None))
+        body = self._body(owned, cursor, first, limit, tail)
         response = Response(stream_with_context(body), mimetype="application/json")
         response.call_on_close(owned.close)
         return response
@@ -109,14 +108,13 @@ class ListStream:
         while fetched:
             more = limit is not None and sent + len(fetched) > limit
             batch = fetched[: limit - sent] if more else fetched
-            rows = [shaped for shaped in map(self.shape, batch) if shaped is not None]
             size, separator = len(fetched), b"," if sent else b""
-            encoded = _dumps(rows)[1:-1] if rows else b""
-            if rows:
-                sent += len(rows)
+            encoded = _dumps(batch)[1:-1] if batch else b""
+            if batch:
+                sent += len(batch)
                 last = batch[-1]
             # Only the encoded batch stays alive while it is sent, none while the next is read.
-            del fetched, batch, rows
+            del fetched, batch
             if encoded:
                 if separator:
                     yield separator  # its own piece: joining it to the batch would copy the batch

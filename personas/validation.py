@@ -23,9 +23,10 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from werkzeug.routing import BaseConverter
 
 from personas import jsonio
-from personas.errors import ApiError, NotFound, ValidationFailed
+from personas.errors import ApiError, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
 
 # Length caps, stated in the OpenAPI document: generous for real use, small enough
@@ -160,11 +161,11 @@ def parse_query(model: type[Model]) -> Model:
     return validate(model, request.args.to_dict())
 
 
-def persona_id(value: str) -> str:
-    """A path id that could name a persona; anything else cannot exist, so 404."""
-    if not value or len(value) > ID_MAX or "\x00" in value:
-        raise NotFound("No persona with that id.")
-    return value
+class PersonaIdConverter(BaseConverter):
+    """`<persona:id>`: a path segment that could name a persona (1 to ID_MAX characters, no
+    NUL); anything else matches no route, so it is a 404 (after the prefix's gate)."""
+
+    regex = f"[^/\\x00]{{1,{ID_MAX}}}"
 
 
 def _module_weight(value: float) -> float:

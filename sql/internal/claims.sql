@@ -9,45 +9,46 @@ UPDATE personas.personas p
                       WHERE lease_until <= now()
                         FOR UPDATE SKIP LOCKED);
 
+-- name: claim_lease^
+-- The clock of a claim, read in its transaction (now() is the transaction's start, the
+-- moment claim_personas judges by and leases from): the server time and the lease's end.
+SELECT now() AS server_time, now() + :lease_seconds::int * interval '1 second' AS lease_until;
+
 -- name: claim_personas
--- Lease up to :limit due personas to one runner, in one statement. The due rule
+-- Lease up to :limit due personas to one runner until :lease_until (claim_lease's, read
+-- first in the same transaction), in one statement. The due rule
 -- (personas.is_due) and the order are those of due.sql; `lease_until IS NULL` (after
 -- the sweep, the same as "no live lease") lets the walk use the partial index of
 -- claimable personas. FOR UPDATE SKIP LOCKED makes concurrent claimers pass over each
 -- other's rows instead of waiting for them, and a row another claimer leased since our
 -- snapshot is re-checked against the lease test when we lock it, so it drops out: no
 -- persona goes to two runners while a lease is live.
-WITH clock AS (
-    SELECT now() AS now, now() + :lease_seconds::int * interval '1 second' AS lease_until
-), due AS (
+WITH due AS (
     SELECT p.user_id
-      FROM personas.personas p, clock
+      FROM personas.personas p
      WHERE p.lease_until IS NULL
        AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
-                           p.lease_until, clock.now)
+                           p.lease_until, now())
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
      LIMIT :limit
        FOR UPDATE OF p SKIP LOCKED
 ), leased AS (
     UPDATE personas.personas p
        SET lease_runner = :runner_id,
-           lease_until = clock.lease_until
-      FROM due, clock
+           lease_until = :lease_until::timestamptz
+      FROM due
      WHERE p.user_id = due.user_id
  RETURNING p.user_id, p.email, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
            p.last_active_at
 )
-SELECT clock.now AS server_time,
-       clock.lease_until,
-       l.user_id AS "userId",
+SELECT l.user_id AS "userId",
        l.email,
        l.archetype,
        l.system_prompt AS "systemPrompt",
        l.module_mix AS "moduleMix",
        l.tick_cadence AS "tickCadence",
        l.last_active_at AS "lastActiveAt"
-  FROM clock
-  LEFT JOIN leased l ON true
+  FROM leased l
  ORDER BY l.last_active_at NULLS FIRST, l.user_id;
 
 -- name: release_claim^

@@ -56,7 +56,7 @@ def test_live_requests_are_logged_as_json_with_their_id_and_no_secrets(live_api,
     lines = (ARTIFACTS / "web.log").read_text().splitlines()
     mine = [json.loads(line) for line in lines if "trace-me-42" in line]
     assert mine, "the request's log line is missing"
-    assert mine[-1]["status"] == 200 and mine[-1]["route"] == "/api/v1/personas/internal/<raw_id>/actions"
+    assert mine[-1]["status"] == 200 and mine[-1]["route"] == "/api/v1/personas/internal/<id>/actions"
     assert "durationMs" in mine[-1] or "duration_ms" in mine[-1]
     text = "\n".join(lines)
     assert SERVICE_KEY not in text and "secret-token-value" not in text

@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from personas.insights import STALE_LIMIT
-from personas.internal import runner_rows
 from personas.jsonio import OrjsonProvider
 from personas.paging import UNPAGED
 from personas.queries import queries
@@ -63,7 +62,7 @@ def seed_due_fleet(db) -> list[str]:
         add_persona(db, f"old-{i}", last_active=now - timedelta(days=2, hours=i))
     for i in range(3):
         add_persona(db, f"busy-{i}", last_active=now - timedelta(minutes=5))
-    return [p["userId"] for p in queries.internal.due_personas(db, now=None, **UNPAGED) if p["userId"]]
+    return [p["userId"] for p in queries.internal.due_personas(db, now=None, **UNPAGED)]
 
 
 # --- paging ---------------------------------------------------------------------------------
@@ -182,7 +181,7 @@ def test_unpaged_due_is_the_answer_it_always_was(client, db, internal_headers):
     assert response.status_code == 200 and response.mimetype == "application/json"
     body = response.get_json()
     assert list(body) == ["personas", "serverTime"]
-    expected = runner_rows(queries.internal.due_personas(db, now=None, **UNPAGED))
+    expected = queries.internal.due_personas(db, now=None, **UNPAGED)
     assert body["personas"] == as_json(expected)
     DueList.model_validate(body)
 
@@ -217,7 +216,7 @@ def test_a_streamed_due_over_many_batches_parses_and_matches_the_rows(live_api, 
     body = orjson.loads(response.content)
     assert list(body) == ["personas", "serverTime"]
     assert [p["userId"] for p in body["personas"]] == [f"big-{n:05d}" for n in range(1, count + 1)]
-    expected = runner_rows(queries.internal.due_personas(db, now=None, **UNPAGED))
+    expected = queries.internal.due_personas(db, now=None, **UNPAGED)
     assert body["personas"] == as_json(expected)
     # Byte for byte what one orjson document of the whole answer would be.
     assert orjson.dumps(body, option=OrjsonProvider.options) == response.content
