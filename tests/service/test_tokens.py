@@ -31,6 +31,19 @@ def test_no_token_is_401(client):
     assert response.get_json()["error"] == "Unauthorized"
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/nothing/here", "/p1/nothing", "/" + "x" * 201, "/insights/more"],
+    ids=["top", "nested", "odd-id", "deep"],
+)
+def test_an_unknown_admin_path_is_401_without_a_token_and_404_with_one(client, db, admin_token, path):
+    """As on the internal prefix: without a token nothing tells a route from a non-route."""
+    response = client.get(f"{BASE}{path}")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Unauthorized"
+    assert client.get(f"{BASE}{path}", headers=bearer(admin_token)).status_code == 404
+
+
 @pytest.mark.parametrize("header", ["Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer a.b.c"])
 def test_malformed_authorization_is_401(client, header):
     assert client.get(BASE, headers={"Authorization": header}).status_code == 401
