@@ -31,9 +31,10 @@ WITH clock AS (
            END AS spent_usd
 ), due AS (
     SELECT p.user_id
-      FROM personas.personas p, clock, spend
+      FROM personas.personas p, clock
      WHERE p.lease_until IS NULL
-       AND (spend.spent_usd IS NULL OR spend.spent_usd < :budget_usd::numeric)
+       -- A one-time filter on the walk below (not a join), so its plan stays the same.
+       AND (:budget_usd::numeric IS NULL OR (SELECT spent_usd FROM spend) < :budget_usd::numeric)
        AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
                            p.lease_until, clock.now)
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
