@@ -18,16 +18,17 @@ UPDATE personas.personas p
 -- snapshot is re-checked against the lease test when we lock it, so it drops out: no
 -- persona goes to two runners while a lease is live.
 -- The fleet budget (:budget_usd, null: none) is decided here too, in the same statement:
--- today's spend (cost of the ticks started this UTC day) is read with the claim, and at
--- or over the budget the claim leases nothing. It is only summed when a budget is set.
+-- today's spend (cost of the ticks started this UTC day, from the fleet_spend rollup the
+-- ticks keep up to date) is read with the claim, and at or over the budget the claim
+-- leases nothing. It is only read when a budget is set.
 WITH clock AS (
     SELECT now() AS now, now() + :lease_seconds::int * interval '1 second' AS lease_until,
            date_trunc('day', now(), 'UTC') + interval '1 day' AS budget_resets_at
 ), spend AS (
     SELECT CASE WHEN :budget_usd::numeric IS NULL THEN NULL
-                ELSE (SELECT coalesce(sum(t.cost_usd), 0)
-                        FROM personas.persona_ticks t
-                       WHERE t.started_at >= date_trunc('day', now(), 'UTC'))
+                ELSE (SELECT coalesce(sum(s.cost_usd), 0)
+                        FROM personas.fleet_spend s
+                       WHERE s.day = (now() AT TIME ZONE 'UTC')::date)
            END AS spent_usd
 ), due AS (
     SELECT p.user_id

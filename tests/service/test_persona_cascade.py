@@ -113,6 +113,8 @@ def test_deletes_racing_with_posts_leave_no_orphan_rows(live_api, devauth, db):
     assert posted > 0, "the posters never reached a persona: no race was run"
     assert db.execute("SELECT count(*) FROM personas.personas").fetchone()[0] == 0
     assert orphan_counts(db) == dict.fromkeys(PERSONA_CHILD_TABLES, 0)
+    # The spend of the deleted personas' ticks went with them.
+    assert db.execute("SELECT coalesce(sum(cost_usd), 0) FROM personas.fleet_spend").fetchone()[0] == 0
 
 
 def test_the_migration_removes_the_orphans_a_live_database_already_has(server_url):
