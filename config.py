@@ -51,6 +51,9 @@ class Config:
     # Where each gunicorn worker writes its metrics (PROMETHEUS_MULTIPROC_DIR, set by
     # gunicorn.conf.py before the app is built); empty: one process, its own registry.
     metrics_dir: str = ""
+    # FLEET_DAILY_BUDGET_USD: claims hand out no persona once the cost of the ticks started
+    # this UTC day reaches it. None: no budget.
+    fleet_daily_budget_usd: float | None = None
 
     @property
     def production(self) -> bool:
@@ -93,6 +96,9 @@ class Config:
             db_transaction_pooling=env.flag("DB_TRANSACTION_POOLING", False),
             action_retention_days=env.whole("ACTION_RETENTION_DAYS", 90, minimum=1),
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
+            fleet_daily_budget_usd=env.number(
+                "FLEET_DAILY_BUDGET_USD", None, minimum=0, unit="a number of US dollars"
+            ),
         )
         config.check()
         return config

@@ -139,7 +139,13 @@ class Stack:
     def postmaster_pid(self) -> int:
         return int((self.server.datadir / "postmaster.pid").read_text().split()[0])
 
-    def start_api(self, args: argparse.Namespace, auth_url: str = "", name: str = "web") -> Process:
+    def start_api(
+        self,
+        args: argparse.Namespace,
+        auth_url: str = "",
+        name: str = "web",
+        extra_env: dict[str, str] | None = None,
+    ) -> Process:
         """The service under gunicorn with the Procfile's flags; the settings come from `args`."""
         port = free_port()
         env = {
@@ -154,6 +160,7 @@ class Stack:
         }
         if auth_url:
             env["MANA_AUTH_URL"] = auth_url
+        env.update(extra_env or {})
         cmd = gunicorn_cmd("app:app", port, workers=args.workers, threads=args.threads)
         return self._start(name, cmd, env, port)
 

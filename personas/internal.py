@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
+from personas import ticks
 from personas.auth import check_service_key, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
@@ -12,10 +13,11 @@ from personas.metrics import ROWS_WRITTEN
 from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
-from personas.responses import Claimed, DueList, Written
+from personas.responses import Claimed, DueList, LeaseExtended, Written
 from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,
+    ClaimHeartbeat,
     ClaimRelease,
     ClaimRequest,
     DuePage,
@@ -25,6 +27,8 @@ from personas.validation import (
 )
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
+# Nested once, at import, as the admin blueprint nests insights.
+bp.register_blueprint(ticks.bp)
 
 
 gate(bp, check_service_key, "serviceKey")
@@ -63,14 +67,51 @@ def due() -> Response:
 def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
-    # One transaction: its start (now()) is the clock of the sweep, the rule and the lease.
+    budget = current_app.config["PERSONAS"].fleet_daily_budget_usd
+    # One transaction: its start (now()) is the clock of the sweep, the rule, the lease
+    # and the budget's day.
     with get_db().connection() as conn:
         queries.internal.sweep_expired_leases(conn)
-        clock = queries.internal.claim_lease(conn, lease_seconds=body.leaseSeconds)
+        clock = queries.internal.claim_lease(conn, lease_seconds=body.leaseSeconds, budget_usd=budget)
         rows = queries.internal.claim_personas(
-            conn, runner_id=body.runnerId, limit=body.limit, lease_until=clock["lease_until"]
+            conn,
+            runner_id=body.runnerId,
+            limit=body.limit,
+            lease_until=clock["lease_until"],
+            budget_usd=budget,
         )
-    return jsonify(personas=rows, leaseUntil=clock["lease_until"], serverTime=clock["server_time"])
+    answer = {"personas": rows, "leaseUntil": clock["lease_until"], "serverTime": clock["server_time"]}
+    if budget is not None:
+        answer["budget"] = {
+            "limitUsd": budget,
+            "spentUsd": clock["budget_spent_usd"],
+            "resetsAt": clock["budget_resets_at"],
+        }
+    return jsonify(answer)
+
+
+@bp.post("/claims/<persona:personaId>/heartbeat")
+@operation(
+    "Extend this runner's live lease while it drives the persona.",
+    ok=LeaseExtended,
+    body=ClaimHeartbeat,
+    errors=(400, 401, 404, 409, 413),
+)
+def heartbeat(personaId: str) -> Response:
+    """Extend this runner's live lease while it still drives the persona; a lapsed lease
+    stays lapsed (the persona may be another runner's by now)."""
+    body = parse_body(ClaimHeartbeat)
+    with get_db().connection() as conn:
+        row = queries.internal.extend_claim(
+            conn, persona_id=personaId, runner_id=body.runnerId, lease_seconds=body.leaseSeconds
+        )
+    if row is None:
+        raise NotFound("No persona with that id.")
+    if row["extended_until"] is not None:
+        return jsonify(leaseUntil=row["extended_until"])
+    if not row["live"]:
+        raise NotFound("This persona has no live lease.")
+    raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
 
 
 @bp.delete("/claims/<persona:personaId>")
@@ -129,7 +170,8 @@ def append_actions(id: str) -> Response:
     errors=(400, 401, 404, 413),
 )
 def append_feedback(id: str) -> Response:
-    rows = parse_body(FeedbackBatch).feedback
+    batch = parse_body(FeedbackBatch)
+    rows = batch.feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
     first: dict[str, object] = {}
     for row in rows:
@@ -143,7 +185,7 @@ def append_feedback(id: str) -> Response:
     }
     # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
     with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_tick_over(conn, persona_id=id):
+        if not queries.internal.mark_tick_over(conn, persona_id=id, runner_id=batch.runnerId):
             raise NotFound("No persona with that id.")
         new = queries.internal.insert_feedback(conn, persona_id=id, **params)
     return written("feedback", len(rows), new)

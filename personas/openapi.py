@@ -29,7 +29,8 @@ ERRORS = {
     401: "Missing or invalid credentials.",
     403: "A valid token without the admin role.",
     404: "No such persona, lease or route.",
-    409: "Conflicts with the current state (another runner's lease, another user's email).",
+    409: "Conflicts with the current state (another runner's lease, another user's email,"
+    " a tick that finished otherwise).",
     413: "The request body is over MAX_BODY_BYTES.",
     414: "The request line (path and query) is longer than the web server reads.",
     431: "The request headers are larger than the web server reads.",

@@ -11,22 +11,31 @@ UPDATE personas.personas p
 
 -- name: claim_lease^
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
--- moment claim_personas judges by and leases from): the server time and the lease's end.
-SELECT now() AS server_time, now() + :lease_seconds::int * interval '1 second' AS lease_until;
+-- moment claim_personas judges by and leases from): the server time, the lease's end,
+-- and with a fleet budget (:budget_usd, null: none) where today's spend stands: the cost
+-- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep.
+SELECT now() AS server_time,
+       now() + :lease_seconds::int * interval '1 second' AS lease_until,
+       date_trunc('day', now(), 'UTC') + interval '1 day' AS budget_resets_at,
+       CASE WHEN :budget_usd::numeric IS NOT NULL
+            THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd;
 
 -- name: claim_personas
 -- Lease up to :limit due personas to one runner until :lease_until (claim_lease's, read
--- first in the same transaction), in one statement. The due rule
--- (personas.is_due) and the order are those of due.sql; `lease_until IS NULL` (after
--- the sweep, the same as "no live lease") lets the walk use the partial index of
--- claimable personas. FOR UPDATE SKIP LOCKED makes concurrent claimers pass over each
--- other's rows instead of waiting for them, and a row another claimer leased since our
--- snapshot is re-checked against the lease test when we lock it, so it drops out: no
--- persona goes to two runners while a lease is live.
+-- first in the same transaction), in one statement. The due rule (personas.is_due) and
+-- the order are those of due.sql; `lease_until IS NULL` (after the sweep, the same as
+-- "no live lease") lets the walk use the partial index of claimable personas. FOR
+-- UPDATE SKIP LOCKED makes concurrent claimers pass over each other's rows instead of
+-- waiting for them, and a row another claimer leased since our snapshot is re-checked
+-- against the lease test when we lock it, so it drops out: no persona goes to two
+-- runners while a lease is live. The fleet budget is decided in this statement too: at
+-- or over it, the claim leases nothing (a one-time filter on the walk, not a join, so
+-- the plan stays the same; only read when a budget is set).
 WITH due AS (
     SELECT p.user_id
       FROM personas.personas p
      WHERE p.lease_until IS NULL
+       AND (:budget_usd::numeric IS NULL OR personas.fleet_spent_today() < :budget_usd::numeric)
        AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
                            p.lease_until, now())
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
@@ -71,4 +80,27 @@ WITH target AS (
 SELECT t.live,
        t.lease_until,
        EXISTS (SELECT 1 FROM released) AS released
+  FROM target t;
+
+-- name: extend_claim^
+-- The heartbeat of a runner still driving the persona: its own live lease runs on to now
+-- + :lease_seconds. As in release_claim, the row is locked first, so the answer
+-- (extended; no live lease; held by another runner) is the state the write saw: a lease
+-- that lapsed, was released or was claimed by another runner is never revived.
+WITH target AS (
+    SELECT user_id, lease_runner, lease_until,
+           coalesce(lease_until > now(), false) AS live
+      FROM personas.personas
+     WHERE user_id = :persona_id
+       FOR NO KEY UPDATE
+), extended AS (
+    UPDATE personas.personas p
+       SET lease_until = now() + :lease_seconds::int * interval '1 second'
+      FROM target t
+     WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
+ RETURNING p.lease_until
+)
+SELECT t.live,
+       t.lease_until,
+       (SELECT lease_until FROM extended) AS extended_until
   FROM target t;

@@ -57,7 +57,8 @@ class Fleet:
 
 
 def post_until_done(base_url: str, fleet: Fleet, worker: int, done: threading.Event) -> int:
-    """Post actions then a rating, again and again; each answer is 200, or 404 once it is gone."""
+    """Start a tick, post its actions, end it, post a rating, again and again; each answer is
+    200, or 404 once the persona is gone."""
     rng = random.Random(worker)
     session = requests.Session()
     session.headers["X-Service-Key"] = SERVICE_KEY
@@ -69,8 +70,16 @@ def post_until_done(base_url: str, fleet: Fleet, worker: int, done: threading.Ev
         tick = f"w{worker}-t{n}"
         actions = {"actions": [{"tickId": tick, "toolName": f"tool-{i}", "result": "ok"} for i in range(20)]}
         ratings = {"feedback": [{"tickId": tick, "module": "todo", "rating": 3}]}
-        for route, body in (("actions", actions), ("feedback", ratings)):
-            response = session.post(f"{base_url}{INTERNAL}/{pid}/{route}", json=body, timeout=30)
+        start = {"runnerId": f"w{worker}", "state": "running"}
+        end = {"runnerId": f"w{worker}", "state": "ok", "costUsd": 0.01}
+        for method, route, body in (
+            ("put", f"ticks/{tick}", start),
+            ("post", "actions", actions),
+            ("put", f"ticks/{tick}", end),
+            ("post", "feedback", ratings),
+        ):
+            url = f"{base_url}{INTERNAL}/{pid}/{route}"
+            response = session.request(method, url, json=body, timeout=30)
             assert response.status_code in (200, 404), response.text
             posted += response.status_code == 200
     return posted
@@ -105,6 +114,8 @@ def test_deletes_racing_with_posts_leave_no_orphan_rows(live_api, devauth, db):
     assert posted > 0, "the posters never reached a persona: no race was run"
     assert db.execute("SELECT count(*) FROM personas.personas").fetchone()[0] == 0
     assert orphan_counts(db) == dict.fromkeys(PERSONA_CHILD_TABLES, 0)
+    # The spend of the deleted personas' ticks went with them.
+    assert db.execute("SELECT coalesce(sum(cost_usd), 0) FROM personas.fleet_spend").fetchone()[0] == 0
 
 
 def test_the_migration_removes_the_orphans_a_live_database_already_has(server_url):

@@ -1,0 +1,266 @@
+"""Tick records, the story so far and budgeted claims: the API against psycopg doing the same.
+
+Phases, each `--duration` seconds with `--clients` threads, on one throwaway database:
+1. PUT /internal/<id>/ticks/<tickId> of a final tick (a fresh tick each time, the
+   create-finished path), against psycopg running the very same statements (the named
+   queries of sql/internal/ticks.sql, in one transaction each) on `--clients` connections;
+2. GET /internal/<id>/history?ticks=5 over personas with `--history-days` of hourly ticks
+   (5 tool calls and a rating each), against psycopg running sql/internal/history.sql;
+3. POST /claims (limit 10) until empty over `--personas` due personas, with a fleet budget
+   set (never reached; today already holds `--today-ticks` ticks to sum) and without one,
+   alternated `--rounds` times, leases cleared between rounds. Target: budget on no slower
+   than off by more than 10%.
+
+    .venv/bin/python bench/ticks.py
+    .venv/bin/python bench/ticks.py --duration 10 --clients 8 --personas 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import requests
+
+from bench.fleet import persona_id, seed_personas, vacuum_analyze
+from bench.load import claim_until_empty, run_clients
+from bench.meters import verdict
+from bench.stack import Stack, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from personas.queries import queries
+
+INTERNAL = "/api/v1/personas/internal"
+HISTORY_PERSONAS = 200
+
+
+def parse_args() -> argparse.Namespace:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--duration", type=float, default=8, help="seconds of each phase (default 8)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
+    parser.add_argument("--personas", type=int, default=10_000, help="due personas to claim (default 10000)")
+    parser.add_argument("--history-days", type=int, default=30, help="days of hourly ticks (default 30)")
+    parser.add_argument("--today-ticks", type=int, default=10_000, help="ticks started today (default 10000)")
+    parser.add_argument("--rounds", type=int, default=3, help="claim rounds per setting (default 3)")
+    parser.add_argument("--claims-only", action="store_true", help="only the claims phase (3)")
+    add_service_flags(parser)
+    return parser.parse_args()
+
+
+def for_duration(clients: int, duration: float, make_worker: Callable[[int], Callable[[int], None]]) -> float:
+    """Run `clients` threads calling their worker with a counter until `duration` ends;
+    requests per second over all of them."""
+    done = [0] * clients
+    go = threading.Barrier(clients + 1)
+
+    def loop(index: int) -> None:
+        work = make_worker(index)
+        go.wait()
+        deadline = time.monotonic() + duration
+        for n in itertools.count():
+            if time.monotonic() >= deadline:
+                return
+            work(n)
+            done[index] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    go.wait()
+    start = time.monotonic()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.monotonic() - start)
+
+
+def api_session(stack: Stack) -> requests.Session:
+    session = requests.Session()
+    session.headers["X-Service-Key"] = stack.service_key
+    return session
+
+
+def tick_params(pid: str, tick: str) -> dict:
+    return {
+        "persona_id": pid,
+        "tick_id": tick,
+        "runner_id": "bench",
+        "state": "ok",
+        "step": None,
+        "error": None,
+        "driver": "scripted",
+        "model": None,
+        "space_id": None,
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "cache_read_tokens": None,
+        "cache_write_tokens": None,
+        "cost_usd": 0.01,
+    }
+
+
+TICK_BODY = {
+    "runnerId": "bench",
+    "state": "ok",
+    "driver": "scripted",
+    "costUsd": 0.01,
+    "usage": {"inputTokens": 1000, "outputTokens": 200},
+}
+
+
+def put_phase(stack: Stack, api_url: str, args: argparse.Namespace) -> tuple[float, float]:
+    def api_worker(index: int) -> Callable[[int], None]:
+        session = api_session(stack)
+
+        def work(n: int) -> None:
+            pid = persona_id((index * 7919 + n) % args.personas)
+            response = session.put(
+                f"{api_url}{INTERNAL}/{pid}/ticks/api-{index}-{n}", json=TICK_BODY, timeout=30
+            )
+            assert response.status_code == 200, response.text
+
+        return work
+
+    def direct_worker(index: int) -> Callable[[int], None]:
+        conn = stack.connect()
+        q = queries.internal
+
+        def work(n: int) -> None:
+            pid = persona_id((index * 7919 + n) % args.personas)
+            params = tick_params(pid, f"pg-{index}-{n}")
+            with conn.transaction():
+                q.lock_persona(conn, persona_id=pid)
+                q.tick_as_stored(conn, **params)
+                q.finish_tick(conn, **params)
+                q.mark_active(conn, persona_id=pid)
+                q.tick_answer(conn, persona_id=pid, tick_id=params["tick_id"])
+
+        return work
+
+    api = for_duration(args.clients, args.duration, api_worker)
+    direct = for_duration(args.clients, args.duration, direct_worker)
+    return api, direct
+
+
+def seed_history(stack: Stack, days: int) -> None:
+    with stack.connect() as conn:
+        for n in range(HISTORY_PERSONAS):
+            pid = persona_id(n)
+            conn.execute(
+                "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, started_at,"
+                " finished_at) SELECT %(p)s, 'h-' || h, 'r', 'ok', now() - h * interval '1 hour',"
+                " now() - h * interval '1 hour' + interval '1 minute' FROM generate_series(1, %(n)s) h",
+                {"p": pid, "n": days * 24},
+            )
+            conn.execute(
+                "INSERT INTO personas.persona_actions"
+                " (persona_id, id, tick_id, tool_name, result, call_index, created_at)"
+                " SELECT %(p)s, 'h-' || h || '-' || i || '-todo.x', 'h-' || h, 'todo.x', 'ok', i,"
+                " now() - h * interval '1 hour' FROM generate_series(1, %(n)s) h, generate_series(0, 4) i",
+                {"p": pid, "n": days * 24},
+            )
+            conn.execute(
+                "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, created_at)"
+                " SELECT %(p)s, 'h-' || h || '-todo', 'h-' || h, 'todo', 4, now() - h * interval '1 hour'"
+                " FROM generate_series(1, %(n)s) h",
+                {"p": pid, "n": days * 24},
+            )
+            conn.commit()
+        for table in ("personas.persona_ticks", "personas.persona_actions", "personas.persona_feedback"):
+            vacuum_analyze(conn, table)
+
+
+def history_phase(stack: Stack, api_url: str, args: argparse.Namespace) -> tuple[float, float]:
+    def api_worker(index: int) -> Callable[[int], None]:
+        session = api_session(stack)
+
+        def work(n: int) -> None:
+            pid = persona_id((index + n * args.clients) % HISTORY_PERSONAS)
+            response = session.get(f"{api_url}{INTERNAL}/{pid}/history", params={"ticks": 5}, timeout=30)
+            assert response.status_code == 200 and len(response.json()["ticks"]) == 5, response.text
+
+        return work
+
+    def direct_worker(index: int) -> Callable[[int], None]:
+        conn = stack.connect(autocommit=True)
+
+        def work(n: int) -> None:
+            pid = persona_id((index + n * args.clients) % HISTORY_PERSONAS)
+            row = queries.internal.persona_history(conn, persona_id=pid, ticks=5, tools=50, ratings=100)
+            assert len(row["ticks"]) == 5
+
+        return work
+
+    api = for_duration(args.clients, args.duration, api_worker)
+    direct = for_duration(args.clients, args.duration, direct_worker)
+    return api, direct
+
+
+def claims_round(stack: Stack, api_url: str, args: argparse.Namespace) -> float:
+    """Personas per second claimed until none is left; leases cleared first."""
+    with stack.connect() as conn:
+        conn.execute("UPDATE personas.personas SET lease_runner = NULL, lease_until = NULL")
+    result = run_clients(
+        claim_until_empty,
+        args.clients,
+        lambda: None,
+        urls=[api_url],
+        service_key=stack.service_key,
+        limit=10,
+        lease_seconds=600,
+        duration=120,
+    )
+    assert result.errors == 0 and len(set(result.ids)) == len(result.ids)
+    return len(result.ids) / result.elapsed
+
+
+def main() -> int:
+    args = parse_args()
+    print_header("Ticks, history and budgeted claims: API against psycopg")
+    with throwaway_stack(args.keep_logs) as stack:
+        with stack.connect() as conn:
+            seed_personas(conn, args.personas, due_fraction=1.0)
+            conn.execute(
+                "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, started_at,"
+                " finished_at, cost_usd) SELECT %s, 'today-' || n, 'r', 'ok',"
+                " date_trunc('day', now(), 'UTC') + (n %% 1000) * interval '1 second', now(), 0.001"
+                " FROM generate_series(1, %s) n",
+                (persona_id(args.personas - 1), args.today_ticks),
+            )
+            conn.commit()
+        if not args.claims_only:
+            seed_history(stack, args.history_days)
+        with stack.connect() as conn:
+            vacuum_analyze(conn, "personas.persona_ticks")
+        plain = stack.start_api(args, name="web")
+        budgeted = stack.start_api(args, name="web-budget", extra_env={"FLEET_DAILY_BUDGET_USD": "1e9"})
+
+        if not args.claims_only:
+            section(f"PUT a final tick, {args.clients} clients, {args.duration:g} s each")
+            api, direct = put_phase(stack, plain.url, args)
+            print(f"api {api:8.1f} req/s   psycopg {direct:8.1f} req/s   ratio {api / direct:.2f}")
+
+            section(f"GET history?ticks=5, {args.history_days} days of hourly ticks, {args.clients} clients")
+            api, direct = history_phase(stack, plain.url, args)
+            print(f"api {api:8.1f} req/s   psycopg {direct:8.1f} req/s   ratio {api / direct:.2f}")
+
+        section(f"POST /claims until empty, {args.personas} due, {args.today_ticks} ticks today")
+        off, on = [], []
+        for _ in range(args.rounds):
+            off.append(claims_round(stack, plain.url, args))
+            on.append(claims_round(stack, budgeted.url, args))
+        off_median, on_median = statistics.median(off), statistics.median(on)
+        print(f"budget off {off_median:8.1f} personas/s  (rounds {', '.join(f'{x:.0f}' for x in off)})")
+        print(f"budget on  {on_median:8.1f} personas/s  (rounds {', '.join(f'{x:.0f}' for x in on)})")
+        ratio = off_median / on_median
+        print(f"time ratio on/off {ratio:.3f}  {verdict(ratio, 1.10)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

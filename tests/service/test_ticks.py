@@ -1,0 +1,241 @@
+"""Ticks are records: PUT /internal/<id>/ticks/<tickId>, as the contract promises it."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.conftest import SERVICE_KEY
+from tests.service.factories import add_persona
+
+BASE = "/api/v1/personas/internal"
+
+
+def put_tick(client, headers, body: dict, persona: str = "p1", tick: str = "tick-1"):
+    return client.put(f"{BASE}/{persona}/ticks/{tick}", json=body, headers=headers)
+
+
+def tick_row(db, persona: str = "p1", tick: str = "tick-1") -> dict | None:
+    cur = db.execute(
+        "SELECT state, step, error, runner_id, started_at, finished_at, cost_usd::float8, input_tokens"
+        " FROM personas.persona_ticks WHERE persona_id = %s AND tick_id = %s",
+        (persona, tick),
+    )
+    row = cur.fetchone()
+    return None if row is None else dict(zip([c.name for c in cur.description], row, strict=True))
+
+
+def persona_state(db, persona: str = "p1") -> tuple:
+    return db.execute(
+        "SELECT last_active_at, run_requested_at FROM personas.personas WHERE user_id = %s", (persona,)
+    ).fetchone()
+
+
+RUNNING = {"runnerId": "runner-a", "state": "running", "driver": "scripted", "spaceId": "space-1"}
+FINISHED = {
+    "runnerId": "runner-a",
+    "state": "ok",
+    "model": "claude-test",
+    "usage": {"inputTokens": 1200, "outputTokens": 300, "cacheReadTokens": 50, "cacheWriteTokens": 7},
+    "costUsd": 0.0123,
+}
+
+
+def test_running_creates_the_tick_and_repeating_it_changes_nothing(client, db, internal_headers):
+    add_persona(db, "p1")
+    first = put_tick(client, internal_headers, RUNNING)
+    assert first.status_code == 200, first.get_data(as_text=True)
+    tick = first.get_json()["tick"]
+    assert tick["tickId"] == "tick-1"
+    assert tick["state"] == "running"
+    assert tick["finishedAt"] is None
+    assert tick["driver"] == "scripted" and tick["spaceId"] == "space-1"
+    assert (tick["toolCalls"], tick["toolErrors"], tick["costUsd"]) == (0, 0, 0)
+    assert abs(datetime.fromisoformat(tick["startedAt"]) - datetime.now(UTC)) < timedelta(seconds=30)
+    again = put_tick(client, internal_headers, RUNNING)
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    # A start is not activity: the persona stays as due as it was.
+    assert persona_state(db) == (None, None)
+
+
+def test_the_end_sets_finished_at_once_and_counts_the_ticks_actions(client, db, internal_headers):
+    add_persona(db, "p1")
+    put_tick(client, internal_headers, RUNNING)
+    actions = [
+        {"tickId": "tick-1", "toolName": "todo.create", "result": "ok"},
+        {"tickId": "tick-1", "toolName": "todo.list", "result": "error", "errorMessage": "boom"},
+        {"tickId": "tick-1", "toolName": "calendar.add", "result": "ok"},
+    ]
+    other = [{"tickId": "tick-2", "toolName": "todo.create", "result": "error"}]
+    for batch in (actions, other):
+        posted = client.post(f"{BASE}/p1/actions", json={"actions": batch}, headers=internal_headers)
+        assert posted.status_code == 200
+    done = put_tick(client, internal_headers, FINISHED)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    tick = done.get_json()["tick"]
+    assert tick["state"] == "ok"
+    assert (tick["toolCalls"], tick["toolErrors"]) == (3, 1)
+    assert tick["costUsd"] == pytest.approx(0.0123)
+    assert (tick["inputTokens"], tick["outputTokens"]) == (1200, 300)
+    assert (tick["cacheReadTokens"], tick["cacheWriteTokens"]) == (50, 7)
+    # What the start said and the end left out is kept.
+    assert (tick["driver"], tick["model"], tick["spaceId"]) == ("scripted", "claude-test", "space-1")
+    assert datetime.fromisoformat(tick["finishedAt"]) >= datetime.fromisoformat(tick["startedAt"])
+    stored = tick_row(db)
+    repeat = put_tick(client, internal_headers, FINISHED)
+    assert repeat.status_code == 200
+    assert repeat.get_json() == done.get_json()
+    assert tick_row(db) == stored
+
+
+def test_a_final_state_for_an_unreported_tick_creates_it_finished(client, db, internal_headers):
+    add_persona(db, "p1")
+    body = {"runnerId": "runner-a", "state": "failed", "step": "login", "error": "401 from mana-auth"}
+    response = put_tick(client, internal_headers, body)
+    assert response.status_code == 200
+    tick = response.get_json()["tick"]
+    assert (tick["state"], tick["step"], tick["error"]) == ("failed", "login", "401 from mana-auth")
+    assert tick["finishedAt"] is not None
+    assert tick["startedAt"] <= tick["finishedAt"]
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"runnerId": "runner-a", "state": "failed", "step": "driver"},
+        {"runnerId": "runner-a", "state": "timeout", "step": "timeout"},
+        {**FINISHED, "costUsd": 0.5},
+        {**FINISHED, "runnerId": "runner-b"},
+    ],
+    ids=["failed", "timeout", "other-cost", "other-runner"],
+)
+def test_a_finished_tick_never_changes(client, db, internal_headers, second):
+    add_persona(db, "p1")
+    assert put_tick(client, internal_headers, FINISHED).status_code == 200
+    stored = tick_row(db)
+    response = put_tick(client, internal_headers, second)
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "Conflict"
+    assert response.get_json()["state"] == "ok"
+    assert tick_row(db) == stored
+
+
+def test_running_after_the_end_changes_nothing(client, db, internal_headers):
+    add_persona(db, "p1")
+    done = put_tick(client, internal_headers, FINISHED).get_json()
+    late = put_tick(client, internal_headers, RUNNING)
+    assert late.status_code == 200
+    assert late.get_json() == done
+
+
+def test_the_end_is_the_personas_activity_and_answers_run_now(client, db, internal_headers):
+    add_persona(db, "p1", last_active=datetime.now(UTC) - timedelta(days=3))
+    db.execute("UPDATE personas.personas SET run_requested_at = now() WHERE user_id = 'p1'")
+    put_tick(client, internal_headers, RUNNING)
+    assert persona_state(db)[1] is not None
+    body = {"runnerId": "runner-a", "state": "failed", "step": "driver", "error": "model overloaded"}
+    assert put_tick(client, internal_headers, body).status_code == 200
+    last_active, run_requested = persona_state(db)
+    assert run_requested is None
+    assert datetime.now(UTC) - last_active < timedelta(seconds=30)
+    due = client.get(f"{BASE}/due", headers=internal_headers).get_json()["personas"]
+    assert due == []
+
+
+def test_an_unknown_persona_is_404_and_writes_nothing(client, db, internal_headers):
+    response = put_tick(client, internal_headers, FINISHED, persona="nobody")
+    assert response.status_code == 404
+    assert db.execute("SELECT count(*) FROM personas.persona_ticks").fetchone()[0] == 0
+
+
+LONG = "x" * 201
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"state": "ok"}, "runnerId"),
+        ({"runnerId": "", "state": "ok"}, "runnerId"),
+        ({"runnerId": LONG, "state": "ok"}, "runnerId"),
+        ({"runnerId": "r"}, "state"),
+        ({"runnerId": "r", "state": "done"}, "state"),
+        ({"runnerId": "r", "state": "failed"}, "step"),
+        ({"runnerId": "r", "state": "timeout"}, "step"),
+        ({"runnerId": "r", "state": "failed", "step": "lunch"}, "step"),
+        ({"runnerId": "r", "state": "ok", "error": "e" * 2001}, "error"),
+        ({"runnerId": "r", "state": "ok", "error": "a\x00b"}, "error"),
+        ({"runnerId": "r", "state": "ok", "driver": "d" * 101}, "driver"),
+        ({"runnerId": "r", "state": "ok", "model": "m" * 201}, "model"),
+        ({"runnerId": "r", "state": "ok", "spaceId": LONG}, "spaceId"),
+        ({"runnerId": "r", "state": "ok", "usage": {"inputTokens": -1}}, "usage.inputTokens"),
+        ({"runnerId": "r", "state": "ok", "usage": {"outputTokens": 1.5}}, "usage.outputTokens"),
+        ({"runnerId": "r", "state": "ok", "usage": {"cacheReadTokens": "3"}}, "usage.cacheReadTokens"),
+        ({"runnerId": "r", "state": "ok", "usage": {"cacheWriteTokens": True}}, "usage.cacheWriteTokens"),
+        ({"runnerId": "r", "state": "ok", "usage": [1]}, "usage"),
+        ({"runnerId": "r", "state": "ok", "costUsd": -0.01}, "costUsd"),
+        ({"runnerId": "r", "state": "ok", "costUsd": "0.1"}, "costUsd"),
+        ({"runnerId": "r", "state": "ok", "costUsd": 1e300}, "costUsd"),
+        (["runner"], "body"),
+    ],
+)
+def test_bad_reports_are_400_naming_the_field_and_write_nothing(client, db, internal_headers, body, field):
+    add_persona(db, "p1")
+    response = put_tick(client, internal_headers, body)
+    assert response.status_code == 400
+    payload = response.get_json()
+    assert payload["error"] == "ValidationError"
+    assert payload["details"][0]["field"] == field
+    assert tick_row(db) is None
+    assert persona_state(db) == (None, None)
+
+
+@pytest.mark.parametrize(("tick", "status"), [("t" * 200, 200), ("t" * 201, 400), ("a%00b", 400)])
+def test_tick_ids_have_the_caps_of_action_tick_ids(client, db, internal_headers, tick, status):
+    add_persona(db, "p1")
+    response = put_tick(client, internal_headers, FINISHED, tick=tick)
+    assert response.status_code == status
+    if status == 400:
+        assert response.get_json()["details"][0]["field"] == "tickId"
+
+
+def test_ticks_sit_behind_the_service_key(client, db):
+    add_persona(db, "p1")
+    assert put_tick(client, {"X-Service-Key": "wrong"}, FINISHED).status_code == 401
+    assert tick_row(db) is None
+
+
+def test_concurrent_ends_of_one_tick_agree_on_one_outcome(live_api, db):
+    """Real threads against gunicorn: of two racing, different ends, one wins (200), the
+    other is refused (409); identical retries racing all succeed with one answer."""
+    add_persona(db, "p1")
+    url = f"{live_api.url}{BASE}/p1/ticks"
+    ok = {"runnerId": "runner-a", "state": "ok", "costUsd": 0.01}
+    failed = {"runnerId": "runner-a", "state": "failed", "step": "driver"}
+    session = requests.Session()
+    session.headers["X-Service-Key"] = SERVICE_KEY
+
+    def put(tick: str, body: dict, barrier: threading.Barrier) -> requests.Response:
+        barrier.wait()
+        return session.put(f"{url}/{tick}", json=body, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for n in range(25):
+            tick = f"race-{n}"
+            if n % 2:
+                assert session.put(f"{url}/{tick}", json={**ok, "state": "running"}, timeout=30).ok
+            barrier = threading.Barrier(4)
+            bodies = [ok, failed, ok, failed]
+            answers = list(pool.map(lambda b, t=tick, br=barrier: put(t, b, br), bodies))
+            winners = {a.json()["tick"]["state"] for a in answers if a.status_code == 200}
+            assert len(winners) == 1, [a.text for a in answers]
+            assert sorted(a.status_code for a in answers) == [200, 200, 409, 409]
+            stored = tick_row(db, tick=tick)
+            assert stored["state"] == winners.pop()
+        retries = list(pool.map(lambda _: session.put(f"{url}/retried", json=ok, timeout=30), range(8)))
+        assert {r.status_code for r in retries} == {200}
+        assert len({r.text for r in retries}) == 1
