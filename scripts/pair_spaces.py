@@ -109,8 +109,6 @@ class SpaceMaker:
     def create(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[dict[str, Any], Login]:
         try:
             space = self.auth.create_space(creator.token, pair.name, pair.slug, pair.space_type)
-        except AuthError:
-            raise
         except ApiError as exc:
             if exc.status not in (400, 409):
                 raise
