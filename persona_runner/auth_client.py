@@ -1,4 +1,5 @@
-"""The two mana-auth calls a runner makes for a persona: log in, and find its personal space."""
+"""mana-auth as a persona meets it: log in, list its spaces, and (for the seed's pair
+spaces) create a shared space, invite its partner, accept, and read the members."""
 
 from __future__ import annotations
 
@@ -51,6 +52,33 @@ class AuthClient:
             if space_type(item.get("metadata")) == "personal" and item.get("id"):
                 return Space(id=str(item["id"]), name=str(item.get("name", "")))
         raise NoPersonalSpace("mana-auth lists no personal space for this persona")
+
+    def create_space(self, token: str, name: str, slug: str, space_type: str) -> dict[str, Any]:
+        """A shared space owned by the token's user; a taken slug is an ApiError (400/409)."""
+        body = {"name": name, "slug": slug, "metadata": {"type": space_type}}
+        return self._organization("POST", "create", token, json=body)
+
+    def invite_member(self, token: str, organization_id: str, email: str) -> dict[str, Any]:
+        """The pending invitation for `email` (mana-auth answers one already pending again)."""
+        body = {"email": email, "role": "member", "organizationId": organization_id}
+        return self._organization("POST", "invite-member", token, json=body)
+
+    def accept_invitation(self, token: str, invitation_id: str) -> dict[str, Any]:
+        return self._organization("POST", "accept-invitation", token, json={"invitationId": invitation_id})
+
+    def full_space(self, token: str, organization_id: str) -> dict[str, Any]:
+        """The space with its `members` ([{"userId", "role"}]); members only."""
+        params = {"organizationId": organization_id}
+        body = self._organization("GET", "get-full-organization", token, params=params)
+        if not isinstance(body.get("members"), list):
+            raise UnexpectedResponse(f"full organization without a members list: {str(body)[:200]}")
+        return body
+
+    def _organization(self, method: str, route: str, token: str, **kwargs: Any) -> dict[str, Any]:
+        body = self.http.request(method, f"/api/auth/organization/{route}", token=token, **kwargs)
+        if not isinstance(body, dict):
+            raise UnexpectedResponse(f"organization/{route}: expected a JSON object, got {str(body)[:200]}")
+        return body
 
     def close(self) -> None:
         self.http.close()

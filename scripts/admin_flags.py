@@ -54,8 +54,11 @@ def admin_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def admin_target(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> AdminTarget:
-    """Parsed flags; --auth (the old name, from when it pointed at mana-auth) still works."""
-    args = parser.parse_args(argv)
+    return target_from_args(parser, parser.parse_args(argv))
+
+
+def target_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> AdminTarget:
+    """The shared flags, checked; --auth (the old name, from when it pointed at mana-auth) still works."""
     api_url = args.api
     if args.auth:
         if args.api:
@@ -65,8 +68,7 @@ def admin_target(parser: argparse.ArgumentParser, argv: list[str] | None = None)
             api_url = args.auth
         print(f"{parser.prog}: note: {note}", file=sys.stderr)
     api_url = (api_url or os.environ.get("MANA_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/")
-    if not api_url.startswith(("http://", "https://")):
-        parser.error(f"--api must be an http(s) URL, got {api_url!r}")
+    check_http_url(parser, "--api", api_url)
     if not args.dry_run and not args.jwt:
         print(
             f"{parser.prog}: no admin token: pass --jwt=TOKEN or set MANA_ADMIN_JWT (or use --dry-run)",
@@ -74,6 +76,11 @@ def admin_target(parser: argparse.ArgumentParser, argv: list[str] | None = None)
         )
         raise SystemExit(EXIT_CANNOT_START)
     return AdminTarget(api_url=api_url, jwt=args.jwt, dry_run=args.dry_run, catalog=args.catalog)
+
+
+def check_http_url(parser: argparse.ArgumentParser, flag: str, url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        parser.error(f"{flag} must be an http(s) URL, got {url!r}")
 
 
 def stop_message(api_url: str, exc: NetworkError | AuthError) -> str:

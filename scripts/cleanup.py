@@ -6,6 +6,11 @@ Live personas whose email is not in the catalog are deleted too, with a warning:
 are leftovers of an older catalog or of a test, and the admin route only ever deletes
 personas, never a human's account. One line per persona, then a summary; exit 0 only
 if every live persona is gone.
+
+The pairs' shared spaces (made by seed.py) go with their members: deleting a persona
+deletes its mana-auth user, and mana-auth drops a space once its last member is gone
+(the stand-in does; the contract names no route to delete a space, so cleanup relies on
+that rather than deleting spaces itself).
 """
 
 from __future__ import annotations

@@ -31,9 +31,12 @@ def stand_in_without_catalog_users(devauth: Process, catalog: list[CatalogPerson
 
 
 @pytest.fixture
-def seeded(db: psycopg.Connection, live_api: Process, admin_token: str) -> dict[str, str]:
-    """The catalog seeded through the live API, as an operator does it; email -> user id."""
-    done = run_script("seed.py", f"--api={live_api.url}", f"--jwt={admin_token}")
+def seeded(db: psycopg.Connection, live_api: Process, devauth: Process, admin_token: str) -> dict[str, str]:
+    """The catalog seeded through the live API, and its pair spaces made in the stand-in, as
+    an operator does it; email -> user id."""
+    done = run_script(
+        "seed.py", f"--api={live_api.url}", f"--jwt={admin_token}", f"--mana-auth={devauth.url}"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return persona_ids(db)
 

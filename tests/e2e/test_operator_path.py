@@ -29,11 +29,11 @@ from tests.support.standin import forget_stand_in_users
 
 ADMIN = "/api/v1/personas/admin"
 HTTP_TIMEOUT = 10
-USER_ID = re.compile(r"\(user ([^)]+)\)$")
+USER_ID = re.compile(r"\(user ([^)]+)\)$", re.MULTILINE)
 
 
-def seed(live_api: Process, token: str):
-    return run_script("seed.py", f"--api={live_api.url}", f"--jwt={token}")
+def seed(live_api: Process, devauth: Process, token: str):
+    return run_script("seed.py", f"--api={live_api.url}", f"--jwt={token}", f"--mana-auth={devauth.url}")
 
 
 def cleanup(api_url: str, token: str, *args: str):
@@ -41,8 +41,8 @@ def cleanup(api_url: str, token: str, *args: str):
 
 
 def outcomes(stdout: str) -> list[tuple[str, str]]:
-    """(outcome, email) of each persona line, in order; the summary line is left out."""
-    return [tuple(line.split()[:2]) for line in stdout.splitlines()[:-1]]
+    """(outcome, email) of each persona line, in order; space lines and the summary are left out."""
+    return [tuple(line.split()[:2]) for line in stdout.splitlines()[:-1] if not line.startswith("space ")]
 
 
 def stand_in_user(devauth: Process, user_id: str) -> requests.Response:
@@ -81,19 +81,19 @@ def test_seed_creates_every_catalog_persona_and_a_rerun_updates_them(
     db: psycopg.Connection, live_api, devauth, admin_token, catalog
 ):
     emails = [p.email for p in catalog]
-    first = seed(live_api, admin_token)
+    first = seed(live_api, devauth, admin_token)
     assert first.returncode == 0, first.stdout + first.stderr
     assert outcomes(first.stdout) == [("created", email) for email in emails]
     summary = first.stdout.splitlines()[-1]
     assert summary.startswith("seed: 10 of 10 personas upserted (10 created, 0 updated), 0 failed")
     assert first.stderr == ""
 
-    second = seed(live_api, admin_token)
+    second = seed(live_api, devauth, admin_token)
     assert second.returncode == 0, second.stdout + second.stderr
     assert outcomes(second.stdout) == [("updated", email) for email in emails]
     assert "(0 created, 10 updated), 0 failed" in second.stdout.splitlines()[-1]
-    ids = [USER_ID.search(line).group(1) for line in first.stdout.splitlines()[:-1]]
-    assert ids == [USER_ID.search(line).group(1) for line in second.stdout.splitlines()[:-1]]
+    ids = USER_ID.findall(first.stdout)
+    assert ids == USER_ID.findall(second.stdout)
 
     rows = db.execute(
         "SELECT email, user_id, archetype, tick_cadence, module_mix, system_prompt FROM personas.personas"
@@ -152,7 +152,7 @@ def test_each_seeded_persona_logs_in_with_its_derived_password_and_not_with_anot
 )
 def test_seed_with_a_refused_token_stops_with_one_clear_line(db, live_api, devauth, claims, status):
     token = mint_token(devauth, **claims)
-    done = seed(live_api, token)
+    done = seed(live_api, devauth, token)
     assert done.returncode == 1
     assert_no_traceback(done)
     assert done.stdout == ""
@@ -183,7 +183,7 @@ def test_a_failed_register_fails_only_that_persona_and_a_rerun_repairs_it(
     forget_stand_in_users(devauth, emails)  # so that every persona has to register
     add_fault(devauth, "/api/v1/auth/register", method="POST", status=502, times=1)
 
-    broken = seed(live_api, admin_token)
+    broken = seed(live_api, devauth, admin_token)
     assert broken.returncode == 1
     assert_no_traceback(broken)
     lines = broken.stdout.splitlines()
@@ -193,7 +193,7 @@ def test_a_failed_register_fails_only_that_persona_and_a_rerun_repairs_it(
     assert "9 of 10 personas upserted (9 created, 0 updated), 1 failed" in lines[-1]
     assert set(persona_ids(db)) == set(emails[1:])  # nothing half-made for the failed one
 
-    repair = seed(live_api, admin_token)
+    repair = seed(live_api, devauth, admin_token)
     assert repair.returncode == 0, repair.stdout + repair.stderr
     assert outcomes(repair.stdout) == [("created", emails[0])] + [("updated", e) for e in emails[1:]]
     ids = persona_ids(db)

@@ -16,6 +16,14 @@ from tests.support import commands
 from tests.support.commands import assert_no_traceback, run_python
 
 SCRIPTS = ROOT / "scripts"
+# The catalog's five pairs, each space's slug: its type and both local parts, sorted.
+PAIR_SLUGS = [
+    "family-lena-hoffmann-noah-hoffmann",
+    "family-kate-brandt-walter-brandt",
+    "team-jonas-weber-mateo-silva",
+    "team-amara-okafor-priya-raman",
+    "family-elif-demir-tom-nowak",
+]
 
 
 def run(script: str, *args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
@@ -33,15 +41,32 @@ def dead_url() -> str:
     return commands.dead_url()
 
 
-def test_seed_dry_run_lists_each_persona_and_a_summary_and_sends_nothing(emails, dead_url):
-    done = run("seed.py", "--dry-run", f"--api={dead_url}")
+def test_seed_dry_run_lists_each_persona_and_space_and_a_summary_and_sends_nothing(emails, dead_url):
+    done = run("seed.py", "--dry-run", f"--api={dead_url}", f"--mana-auth={dead_url}/auth")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == len(emails) + 1
+    assert len(lines) == len(emails) + 5 + 1
     for line, email in zip(lines, emails, strict=False):
         assert line.startswith("would upsert") and email in line
+    assert [line.split()[:4] for line in lines[len(emails) : -1]] == [
+        ["would", "make", "space", slug] for slug in PAIR_SLUGS
+    ]
     assert "10 personas" in lines[-1] and "nothing was sent" in lines[-1] and dead_url in lines[-1]
+    assert f"5 shared spaces made at {dead_url}/auth" in lines[-1]
     assert done.stderr == ""
+
+
+def test_seed_dry_run_with_no_spaces_lists_no_space():
+    done = run("seed.py", "--dry-run", "--no-spaces")
+    assert done.returncode == 0, done.stderr
+    assert not [line for line in done.stdout.splitlines() if "space" in line]
+
+
+def test_seed_takes_the_mana_auth_url_from_the_environment_and_refuses_one_that_is_not_http():
+    done = run("seed.py", "--dry-run", MANA_AUTH_URL="http://auth.example:3001")
+    assert "made at http://auth.example:3001;" in done.stdout.splitlines()[-1]
+    refused = run("seed.py", "--dry-run", "--mana-auth=auth.example:3001")
+    assert refused.returncode == 2 and "--mana-auth must be an http(s) URL" in refused.stderr
 
 
 def test_seed_dry_run_never_prints_a_password(emails):
