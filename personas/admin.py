@@ -20,6 +20,7 @@ from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
+RECENT_TICKS = 20
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -122,7 +123,8 @@ def detail(raw_id: str) -> Response:
             raise NotFound("No persona with that id.")
         actions = queries.admin.recent_actions(conn, persona_id=pid, limit=RECENT_ACTIONS)
         modules = queries.admin.feedback_by_module(conn, persona_id=pid)
-    return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules)
+        ticks = queries.admin.recent_ticks(conn, persona_id=pid, limit=RECENT_TICKS)
+    return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules, recentTicks=ticks)
 
 
 @bp.delete("/<raw_id>")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from personas import ticks
 from personas.auth import check_service_key, require_service_key
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
@@ -14,6 +15,7 @@ from personas.queries import queries
 from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,
+    ClaimHeartbeat,
     ClaimRelease,
     ClaimRequest,
     DuePage,
@@ -24,6 +26,8 @@ from personas.validation import (
 )
 
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
+# Nested once, at import, as the admin blueprint nests insights.
+bp.register_blueprint(ticks.bp)
 
 
 @bp.before_request
@@ -42,7 +46,7 @@ def gate_unmatched_paths() -> None:
         check_service_key()
 
 
-CLOCK_FIELDS = ("server_time", "lease_until")
+CLOCK_FIELDS = ("server_time", "lease_until", "budget_resets_at", "budget_spent_usd")
 
 
 def runner_rows(rows: list[dict]) -> list[dict]:
@@ -84,14 +88,48 @@ def due() -> Response:
 def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
+    budget = current_app.config["PERSONAS"].fleet_daily_budget_usd
     with get_db().connection() as conn:
         queries.internal.sweep_expired_leases(conn)
         rows = queries.internal.claim_personas(
-            conn, runner_id=body.runnerId, limit=body.limit, lease_seconds=body.leaseSeconds
+            conn,
+            runner_id=body.runnerId,
+            limit=body.limit,
+            lease_seconds=body.leaseSeconds,
+            budget_usd=budget,
         )
-    return jsonify(
-        personas=runner_rows(rows), leaseUntil=rows[0]["lease_until"], serverTime=rows[0]["server_time"]
-    )
+    clock = rows[0]
+    answer = {
+        "personas": runner_rows(rows),
+        "leaseUntil": clock["lease_until"],
+        "serverTime": clock["server_time"],
+    }
+    if budget is not None:
+        answer["budget"] = {
+            "limitUsd": budget,
+            "spentUsd": clock["budget_spent_usd"],
+            "resetsAt": clock["budget_resets_at"],
+        }
+    return jsonify(answer)
+
+
+@bp.post("/claims/<raw_id>/heartbeat")
+def heartbeat(raw_id: str) -> Response:
+    """Extend this runner's live lease while it still drives the persona; a lapsed lease
+    stays lapsed (the persona may be another runner's by now)."""
+    pid = persona_id(raw_id)
+    body = parse_body(ClaimHeartbeat)
+    with get_db().connection() as conn:
+        row = queries.internal.extend_claim(
+            conn, persona_id=pid, runner_id=body.runnerId, lease_seconds=body.leaseSeconds
+        )
+    if row is None:
+        raise NotFound("No persona with that id.")
+    if row["extended_until"] is not None:
+        return jsonify(leaseUntil=row["extended_until"])
+    if not row["live"]:
+        raise NotFound("This persona has no live lease.")
+    raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
 
 
 @bp.delete("/claims/<raw_id>")
@@ -140,7 +178,8 @@ def append_actions(raw_id: str) -> Response:
 @bp.post("/<raw_id>/feedback")
 def append_feedback(raw_id: str) -> Response:
     pid = persona_id(raw_id)
-    rows = parse_body(FeedbackBatch).feedback
+    batch = parse_body(FeedbackBatch)
+    rows = batch.feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
     first: dict[str, object] = {}
     for row in rows:
@@ -154,7 +193,7 @@ def append_feedback(raw_id: str) -> Response:
     }
     # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
     with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_tick_over(conn, persona_id=pid):
+        if not queries.internal.mark_tick_over(conn, persona_id=pid, runner_id=batch.runnerId):
             raise NotFound("No persona with that id.")
         new = queries.internal.insert_feedback(conn, persona_id=pid, **params)
     return written("feedback", len(rows), new)

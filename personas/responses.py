@@ -68,10 +68,78 @@ class DueList(ResponseModel):
     nextCursor: str = NEXT_CURSOR
 
 
+class Budget(ResponseModel):
+    limitUsd: float
+    spentUsd: float
+    resetsAt: datetime
+
+
 class Claimed(ResponseModel):
     personas: list[DuePersona]
     leaseUntil: datetime
     serverTime: datetime
+    # Present whenever FLEET_DAILY_BUDGET_USD is set.
+    budget: Budget = Field(
+        default=None,
+        description="Where today's fleet budget stands; present whenever one is set.",
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
+
+
+class LeaseExtended(ResponseModel):
+    leaseUntil: datetime
+
+
+TickState = Literal["running", "ok", "failed", "timeout"]
+TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout"]
+
+
+class TickOut(ResponseModel):
+    tickId: str
+    runnerId: str
+    state: TickState
+    step: TickStep | None
+    error: str | None
+    driver: str | None
+    model: str | None
+    spaceId: str | None
+    startedAt: datetime
+    finishedAt: datetime | None
+    inputTokens: int
+    outputTokens: int
+    cacheReadTokens: int
+    cacheWriteTokens: int
+    costUsd: float
+    toolCalls: int
+    toolErrors: int
+
+
+class TickRecorded(ResponseModel):
+    tick: TickOut
+
+
+class ToolCall(ResponseModel):
+    toolName: str
+    result: Literal["ok", "error"]
+
+
+class TickRating(ResponseModel):
+    module: str
+    rating: int
+    notes: str | None
+
+
+class TickStory(ResponseModel):
+    tickId: str
+    state: Literal["ok", "failed", "timeout"]
+    startedAt: datetime
+    spaceId: str | None
+    tools: list[ToolCall]
+    ratings: list[TickRating]
+
+
+class History(ResponseModel):
+    ticks: list[TickStory]
 
 
 class Written(ResponseModel):
@@ -143,6 +211,7 @@ class PersonaDetail(ResponseModel):
     persona: PersonaDescriptor
     recentActions: list[ActionOut]
     feedbackByModule: list[ModuleFeedback]
+    recentTicks: list[TickOut]
 
 
 class Deleted(ResponseModel):

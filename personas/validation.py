@@ -21,6 +21,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -86,6 +87,8 @@ class FeedbackRow(RequestModel):
 
 class FeedbackBatch(RequestModel):
     feedback: Annotated[list[FeedbackRow], Field(min_length=1, max_length=FEEDBACK_MAX)]
+    # The runner posting: only its own lease ends (none: whichever lease is live).
+    runnerId: text(ID_MAX, 1) | None = None
 
 
 class ClaimRequest(RequestModel):
@@ -96,10 +99,76 @@ class ClaimRequest(RequestModel):
     leaseSeconds: Annotated[StrictInt, Field(ge=5, le=3600)] = 600
 
 
+class ClaimHeartbeat(RequestModel):
+    runnerId: text(ID_MAX, 1)
+    leaseSeconds: Annotated[StrictInt, Field(ge=5, le=3600)] = 600
+
+
 class ClaimRelease(RequestModel):
     """The query string of DELETE /claims/<personaId>."""
 
     runnerId: text(ID_MAX, 1)
+
+
+TICK_ERROR_MAX = 2000
+DRIVER_MAX = 100
+# numeric(14, 6) holds less than 10^8 dollars; no tick costs anything near this cap.
+COST_MAX = 1_000_000
+TOKENS_MAX = 2**62
+Tokens = Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)]
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+class TickUsage(RequestModel):
+    inputTokens: Tokens | None = None
+    outputTokens: Tokens | None = None
+    cacheReadTokens: Tokens | None = None
+    cacheWriteTokens: Tokens | None = None
+
+
+class TickReport(RequestModel):
+    """The body of PUT /<id>/ticks/<tickId>: a tick's start, or its end."""
+
+    runnerId: text(ID_MAX, 1)
+    state: Literal["running", "ok", "failed", "timeout"]
+    # Checked even when absent: a failure must name its step.
+    step: Literal["login", "spaces", "driver", "actions", "feedback", "timeout"] | None = Field(
+        default=None, validate_default=True
+    )
+    error: text(TICK_ERROR_MAX) | None = None
+    driver: text(DRIVER_MAX) | None = None
+    model: text(NAME_MAX) | None = None
+    spaceId: text(ID_MAX) | None = None
+    usage: TickUsage | None = None
+    costUsd: Annotated[StrictFloat, Field(ge=0, le=COST_MAX), AfterValidator(_finite)] | None = None
+
+    @field_validator("step")
+    @classmethod
+    def _failures_name_their_step(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("state") in {"failed", "timeout"}:
+            raise ValueError("required when state is failed or timeout")
+        return value
+
+    @property
+    def final(self) -> bool:
+        return self.state != "running"
+
+
+def tick_id(value: str) -> str:
+    """A path tick id within the caps of an action's tickId; else a 400 naming it."""
+    problem = None
+    if not value or len(value) > ID_MAX:
+        problem = f"must be 1 to {ID_MAX} characters"
+    elif "\x00" in value:
+        problem = "must not contain the NUL character (U+0000)"
+    if problem:
+        raise ValidationFailed(f"tickId: {problem}", [{"field": "tickId", "message": problem}])
+    return value
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -222,6 +291,15 @@ class InsightsQuery(RequestModel):
 
     weeks: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=INSIGHTS_WEEKS_MAX)] = 8
     archetype: Annotated[text(NAME_MAX) | None, AfterValidator(_blank_is_none)] = None
+
+
+HISTORY_TICKS_MAX = 20
+
+
+class HistoryQuery(RequestModel):
+    """`?ticks=N` of the story so far."""
+
+    ticks: Annotated[int, Field(ge=1, le=HISTORY_TICKS_MAX), BeforeValidator(_whole_number)] = 5
 
 
 class PageQuery(RequestModel):

@@ -81,6 +81,26 @@ SELECT id, persona_id AS "personaId", tick_id AS "tickId", tool_name AS "toolNam
  ORDER BY created_at DESC, id DESC
  LIMIT :limit;
 
+-- name: recent_ticks
+-- The persona's newest runs, shaped as PUT /internal/<id>/ticks answers them: the tool
+-- calls and failures are counted from each tick's actions (one range of the tick index).
+SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.error,
+       t.driver, t.model, t.space_id AS "spaceId",
+       t.started_at AS "startedAt", t.finished_at AS "finishedAt",
+       t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
+       t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
+       t.cost_usd::float8 AS "costUsd",
+       a.calls AS "toolCalls", a.errors AS "toolErrors"
+  FROM (SELECT *
+          FROM personas.persona_ticks
+         WHERE persona_id = :persona_id
+         ORDER BY started_at DESC, tick_id DESC
+         LIMIT :limit) t
+ CROSS JOIN LATERAL (SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
+                       FROM personas.persona_actions
+                      WHERE persona_id = t.persona_id AND tick_id = t.tick_id) a
+ ORDER BY t.started_at DESC, t.tick_id DESC;
+
 -- name: feedback_by_module
 -- Per module: the mean rating (a real mean, not a count), its spread, and the latest word.
 SELECT module,

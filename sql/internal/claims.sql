@@ -17,12 +17,23 @@ UPDATE personas.personas p
 -- other's rows instead of waiting for them, and a row another claimer leased since our
 -- snapshot is re-checked against the lease test when we lock it, so it drops out: no
 -- persona goes to two runners while a lease is live.
+-- The fleet budget (:budget_usd, null: none) is decided here too, in the same statement:
+-- today's spend (cost of the ticks started this UTC day) is read with the claim, and at
+-- or over the budget the claim leases nothing. It is only summed when a budget is set.
 WITH clock AS (
-    SELECT now() AS now, now() + :lease_seconds::int * interval '1 second' AS lease_until
+    SELECT now() AS now, now() + :lease_seconds::int * interval '1 second' AS lease_until,
+           date_trunc('day', now(), 'UTC') + interval '1 day' AS budget_resets_at
+), spend AS (
+    SELECT CASE WHEN :budget_usd::numeric IS NULL THEN NULL
+                ELSE (SELECT coalesce(sum(t.cost_usd), 0)
+                        FROM personas.persona_ticks t
+                       WHERE t.started_at >= date_trunc('day', now(), 'UTC'))
+           END AS spent_usd
 ), due AS (
     SELECT p.user_id
-      FROM personas.personas p, clock
+      FROM personas.personas p, clock, spend
      WHERE p.lease_until IS NULL
+       AND (spend.spent_usd IS NULL OR spend.spent_usd < :budget_usd::numeric)
        AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
                            p.lease_until, clock.now)
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
@@ -39,6 +50,8 @@ WITH clock AS (
 )
 SELECT clock.now AS server_time,
        clock.lease_until,
+       clock.budget_resets_at,
+       spend.spent_usd::float8 AS budget_spent_usd,
        l.user_id AS "userId",
        l.email,
        l.archetype,
@@ -47,6 +60,7 @@ SELECT clock.now AS server_time,
        l.tick_cadence AS "tickCadence",
        l.last_active_at AS "lastActiveAt"
   FROM clock
+ CROSS JOIN spend
   LEFT JOIN leased l ON true
  ORDER BY l.last_active_at NULLS FIRST, l.user_id;
 
@@ -70,4 +84,27 @@ WITH target AS (
 SELECT t.live,
        t.lease_until,
        EXISTS (SELECT 1 FROM released) AS released
+  FROM target t;
+
+-- name: extend_claim^
+-- The heartbeat of a runner still driving the persona: its own live lease runs on to now
+-- + :lease_seconds. As in release_claim, the row is locked first, so the answer
+-- (extended; no live lease; held by another runner) is the state the write saw: a lease
+-- that lapsed, was released or was claimed by another runner is never revived.
+WITH target AS (
+    SELECT user_id, lease_runner, lease_until,
+           coalesce(lease_until > now(), false) AS live
+      FROM personas.personas
+     WHERE user_id = :persona_id
+       FOR NO KEY UPDATE
+), extended AS (
+    UPDATE personas.personas p
+       SET lease_until = now() + :lease_seconds::int * interval '1 second'
+      FROM target t
+     WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
+ RETURNING p.lease_until
+)
+SELECT t.live,
+       t.lease_until,
+       (SELECT lease_until FROM extended) AS extended_until
   FROM target t;

@@ -9,22 +9,28 @@ UPDATE personas.personas
 
 -- name: mark_tick_over!
 -- As mark_active, and the persona's lease ends: feedback closes the runner's tick, and
--- the persona can be claimed again once its cadence makes it due.
+-- the persona can be claimed again once its cadence makes it due. With :runner_id, only
+-- that runner's lease ends: a late post of a runner that lost its lease leaves the
+-- lease of the runner now driving the persona alone.
 UPDATE personas.personas
    SET last_active_at = now(),
        run_requested_at = NULL,
-       lease_runner = NULL,
-       lease_until = NULL
+       lease_runner = CASE WHEN :runner_id::text IS NULL OR lease_runner = :runner_id::text
+                           THEN NULL ELSE lease_runner END,
+       lease_until = CASE WHEN :runner_id::text IS NULL OR lease_runner = :runner_id::text
+                          THEN NULL ELSE lease_until END
  WHERE user_id = :persona_id;
 
 -- name: insert_actions!
 -- The whole batch in one statement; a retried batch conflicts on its keys and adds nothing.
+-- Each row keeps its index in the batch (call_index): the order the calls were made in.
 INSERT INTO personas.persona_actions
-       (persona_id, id, tick_id, tool_name, input_hash, result, error_message, latency_ms)
-SELECT :persona_id, r.id, r.tick_id, r.tool_name, r.input_hash, r.result, r.error_message, r.latency_ms
+       (persona_id, id, tick_id, tool_name, input_hash, result, error_message, latency_ms, call_index)
+SELECT :persona_id, r.id, r.tick_id, r.tool_name, r.input_hash, r.result, r.error_message, r.latency_ms,
+       r.call_index - 1
   FROM unnest(:ids::text[], :tick_ids::text[], :tool_names::text[], :input_hashes::text[],
               :results::text[], :error_messages::text[], :latencies::int[])
-       AS r(id, tick_id, tool_name, input_hash, result, error_message, latency_ms)
+       WITH ORDINALITY AS r(id, tick_id, tool_name, input_hash, result, error_message, latency_ms, call_index)
     ON CONFLICT (persona_id, id) DO NOTHING;
 
 -- name: insert_feedback!

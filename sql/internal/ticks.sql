@@ -1,0 +1,79 @@
+-- name: lock_persona$
+-- The persona's row, locked for the rest of the transaction: every write to one
+-- persona's ticks passes here first, so two reports of the same tick are decided one after
+-- the other (and in the order every writer locks: the persona first). No row: no persona.
+SELECT user_id FROM personas.personas WHERE user_id = :persona_id FOR NO KEY UPDATE;
+
+-- name: tick_as_stored^
+-- The tick's state, and whether this report would change nothing in it (its runner,
+-- step and error as given; what it leaves out counts as unchanged). The cost is compared
+-- as the column stores it, rounded to its scale. No row: never reported.
+SELECT state,
+       runner_id = :runner_id
+       AND step IS NOT DISTINCT FROM :step::text
+       AND error IS NOT DISTINCT FROM :error::text
+       AND driver IS NOT DISTINCT FROM coalesce(:driver::text, driver)
+       AND model IS NOT DISTINCT FROM coalesce(:model::text, model)
+       AND space_id IS NOT DISTINCT FROM coalesce(:space_id::text, space_id)
+       AND input_tokens = coalesce(:input_tokens::bigint, input_tokens)
+       AND output_tokens = coalesce(:output_tokens::bigint, output_tokens)
+       AND cache_read_tokens = coalesce(:cache_read_tokens::bigint, cache_read_tokens)
+       AND cache_write_tokens = coalesce(:cache_write_tokens::bigint, cache_write_tokens)
+       AND cost_usd = coalesce(:cost_usd::numeric(14, 6), cost_usd) AS unchanged
+  FROM personas.persona_ticks
+ WHERE persona_id = :persona_id AND tick_id = :tick_id;
+
+-- name: start_tick!
+-- The first report of a tick; a repeated one (or one after its end) changes nothing.
+INSERT INTO personas.persona_ticks
+       (persona_id, tick_id, runner_id, state, driver, model, space_id,
+        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
+VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id,
+        coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
+        coalesce(:cache_read_tokens::bigint, 0), coalesce(:cache_write_tokens::bigint, 0),
+        coalesce(:cost_usd::numeric, 0))
+    ON CONFLICT (persona_id, tick_id) DO NOTHING;
+
+-- name: finish_tick!
+-- The tick's end: created finished if it was never reported running, else its running
+-- row finished. What the report leaves out keeps what the start said. Only a running
+-- tick is written: a finished one never changes (the view has checked the state under
+-- the persona's lock).
+INSERT INTO personas.persona_ticks AS t
+       (persona_id, tick_id, runner_id, state, step, error, driver, model, space_id,
+        finished_at, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
+VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :model, :space_id,
+        now(), coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
+        coalesce(:cache_read_tokens::bigint, 0), coalesce(:cache_write_tokens::bigint, 0),
+        coalesce(:cost_usd::numeric, 0))
+    ON CONFLICT (persona_id, tick_id) DO UPDATE
+   SET runner_id = EXCLUDED.runner_id,
+       state = EXCLUDED.state,
+       step = EXCLUDED.step,
+       error = EXCLUDED.error,
+       driver = coalesce(:driver, t.driver),
+       model = coalesce(:model, t.model),
+       space_id = coalesce(:space_id, t.space_id),
+       finished_at = now(),
+       input_tokens = coalesce(:input_tokens::bigint, t.input_tokens),
+       output_tokens = coalesce(:output_tokens::bigint, t.output_tokens),
+       cache_read_tokens = coalesce(:cache_read_tokens::bigint, t.cache_read_tokens),
+       cache_write_tokens = coalesce(:cache_write_tokens::bigint, t.cache_write_tokens),
+       cost_usd = coalesce(:cost_usd::numeric, t.cost_usd)
+ WHERE t.state = 'running';
+
+-- name: tick_answer^
+-- The tick as the runner reads it back, its tool calls and failures counted from the
+-- actions stored for it (one range of the tick index).
+SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.error,
+       t.driver, t.model, t.space_id AS "spaceId",
+       t.started_at AS "startedAt", t.finished_at AS "finishedAt",
+       t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
+       t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
+       t.cost_usd::float8 AS "costUsd",
+       a.calls AS "toolCalls", a.errors AS "toolErrors"
+  FROM personas.persona_ticks t
+ CROSS JOIN LATERAL (SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
+                       FROM personas.persona_actions
+                      WHERE persona_id = t.persona_id AND tick_id = t.tick_id) a
+ WHERE t.persona_id = :persona_id AND t.tick_id = :tick_id;
