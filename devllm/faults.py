@@ -1,10 +1,12 @@
 """Model errors on purpose: the next `times` calls answer `status` (429, 500 or 529);
-or the next `times` forced `submit_ratings` answers break the ratings schema (`badRatings`).
+or the next `times` forced `submit_ratings` answers break the ratings schema (`badRatings`);
+or the next `times` calls stall `delayMs` before answering (a model slower than a tick).
 They live in the one gunicorn worker's memory, which is why devllm runs one worker."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from flask import request
 
@@ -23,6 +25,7 @@ class Faults:
         self._lock = threading.Lock()
         self._queue: list[int] = []
         self._bad_ratings = 0
+        self._delays: list[int] = []
 
     def add(self, status: int, times: int) -> None:
         with self._lock:
@@ -32,10 +35,19 @@ class Faults:
         with self._lock:
             self._bad_ratings += times
 
+    def add_delay(self, delay_ms: int, times: int) -> None:
+        with self._lock:
+            self._delays.extend([delay_ms] * times)
+
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
             self._bad_ratings = 0
+            self._delays.clear()
+
+    def take_delay(self) -> int:
+        with self._lock:
+            return self._delays.pop(0) if self._delays else 0
 
     def take_bad_ratings(self) -> bool:
         """Whether this ratings answer is to break the schema (uses one of `times`)."""
@@ -51,9 +63,13 @@ class Faults:
 
 
 def raise_injected(faults: Faults) -> None:
-    """Before a Messages call: answer the next injected error, if one is waiting."""
+    """Before a Messages call: stall as long as the next injected delay says, then
+    answer the next injected error, if one is waiting."""
     if request.path.startswith("/dev/") or request.path == "/health":
         return
+    delay_ms = faults.take_delay()
+    if delay_ms:
+        time.sleep(delay_ms / 1000)
     status = faults.take()
     if status is not None:
         raise ApiError(status, MESSAGES[status])

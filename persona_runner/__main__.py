@@ -1,7 +1,9 @@
-"""`python -m persona_runner --once`: one tick over the due personas, then exit.
+"""`python -m persona_runner --once`: one tick over the due personas, then exit;
+`python -m persona_runner serve`: the runner service, until SIGTERM.
 
-Exit status: 0 every persona ticked, 1 some failed, 2 no tick (bad configuration,
-or the personas API could not be asked who is due).
+Exit status of --once: 0 every persona ticked, 1 some failed, 2 no tick (bad
+configuration, or the personas API could not be asked who is due). `serve` exits 0 after
+SIGTERM once its ticks are reported, 2 on bad configuration.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import replace
 from persona_runner.config import DRIVER_NAMES, RunnerConfig
 from persona_runner.drivers import make_driver
 from persona_runner.errors import ConfigError
-from persona_runner.tick import EXIT_NO_TICK, run_once
+from persona_runner.once import EXIT_NO_TICK, run_once
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -23,11 +25,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "MANA_SERVICE_KEY, PERSONA_SEED_SECRET (plus RUNNER_ID and RUNNER_* timeouts); the claude "
         "driver also MANA_MCP_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and RUNNER_MODEL.",
     )
-    parser.add_argument("--once", action="store_true", help="run one tick and exit (the only mode)")
+    parser.add_argument(
+        "command", nargs="?", choices=["serve"], help="serve: claim and drive personas until stopped"
+    )
+    parser.add_argument("--once", action="store_true", help="run one tick over the due personas and exit")
     parser.add_argument(
         "--driver",
         choices=DRIVER_NAMES,
-        help="who decides the actions (default: env RUNNER_DRIVER, else scripted)",
+        help="who decides the actions (default: env RUNNER_DRIVER, else claude for serve, "
+        "scripted for --once)",
     )
     parser.add_argument(
         "--limit", type=int, default=50, help="at most this many personas (1..500, default 50)"
@@ -36,8 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--runner-id", help="this runner's name in leases (default: env RUNNER_ID, else host-pid)"
     )
     args = parser.parse_args(argv)
-    if not args.once:
-        parser.error("--once is required: this runner does one tick and exits (schedule it with cron)")
+    if args.once == (args.command == "serve"):
+        parser.error("say either serve (the runner service) or --once (one pass, then exit)")
     if not 1 <= args.limit <= 500:
         parser.error("--limit must be between 1 and 500")
     if args.runner_id is not None and not 1 <= len(args.runner_id) <= 200:
@@ -54,11 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_TICK
     if args.runner_id:
         config = replace(config, runner_id=args.runner_id)
+    default_driver = "claude" if args.command == "serve" else "scripted"
     try:
-        driver = make_driver(args.driver or config.driver or "scripted", config)
+        driver = make_driver(args.driver or config.driver or default_driver, config)
     except ConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
+    if args.command == "serve":
+        from persona_runner.service import serve
+
+        return serve(config, driver)
     return run_once(config, driver, limit=args.limit)
 
 

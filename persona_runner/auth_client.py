@@ -3,14 +3,14 @@ spaces) create a shared space, invite its partner, accept, and read the members.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import NoPersonalSpace, UnexpectedResponse
+from persona_runner.errors import UnexpectedResponse
+from persona_runner.spaces import Space, personal_space, spaces_of
 from persona_runner.transport import JsonHttp
 
 
@@ -18,12 +18,6 @@ from persona_runner.transport import JsonHttp
 class Login:
     user_id: str
     token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Space:
-    id: str
-    name: str
 
 
 class AuthClient:
@@ -40,18 +34,16 @@ class AuthClient:
             raise UnexpectedResponse("login answered without a token and a user id")
         return Login(user_id=str(user["id"]), token=str(token))
 
-    def spaces(self, token: str) -> list[dict[str, Any]]:
+    def spaces(self, token: str) -> list[Space]:
+        """Every space the persona belongs to, as mana-auth lists them (personal first)."""
         body = self.http.request("GET", "/api/auth/organization/list", token=token)
         if not isinstance(body, list):
             raise UnexpectedResponse(f"organization list: expected a JSON array, got {str(body)[:200]}")
-        return [item for item in body if isinstance(item, dict)]
+        return spaces_of(body)
 
     def personal_space(self, token: str) -> Space:
         """The first space whose metadata says type "personal"."""
-        for item in self.spaces(token):
-            if space_type(item.get("metadata")) == "personal" and item.get("id"):
-                return Space(id=str(item["id"]), name=str(item.get("name", "")))
-        raise NoPersonalSpace("mana-auth lists no personal space for this persona")
+        return personal_space(self.spaces(token))
 
     def create_space(self, token: str, name: str, slug: str, space_type: str) -> dict[str, Any]:
         """A shared space owned by the token's user; a taken slug is an ApiError (400/409)."""
@@ -82,13 +74,3 @@ class AuthClient:
 
     def close(self) -> None:
         self.http.close()
-
-
-def space_type(metadata: Any) -> str | None:
-    """metadata is an object, or (some mana-auth builds) that object as a JSON string."""
-    if isinstance(metadata, str):
-        try:
-            metadata = json.loads(metadata)
-        except ValueError:
-            return None
-    return metadata.get("type") if isinstance(metadata, dict) else None

@@ -57,6 +57,14 @@ class RunnerConfig:
     retry_base_delay: float = 0.5
     retry_max_delay: float = 8.0
     lease_seconds: int = 600
+    # The service loop (`serve`): its port, cadence, slots, and how long a tick may run.
+    port: int = 3070
+    tick_interval: float = 60.0
+    concurrency: int = 2
+    paused: bool = False
+    tick_timeout: float = 600.0
+    grace_seconds: float = 30.0
+    history_ticks: int = 5
     # The driver: "" lets the entry point choose (scripted for --once).
     driver: str = ""
     mcp_url: str = DEFAULT_MCP_URL
@@ -99,7 +107,13 @@ class RunnerConfig:
             connect_timeout=env.seconds("RUNNER_CONNECT_TIMEOUT", 3.0),
             read_timeout=env.seconds("RUNNER_READ_TIMEOUT", 10.0),
             retry_attempts=env.whole("RUNNER_RETRY_ATTEMPTS", 4, minimum=1, maximum=10),
-            lease_seconds=env.whole("RUNNER_LEASE_SECONDS", 600, minimum=5, maximum=3600),
+            lease_seconds=env.whole("RUNNER_LEASE_S", 600, minimum=5, maximum=3600),
+            port=env.whole("PORT", 3070, minimum=1, maximum=65535),
+            tick_interval=env.seconds("RUNNER_TICK_INTERVAL_S", 60.0),
+            concurrency=env.whole("PERSONA_CONCURRENCY", 2, minimum=1, maximum=256),
+            paused=env.flag("RUNNER_PAUSED", False),
+            tick_timeout=env.seconds("RUNNER_TICK_TIMEOUT_S", 600.0),
+            grace_seconds=env.number("RUNNER_GRACE_S", 30.0, minimum=0, maximum=3600, unit="seconds"),
             driver=_driver(env),
             mcp_url=env.url("MANA_MCP_URL", DEFAULT_MCP_URL),
             mcp_timeout=env.seconds("RUNNER_MCP_TIMEOUT", 30.0),

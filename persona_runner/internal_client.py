@@ -87,17 +87,54 @@ class InternalClient:
         rows = [action.to_json(tick_id) for action in actions]
         return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/actions", {"actions": rows})
 
-    def post_feedback(self, persona_id: str, tick_id: str, ratings: list[Rating]) -> dict[str, Any]:
-        rows = [rating.to_json(tick_id) for rating in ratings]
-        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/feedback", {"feedback": rows})
+    def post_feedback(
+        self, persona_id: str, tick_id: str, ratings: list[Rating], runner_id: str | None = None
+    ) -> dict[str, Any]:
+        """The ratings; with `runner_id` only that runner's lease ends (another's stays)."""
+        body: dict[str, Any] = {"feedback": [rating.to_json(tick_id) for rating in ratings]}
+        if runner_id:
+            body["runnerId"] = runner_id
+        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/feedback", body)
+
+    def report_tick(self, persona_id: str, tick_id: str, report: dict[str, Any]) -> dict[str, Any]:
+        """PUT the tick's state; repeating the same body is a no-op, so it is retried."""
+        path = f"{PREFIX}/{quote(persona_id, safe='')}/ticks/{quote(tick_id, safe='')}"
+        answer = self._retried("PUT", path, report)
+        if not isinstance(answer, dict) or not isinstance(answer.get("tick"), dict):
+            raise UnexpectedResponse(f"PUT {path}: expected {{'tick': {{...}}}}, got {str(answer)[:200]}")
+        return answer["tick"]
+
+    def heartbeat(self, persona_id: str, runner_id: str, lease_seconds: int) -> str | None:
+        """Extend this runner's lease; its new end. 404 (no live lease) and 409 (another
+        runner's) raise ApiError: the caller has lost the persona."""
+        body = self.http.request(
+            "POST",
+            f"{PREFIX}/claims/{quote(persona_id, safe='')}/heartbeat",
+            json={"runnerId": runner_id, "leaseSeconds": lease_seconds},
+        )
+        until = body.get("leaseUntil") if isinstance(body, dict) else None
+        return str(until) if until is not None else None
+
+    def history(self, persona_id: str, ticks: int = 5) -> list[dict[str, Any]]:
+        """The persona's finished ticks, newest first (the story so far)."""
+        path = f"{PREFIX}/{quote(persona_id, safe='')}/history"
+        body = with_retries(
+            lambda: self.http.request("GET", path, params={"ticks": ticks}), self.retry, self.sleep, self.rng
+        )
+        if not isinstance(body, dict) or not isinstance(body.get("ticks"), list):
+            raise UnexpectedResponse(f"GET {path}: expected {{'ticks': [...]}}, got {str(body)[:200]}")
+        return [tick for tick in body["ticks"] if isinstance(tick, dict)]
 
     def _post_idempotent(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = with_retries(
-            lambda: self.http.request("POST", path, json=body), self.retry, self.sleep, self.rng
-        )
+        answer = self._retried("POST", path, body)
         if not isinstance(answer, dict) or answer.get("ok") is not True:
             raise UnexpectedResponse(f"POST {path}: expected {{'ok': true, ...}}, got {str(answer)[:200]}")
         return answer
+
+    def _retried(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        return with_retries(
+            lambda: self.http.request(method, path, json=body), self.retry, self.sleep, self.rng
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -1,37 +1,53 @@
-"""The reference tick loop: claim (or /due), then for each persona log in with the
-derived password, pick the personal space, let the driver act, post actions, post ratings.
+"""One persona's tick, the one implementation `--once` and `serve` share: report it
+running, keep its lease alive, log in, read its story, pick the space, let the driver
+act, post actions, post ratings, report the final state.
 
-One persona's failure never stops the others: each gets one line, the tick a summary.
+A failure at any step still posts the actions collected before it (the product served
+them), reports the tick failed with its step, and releases the lease at once.
 """
 
 from __future__ import annotations
 
-import sys
+import asyncio
+import contextlib
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any
 
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver, Story
 from persona_runner.errors import ApiError, RunnerError
+from persona_runner.heartbeat import Heartbeat
 from persona_runner.internal_client import InternalClient
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
+from persona_runner.spaces import choose_space
 
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_NO_TICK = 2
+ERROR_MAX = 2000
 
 
 class TickFailed(RunnerError):
-    """A persona's tick stopped at `step` (login, spaces, driver, actions, feedback)."""
+    """A persona's tick stopped at `step` (login, spaces, driver, actions, feedback, timeout)."""
+
+    state = "failed"
 
     def __init__(self, step: str, reason: str) -> None:
         super().__init__(f"{step}: {reason}")
         self.step = step
+        self.reason = reason
+
+
+class TickTimedOut(TickFailed):
+    state = "timeout"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("timeout", reason)
 
 
 def new_tick_id(now: datetime | None = None) -> str:
@@ -54,6 +70,51 @@ def step(name: str) -> Iterator[None]:
         raise TickFailed(name, describe(exc)) from exc
 
 
+@dataclass
+class TickResult:
+    """How one persona's tick ended, as reported (and what the metrics count)."""
+
+    persona: Persona
+    tick_id: str
+    state: str = "ok"
+    step: str | None = None
+    error: str | None = None
+    space_id: str | None = None
+    outcome: TickOutcome = field(default_factory=TickOutcome)
+    seconds: float = 0.0
+    actions_posted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def report(self, runner_id: str) -> dict[str, Any]:
+        """The final PUT body of the tick."""
+        body: dict[str, Any] = {"runnerId": runner_id, "state": self.state}
+        if self.step:
+            body["step"] = self.step
+        if self.error:
+            body["error"] = self.error[:ERROR_MAX]
+        if self.outcome.driver:
+            body["driver"] = self.outcome.driver
+        if self.outcome.model:
+            body["model"] = self.outcome.model
+        if self.space_id:
+            body["spaceId"] = self.space_id
+        usage = self.outcome.usage
+        body["usage"] = {
+            "inputTokens": usage.input_tokens,
+            "outputTokens": usage.output_tokens,
+            "cacheReadTokens": usage.cache_read_tokens,
+            "cacheWriteTokens": usage.cache_write_tokens,
+        }
+        body["costUsd"] = round(usage.cost_usd, 6)
+        return body
+
+    def line(self) -> str:
+        """`ok      email  summary` or `failed  email  step: reason (notes)`."""
+        text = summary(self.outcome, self.tick_id) if self.state == "ok" else f"{self.step}: {self.error}"
+        text += "".join(f" ({note})" for note in self.notes)
+        return f"{self.state:<7} {self.persona.email}  {text}"
+
+
 class Tick:
     def __init__(
         self, config: RunnerConfig, driver: Driver, internal: InternalClient, auth: AuthClient
@@ -63,61 +124,132 @@ class Tick:
         self.internal = internal
         self.auth = auth
 
-    def drive(self, persona: Persona, story: Story | None = None) -> str:
-        """One persona's tick; returns its summary, raises TickFailed naming the step.
+    def drive(
+        self, persona: Persona, leased: bool = False, stop: threading.Event | None = None
+    ) -> TickResult:
+        """One persona's tick, from the running report to the final one; never raises for
+        what a tick may meet. `leased`: the persona was claimed (heartbeat, release);
+        `stop` set: end the driver now and report the tick timed out."""
+        started = time.monotonic()
+        result = TickResult(persona, new_tick_id())
+        result.outcome.driver = self.driver.name
+        self.report(
+            result, {"runnerId": self.config.runner_id, "state": "running", "driver": self.driver.name}
+        )
+        deadline = started + self.config.tick_timeout
+        with Heartbeat(self.config, persona.user_id) if leased else contextlib.nullcontext():
+            try:
+                feedback_posted = self.steps(persona, result, deadline, stop)
+            except TickFailed as exc:
+                result.state, result.step, result.error = exc.state, exc.step, exc.reason
+                feedback_posted = False
+                self.post_collected(result)
+        result.seconds = time.monotonic() - started
+        self.report(result, result.report(self.config.runner_id))
+        if leased and not feedback_posted:
+            self.release(result)
+        return result
 
-        `story` is the persona's earlier ticks (the personas API's history answer) for a
-        driver that tells them to the model; None until that route is asked for them.
-        """
-        tick_id = new_tick_id()
+    def steps(
+        self, persona: Persona, result: TickResult, deadline: float, stop: threading.Event | None
+    ) -> bool:
+        """The tick's steps in order; True when ratings were posted (which ends the lease)."""
         with step("login"):
             login = self.auth.login(persona.email, persona_password(persona.email, self.config.seed_secret))
         if login.user_id != persona.user_id:
             # Posting as one persona after logging in as another would corrupt both audits.
             raise TickFailed("login", f"logged in as user {login.user_id}, expected {persona.user_id}")
         with step("spaces"):
-            space = self.auth.personal_space(login.token)
-        session = Session(tick_id=tick_id, user_id=login.user_id, space_id=space.id, token=login.token)
-        outcome = self.act(persona, session, story or ())
+            story = self.internal.history(persona.user_id, self.config.history_ticks)
+            space = choose_space(self.auth.spaces(login.token), story)
+        result.space_id = space.id
+        session = Session(tick_id=result.tick_id, user_id=login.user_id, space_id=space.id, token=login.token)
+        self.act(persona, session, story, result.outcome, deadline, stop)
+        outcome = result.outcome
         with step("actions"):
             if outcome.actions:
-                self.internal.post_actions(persona.user_id, tick_id, outcome.actions)
+                self.internal.post_actions(persona.user_id, result.tick_id, outcome.actions)
+        result.actions_posted = True
         with step("feedback"):
             if outcome.ratings:
-                self.internal.post_feedback(persona.user_id, tick_id, outcome.ratings)
-        return summary(outcome, tick_id)
+                self.internal.post_feedback(
+                    persona.user_id, result.tick_id, outcome.ratings, runner_id=self.config.runner_id
+                )
+        return bool(outcome.ratings)
 
-    def act(self, persona: Persona, session: Session, story: Story) -> TickOutcome:
-        """The driver's outcome; on its failure the actions it collected are still posted
-        (the product served them), then TickFailed at the driver's step."""
-        outcome = TickOutcome(driver=self.driver.name)
+    def act(
+        self,
+        persona: Persona,
+        session: Session,
+        story: Story,
+        outcome: TickOutcome,
+        deadline: float,
+        stop: threading.Event | None,
+    ) -> None:
+        """The driver writes into `outcome`; TickFailed at its step when it fails,
+        TickTimedOut when the deadline passes or `stop` is set first."""
         try:
-            outcome = self.driver.run_tick(persona, session, story=story, outcome=outcome)
+            act = getattr(self.driver, "act", None)
+            if act is None:
+                self.driver.run_tick(persona, session, story=story, outcome=outcome)
+            else:
+                asyncio.run(within(act(persona, session, outcome, story), deadline, stop))
             outcome.check()
+        except TickFailed:
+            raise
         except RunnerError as exc:
-            posted = self.post_collected(persona, session, outcome)
-            raise TickFailed(getattr(exc, "step", "driver"), describe(exc) + posted) from exc
-        except Exception as exc:  # a driver is foreign code: its bug costs one persona, not the tick
+            raise TickFailed(getattr(exc, "step", "driver"), describe(exc)) from exc
+        except Exception as exc:  # a driver is foreign code: its bug costs one persona, not the run
             raise TickFailed("driver", f"{type(exc).__name__}: {exc}") from exc
-        return outcome
 
-    def post_collected(self, persona: Persona, session: Session, outcome: TickOutcome) -> str:
-        if not outcome.actions:
-            return ""
+    def post_collected(self, result: TickResult) -> None:
+        """After a failure: the actions the product served, unless they are posted already."""
+        outcome = result.outcome
+        if not outcome.actions or result.actions_posted:
+            return
         try:
             outcome.check()
-            self.internal.post_actions(persona.user_id, session.tick_id, outcome.actions)
+            self.internal.post_actions(result.persona.user_id, result.tick_id, outcome.actions)
         except RunnerError as exc:
-            return f" ({len(outcome.actions)} collected actions not posted: {describe(exc)})"
-        return f" ({len(outcome.actions)} collected actions posted)"
+            result.notes.append(f"{len(outcome.actions)} collected actions not posted: {describe(exc)}")
+            return
+        result.actions_posted = True
+        result.notes.append(f"{len(outcome.actions)} collected actions posted")
 
-    def release(self, persona: Persona) -> str:
-        """Hand a failed persona back at once rather than hide it until the lease runs out."""
+    def report(self, result: TickResult, body: dict[str, Any]) -> None:
+        """PUT the tick's state (retried). A report that cannot be made stops nothing:
+        a final report creates the tick when `running` never arrived."""
         try:
-            self.internal.release(persona.user_id, self.config.runner_id)
+            self.internal.report_tick(result.persona.user_id, result.tick_id, body)
         except RunnerError as exc:
-            return f" (lease not released: {describe(exc)})"
-        return " (lease released)"
+            result.notes.append(f"tick {body['state']} not recorded: {describe(exc)}")
+
+    def release(self, result: TickResult) -> None:
+        """Hand the persona back at once rather than hide it until the lease runs out."""
+        try:
+            released = self.internal.release(result.persona.user_id, self.config.runner_id)
+        except RunnerError as exc:
+            result.notes.append(f"lease not released: {describe(exc)}")
+            return
+        if released and result.state != "ok":
+            result.notes.append("lease released")
+
+
+async def within(work: Any, deadline: float, stop: threading.Event | None) -> None:
+    """Await the driver's coroutine until it ends, the deadline passes, or `stop` is set;
+    then cancel it (what it did so far stays in its outcome) and raise TickTimedOut."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        left = deadline - time.monotonic()
+        stopping = stop is not None and stop.is_set()
+        if left <= 0 or stopping:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            reason = "the runner is shutting down" if stopping else "the tick ran past RUNNER_TICK_TIMEOUT_S"
+            raise TickTimedOut(f"stopped: {reason}")
+        await asyncio.wait({task}, timeout=min(left, 0.1) if stop is not None else left)
+    task.result()
 
 
 def summary(outcome: TickOutcome, tick_id: str) -> str:
@@ -127,43 +259,3 @@ def summary(outcome: TickOutcome, tick_id: str) -> str:
     if usage.requests:
         line += f", {usage.input_tokens}+{usage.output_tokens} tokens, ${usage.cost_usd:.4f}"
     return line
-
-
-def run_once(
-    config: RunnerConfig,
-    driver: Driver,
-    limit: int = 50,
-    out: TextIO | None = None,
-    internal: InternalClient | None = None,
-    auth: AuthClient | None = None,
-) -> int:
-    """One tick over the due personas; 0 if all went well, 1 if any failed, 2 if none ran."""
-    out = out or sys.stdout
-    internal = internal or InternalClient(config)
-    auth = auth or AuthClient(config)
-    try:
-        try:
-            batch = internal.claim_or_due(config.runner_id, limit, config.lease_seconds)
-        except RunnerError as exc:
-            print(f"tick: cannot get due personas from {config.api_url}: {describe(exc)}", file=out)
-            return EXIT_NO_TICK
-        if not batch.personas:
-            print(f"tick: no personas due (via {batch.source})", file=out)
-            return EXIT_OK
-        tick = Tick(config, driver, internal, auth)
-        failed = 0
-        for persona in batch.personas:
-            try:
-                line = f"ok      {persona.email}  {tick.drive(persona)}"
-            except TickFailed as exc:
-                failed += 1
-                line = f"failed  {persona.email}  {exc}"
-                if batch.source == "claims":
-                    line += tick.release(persona)
-            print(line, file=out, flush=True)
-        total = len(batch.personas)
-        print(f"tick: {total} personas (via {batch.source}), {total - failed} ok, {failed} failed", file=out)
-        return EXIT_SOME_FAILED if failed else EXIT_OK
-    finally:
-        internal.close()
-        auth.close()

@@ -102,8 +102,8 @@ class SpaceMaker:
         """The space with the pair's slug and a partner who belongs to it (the creator first)."""
         for who in (creator, partner):
             for space in self.auth.spaces(who.token):
-                if space.get("slug") == pair.slug and space.get("id"):
-                    return space, who
+                if space.slug == pair.slug:
+                    return {"id": space.id, "name": space.name, "slug": space.slug}, who
         return None, creator
 
     def create(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[dict[str, Any], Login]:

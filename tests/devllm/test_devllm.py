@@ -248,6 +248,19 @@ def test_bad_ratings_switch_breaks_the_next_forced_ratings_only(model, clean_dev
     assert bad.status_code == 400 and "badRatings" in bad.json()["error"]["message"]
 
 
+def test_a_delay_fault_stalls_the_next_calls_past_a_clients_timeout_then_stops(clean_devllm):
+    on = requests.post(f"{clean_devllm.url}/dev/faults", json={"delayMs": 1500, "times": 1}, timeout=TIMEOUT)
+    assert on.status_code == 204
+    hi = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    with anthropic.Anthropic(api_key="k", base_url=clean_devllm.url, timeout=0.5, max_retries=0) as impatient:
+        with pytest.raises(anthropic.APITimeoutError):
+            impatient.messages.create(**hi)
+        assert impatient.messages.create(**hi).stop_reason == "end_turn"
+    for delay in (0, "10", True, 600_001):
+        bad = requests.post(f"{clean_devllm.url}/dev/faults", json={"delayMs": delay}, timeout=TIMEOUT)
+        assert bad.status_code == 400 and "delayMs" in bad.json()["error"]["message"]
+
+
 def test_headers_and_bad_faults_are_refused_in_the_apis_error_shape(clean_devllm):
     body = {"model": MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
     no_key = requests.post(

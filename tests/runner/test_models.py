@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from persona_runner.auth_client import space_type
 from persona_runner.errors import DriverFailed, UnexpectedResponse, summarize
 from persona_runner.models import Action, Persona, Rating, TickOutcome
+from persona_runner.spaces import space_type
 from persona_runner.tick import new_tick_id
 
 

@@ -1,0 +1,292 @@
+"""`python -m persona_runner serve` against real processes: the live API under gunicorn,
+the mana-auth stand-in, devmcp (the product) and devllm (the model), the runner itself a
+subprocess. What it records is checked against what devmcp says it served."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from devstack.postgres import free_port
+from devstack.processes import Process, gunicorn_cmd
+from persona_runner.claude import STOPPED
+from tests.devmcp_fixtures import devmcp_env
+from tests.runner.service_stack import (
+    ARTIFACTS,
+    TIMEOUT,
+    action_rows,
+    add_persona,
+    fault,
+    finished,
+    leased,
+    metric,
+    personal_space,
+    running,
+    served_calls,
+    share_space,
+    start_runner,
+    ticks_of,
+    wait_for,
+)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def feedback_of(db, persona_id: str) -> list[tuple]:
+    return db.execute(
+        "SELECT tick_id, module, rating, notes FROM personas.persona_feedback WHERE persona_id = %s",
+        (persona_id,),
+    ).fetchall()
+
+
+@pytest.fixture
+def stack(db, live_api, devauth, clean_devmcp, clean_devllm, admin_token):
+    """Everything the runner talks to, with empty persona tables and no faults."""
+    return {"db": db, "api": live_api, "auth": devauth, "mcp": clean_devmcp, "llm": clean_devllm}
+
+
+def runner(stack, name: str, **env: str) -> Process:
+    return start_runner(name, stack["api"], stack["auth"], stack["mcp"], stack["llm"], **env)
+
+
+def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, admin_token):
+    db, api, devauth, devmcp = stack["db"], stack["api"], stack["auth"], stack["mcp"]
+    kate, walter = add_persona(api, admin_token, "kate"), add_persona(api, admin_token, "walter")
+    solo = add_persona(api, admin_token, "solo")
+    family = share_space(devauth, kate, walter)
+    personas = [kate, walter, solo]
+    fault(devmcp, tool="todo.*")
+    since = now_iso()
+    service = runner(stack, "runner-e2e")
+    try:
+        wait_for("a tick of every persona", lambda: finished(db, personas))
+        assert action_rows(db, personas) == served_calls(devmcp, since, personas)
+        for persona in personas:
+            [tick] = ticks_of(db, persona.id)
+            assert (tick["state"], tick["driver"], tick["model"]) == ("ok", "claude", "claude-dev")
+            assert tick["runner_id"] == "runner-e2e" and tick["actions"] >= 3
+            assert tick["input_tokens"] > 0 and tick["output_tokens"] > 0 and tick["cost_usd"] > 0
+            ratings = {module: (rating, notes) for _, module, rating, notes in feedback_of(db, persona.id)}
+            others = [rating for module, (rating, _) in ratings.items() if module != "todo"]
+            assert others and ratings["todo"][0] < min(others)
+            assert "todo." in ratings["todo"][1]
+        # The pair's first tick is in their shared space; the solo persona's in its own.
+        assert [ticks_of(db, p.id)[0]["space_id"] for p in personas] == [
+            family,
+            family,
+            personal_space(devauth, solo),
+        ]
+        assert leased(db) == []
+
+        health = requests.get(f"{service.url}/health", timeout=TIMEOUT).json()
+        assert health == {
+            "status": "ok",
+            "runnerId": "runner-e2e",
+            "driver": "claude",
+            "paused": False,
+            "concurrency": 2,
+            "inflight": 0,
+            "lastTickAt": health["lastTickAt"],
+        }
+        assert health["lastTickAt"]
+        metrics = requests.get(f"{service.url}/metrics", timeout=TIMEOUT).text
+        assert metric(metrics, 'persona_ticks_total{outcome="ok"}') == 3
+        todo_errors = sum(1 for row in action_rows(db, personas) if row[0].startswith("todo.") and row[3])
+        assert metric(metrics, 'persona_tool_calls_total{module="todo",result="error"}') == todo_errors
+        tokens = sum(t["input_tokens"] for p in personas for t in ticks_of(db, p.id))
+        assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == tokens
+        assert metric(metrics, "persona_runner_inflight") == 0
+        assert metric(metrics, "persona_tick_duration_seconds_count") == 3
+
+        # Asked to run again, the pair alternates to their personal spaces.
+        for persona in (kate, walter):
+            requests.post(
+                f"{api.url}/api/v1/personas/admin/{persona.id}/run-now",
+                headers={"Authorization": f"Bearer {admin_token}"},
+                timeout=TIMEOUT,
+            ).raise_for_status()
+        wait_for("a second tick of the pair", lambda: finished(db, [kate, walter], count=2))
+        for persona in (kate, walter):
+            assert ticks_of(db, persona.id)[1]["space_id"] == personal_space(devauth, persona)
+    finally:
+        service.stop()
+    assert service.proc.returncode == 0
+
+
+def test_model_overloaded_then_recovering_the_tick_succeeds_and_tokens_count_once(stack, admin_token):
+    db, api = stack["db"], stack["api"]
+    first, second = add_persona(api, admin_token, "ada"), add_persona(api, admin_token, "ada")
+    fault(stack["llm"], status=529, times=2)
+    service = runner(stack, "runner-529", PERSONA_CONCURRENCY="1")
+    try:
+        wait_for("both ticks", lambda: finished(db, [first, second]))
+        metrics = requests.get(f"{service.url}/metrics", timeout=TIMEOUT).text
+    finally:
+        service.stop()
+    ticks = [ticks_of(db, p.id)[0] for p in (first, second)]
+    assert [t["state"] for t in ticks] == ["ok", "ok"]
+    # The same persona twice, one of them through two 529s: no request counted twice.
+    assert abs(ticks[0]["input_tokens"] - ticks[1]["input_tokens"]) <= 40
+    assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == sum(t["input_tokens"] for t in ticks)
+
+
+def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(stack, admin_token):
+    db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
+    slow = add_persona(api, admin_token, "slow")
+    fault(stack["llm"], delayMs=1500, times=50)
+    since = now_iso()
+    service = runner(stack, "runner-stall", RUNNER_TICK_TIMEOUT_S="4")
+    try:
+        wait_for("the tick to end", lambda: finished(db, [slow]))
+        lease_after = db.execute(
+            "SELECT lease_runner, lease_until FROM personas.personas WHERE user_id = %s", (slow.id,)
+        ).fetchone()
+    finally:
+        service.stop()
+    [tick] = ticks_of(db, slow.id)
+    assert (tick["state"], tick["step"]) == ("timeout", "timeout")
+    assert "RUNNER_TICK_TIMEOUT_S" in tick["error"] and tick["space_id"]
+    assert tick["actions"] >= 1
+    # One for one with what devmcp served; a call in flight when the tick stopped is kept
+    # as an error (the driver never saw its answer), whatever devmcp answered it.
+    stored = db.execute(
+        "SELECT tool_name, result = 'error', error_message FROM personas.persona_actions"
+        " WHERE persona_id = %s ORDER BY id",
+        (slow.id,),
+    ).fetchall()
+    served = served_calls(devmcp, since, [slow])
+    assert sorted(row[0] for row in stored) == sorted(call[0] for call in served)
+    assert sum(row[2] == STOPPED for row in stored) <= 1
+    errors = sorted(row[0] for row in stored if row[1] and row[2] != STOPPED)
+    assert errors == sorted(call[0] for call in served if call[3])
+    assert lease_after == (None, None)  # released at once, not left to its 600 s
+    assert feedback_of(db, slow.id) == []
+
+
+def test_the_personas_api_down_for_a_while_is_retried_and_nothing_is_duplicated(
+    stack, admin_token, service_env
+):
+    db, devmcp = stack["db"], stack["mcp"]
+    port = free_port()
+
+    def start_api() -> Process:
+        cmd = gunicorn_cmd("app:app", port, workers=1)
+        return Process(
+            "web-outage", cmd, service_env, port, log_path=ARTIFACTS / "web-outage.log"
+        ).wait_ready()
+
+    api = start_api()
+    persona = add_persona(api, admin_token, "outage")
+    fault(stack["llm"], delayMs=800, times=50)  # a tick long enough to lose its API mid-way
+    since = now_iso()
+    service = start_runner(
+        "runner-outage", api, stack["auth"], devmcp, stack["llm"], RUNNER_RETRY_ATTEMPTS="8"
+    )
+    try:
+        wait_for("the tick to start", lambda: running(db, [persona]))
+        api.stop()
+        time.sleep(3)
+        api = start_api()
+        wait_for("the tick to end", lambda: finished(db, [persona]), timeout=90)
+    finally:
+        service.stop()
+        api.stop()
+    [tick] = ticks_of(db, persona.id)
+    assert tick["state"] == "ok"
+    assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
+    ratings = feedback_of(db, persona.id)
+    assert ratings and len({module for _, module, _, _ in ratings}) == len(ratings)
+
+
+def test_devmcp_refusing_the_token_fails_the_tick_at_driver_and_the_next_persona_goes_on(
+    stack, admin_token, database_url
+):
+    db, api, devauth = stack["db"], stack["api"], stack["auth"]
+    personas = [add_persona(api, admin_token, "refused"), add_persona(api, admin_token, "refused")]
+    port = free_port()
+    env = devmcp_env(database_url, devauth, JWT_AUDIENCE="not-mana")
+    strict = Process(
+        "devmcp-strict", [sys.executable, "-m", "devmcp"], env, port, log_path=ARTIFACTS / "devmcp-strict.log"
+    ).wait_ready()
+    service = start_runner("runner-refused", api, devauth, strict, stack["llm"], PERSONA_CONCURRENCY="1")
+    try:
+        wait_for("both ticks", lambda: finished(db, personas))
+        alive = requests.get(f"{service.url}/health", timeout=TIMEOUT).status_code
+    finally:
+        service.stop()
+        strict.stop()
+    for persona in personas:
+        [tick] = ticks_of(db, persona.id)
+        assert (tick["state"], tick["step"]) == ("failed", "driver")
+        assert "401" in tick["error"] and tick["actions"] == 0
+    assert leased(db) == [] and alive == 200
+
+
+def test_sigterm_mid_tick_reports_every_tick_and_leaves_nothing_leased(stack, admin_token):
+    db, api = stack["db"], stack["api"]
+    personas = [add_persona(api, admin_token, "term"), add_persona(api, admin_token, "term")]
+    fault(stack["llm"], delayMs=1000, times=50)
+    service = runner(stack, "runner-term", RUNNER_GRACE_S="1")
+    wait_for("both ticks running", lambda: running(db, personas))
+    service.stop(timeout=30)
+    assert service.proc.returncode == 0
+    for persona in personas:
+        [tick] = ticks_of(db, persona.id)
+        assert (tick["state"], tick["step"]) == ("timeout", "timeout")
+        assert "shutting down" in tick["error"]
+    assert leased(db) == []
+
+
+def test_two_runners_never_drive_one_persona_at_once_and_heartbeats_outlive_the_lease(stack, admin_token):
+    db, api = stack["db"], stack["api"]
+    personas = [add_persona(api, admin_token, "fleet") for _ in range(3)]
+    fault(stack["llm"], delayMs=1200, times=200)
+    lease = {"RUNNER_LEASE_S": "5", "PERSONA_CONCURRENCY": "2"}
+    first = runner(stack, "runner-a", **lease)
+    second = runner(stack, "runner-b", **lease)
+    try:
+        wait_for("a tick of every persona", lambda: finished(db, personas), timeout=90)
+    finally:
+        first.stop()
+        second.stop()
+    ticks = {p.id: ticks_of(db, p.id) for p in personas}
+    assert all(len(t) == 1 and t[0]["state"] == "ok" for t in ticks.values()), ticks
+    durations = [(t[0]["finished_at"] - t[0]["started_at"]).total_seconds() for t in ticks.values()]
+    assert max(durations) > 5  # outlived its 5 s lease, kept by heartbeats, never re-claimed
+    assert set(Counter(t[0]["runner_id"] for t in ticks.values())) <= {"runner-a", "runner-b"}
+
+
+def test_ratings_out_of_schema_post_nothing_and_fail_the_tick_at_feedback(stack, admin_token):
+    db, api = stack["db"], stack["api"]
+    persona = add_persona(api, admin_token, "badrating")
+    fault(stack["llm"], badRatings=True)
+    service = runner(stack, "runner-bad-ratings")
+    try:
+        wait_for("the tick", lambda: finished(db, [persona]))
+    finally:
+        service.stop()
+    [tick] = ticks_of(db, persona.id)
+    assert (tick["state"], tick["step"]) == ("failed", "feedback")
+    assert "submit_ratings" in tick["error"] or "rating" in tick["error"]
+    assert tick["actions"] >= 3 and feedback_of(db, persona.id) == []
+    assert leased(db) == []
+
+
+def test_paused_the_runner_stays_up_and_claims_nothing(stack, admin_token):
+    db, api = stack["db"], stack["api"]
+    persona = add_persona(api, admin_token, "paused")
+    service = runner(stack, "runner-paused", RUNNER_PAUSED="true")
+    try:
+        time.sleep(1)
+        health = requests.get(f"{service.url}/health", timeout=TIMEOUT).json()
+    finally:
+        service.stop()
+    assert health["paused"] is True and health["inflight"] == 0
+    assert ticks_of(db, persona.id) == [] and leased(db) == []
