@@ -48,6 +48,8 @@ class Config:
     # ours: no startup options, no server-side prepared statements, settings per transaction.
     db_transaction_pooling: bool = False
     action_retention_days: int = 90
+    # USD the fleet may spend on ticks started in one UTC day; None: no budget.
+    fleet_daily_budget_usd: float | None = None
 
     @property
     def production(self) -> bool:
@@ -89,6 +91,7 @@ class Config:
             db_statement_timeout_ms=env.whole("DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
             db_transaction_pooling=env.flag("DB_TRANSACTION_POOLING", False),
             action_retention_days=env.whole("ACTION_RETENTION_DAYS", 90, minimum=1),
+            fleet_daily_budget_usd=env.number("FLEET_DAILY_BUDGET_USD", None, minimum=0),
         )
         config.check()
         return config
