@@ -1,10 +1,13 @@
-"""How long the insights queries take at a year of ratings from 10,000 personas.
+"""How long the insights queries take at a year of ratings from 10,000 personas, with the
+action audit (10M rows by default) and a year of ticks.
 
-Starts a throwaway PostgreSQL, applies the migrations, seeds personas and ratings with
-generate_series, then runs each insights query several times and prints the median.
+Starts a throwaway PostgreSQL, applies the migrations, seeds personas, ratings, actions and
+ticks with generate_series (through the rollup triggers, as the service's writes go), then
+runs each insights query several times and prints the median; and the whole answer at
+weeks=8 and weeks=52 against psycopg reading the rollup rows it is built from.
 
     .venv/bin/python bench/insights.py            # 10,000 personas, 52 weeks, 2.5 ratings/week
-    .venv/bin/python bench/insights.py --personas 1000 --runs 3
+    .venv/bin/python bench/insights.py --personas 1000 --actions 1000000 --runs 3
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -62,6 +65,43 @@ SELECT 'bench-' || p, 'tick-' || t || '-' || m.module, 'tick-' || t, m.module, r
 """
 
 
+# Actions over the last 90 days (the retention window), one day per statement so each
+# trigger's transition table stays a day's worth; a tenth fail, latencies log-spread.
+SEED_ACTIONS = """
+INSERT INTO personas.persona_actions (persona_id, id, tick_id, tool_name, result, latency_ms, created_at)
+SELECT 'bench-' || (1 + i %% %(personas)s), 'a-' || %(day)s || '-' || i, 'tick-' || %(day)s || '-' || i / 6,
+       (%(tools)s::text[])[1 + (i * 7) %% cardinality(%(tools)s::text[])],
+       CASE WHEN random() < 0.1 THEN 'error' ELSE 'ok' END,
+       (exp(random() * 9))::int,
+       now() - %(day)s * interval '1 day' - random() * interval '1 day'
+  FROM generate_series(1, %(rows)s) AS i
+"""
+
+SEED_TICKS = """
+INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, step, started_at, finished_at,
+                                    input_tokens, output_tokens, cost_usd)
+SELECT 'bench-' || p, 'tick-' || d, 'bench', s.state,
+       CASE WHEN s.state IN ('failed', 'timeout') THEN 'driver' END,
+       at.started_at, at.started_at + interval '2 minutes', 9000, 1200, 0.045
+  FROM generate_series(1, %(personas)s) AS p
+ CROSS JOIN generate_series(1, %(days)s, 7) AS d
+ CROSS JOIN LATERAL (SELECT now() - d * interval '1 day' - random() * interval '1 hour' AS started_at) AS at
+ CROSS JOIN LATERAL (SELECT CASE WHEN random() < 0.05 THEN 'failed' ELSE 'ok' END AS state) AS s
+"""
+
+TOOLS = [f"{m}.{verb}" for m in MODULES for verb in ("create", "list", "update")]
+
+
+def seed_runs(url: str, personas: int, actions: int) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for day in range(90):
+            conn.execute(
+                SEED_ACTIONS, {"personas": personas, "day": day, "rows": actions // 90, "tools": TOOLS}
+            )
+        conn.execute(SEED_TICKS, {"personas": personas, "days": 364})
+        conn.execute("VACUUM ANALYZE")
+
+
 def seed(url: str, personas: int, weeks: int, per_week: float) -> int:
     ticks = max(1, round(weeks * per_week))
     with psycopg.connect(url, autocommit=True) as conn:
@@ -95,7 +135,9 @@ def measure(url: str, runs: int) -> None:
                     return queries.insights.module_trends(conn, **args)
 
                 def stale(args=args):
-                    return queries.insights.stale_personas(conn, now=args["now"], archetype=args["archetype"])
+                    return queries.insights.stale_personas(
+                        conn, now=args["now"], archetype=args["archetype"], limit=500
+                    )
 
                 def friction(args=args):
                     return queries.insights.friction_notes(conn, **args, limit=50)
@@ -117,6 +159,54 @@ def measure(url: str, runs: int) -> None:
                 conn.rollback()
 
 
+# What the answer is built from, read plainly: the baseline the route is held against.
+ROLLUP_ROWS = """
+SELECT (SELECT count(*) FROM (SELECT * FROM personas.rating_weekly WHERE week >= %(since)s::date) r),
+       (SELECT count(*) FROM (SELECT * FROM personas.tool_calls_daily WHERE day >= %(since)s::date) t),
+       (SELECT count(*) FROM (SELECT * FROM personas.tick_runs_daily WHERE day >= %(since)s::date) d)
+"""
+
+
+def whole_answer(conn: psycopg.Connection, now: datetime, weeks: int) -> None:
+    window = {"now": now, "weeks": weeks, "archetype": None}
+    queries.insights.module_trends(conn, **window)
+    queries.insights.stale_personas(conn, now=now, archetype=None, limit=500)
+    queries.insights.friction_notes(conn, **window, limit=50)
+    queries.insights.runs_daily(conn, now=now, weeks=weeks)
+    queries.insights.failing_personas(conn, **window, streak=20, limit=200)
+    queries.insights.tool_health(conn, now=now, weeks=weeks)
+    queries.insights.spent_today(conn, now=now)
+
+
+def compare(url: str, runs: int) -> None:
+    """The whole answer at weeks=8 and 52, and psycopg reading the rollup rows of each."""
+    with psycopg.connect(url, options="-c timezone=UTC") as conn:
+        now = datetime.now(UTC)
+        figures = {}
+        for weeks in (8, 52):
+            since = (now - timedelta(days=now.weekday() + 7 * max(weeks, 7))).date()
+
+            def rows(since=since):
+                with conn.cursor() as cur:
+                    cur.execute("SELECT * FROM personas.rating_weekly WHERE week >= %s", (since,))
+                    cur.fetchall()
+                    cur.execute("SELECT * FROM personas.tool_calls_daily WHERE day >= %s", (since,))
+                    cur.fetchall()
+                    cur.execute("SELECT * FROM personas.tick_runs_daily WHERE day >= %s", (since,))
+                    cur.fetchall()
+
+            answer = median_ms(lambda weeks=weeks: whole_answer(conn, now, weeks), runs)
+            baseline = median_ms(rows, runs)
+            counts = conn.execute(ROLLUP_ROWS, {"since": since}).fetchone()
+            figures[weeks] = answer
+            print(
+                f"weeks={weeks:<2} whole answer {answer:7.1f} ms   rollup rows by psycopg {baseline:7.1f} ms"
+                f" ({sum(counts)} rows)   answer/rows {answer / baseline:5.2f}x"
+            )
+            conn.rollback()
+        print(f"weeks=52 / weeks=8: {figures[52] / figures[8]:.2f}x")
+
+
 def explain(url: str) -> None:
     sql = queries.insights.module_trends.sql
     params = {"now": datetime.now(UTC), "weeks": 52, "archetype": None}
@@ -132,6 +222,7 @@ def main() -> int:
     parser.add_argument(
         "--per-week", type=float, default=2.5, help="ratings per persona per week (default 2.5)"
     )
+    parser.add_argument("--actions", type=int, default=10_000_000, help="action rows (default 10M)")
     parser.add_argument("--runs", type=int, default=9, help="timed runs per query (default 9)")
     parser.add_argument("--explain", action="store_true", help="also print the plan of module_trends")
     args = parser.parse_args()
@@ -146,7 +237,14 @@ def main() -> int:
             f"seeded {args.personas} personas, {rows} ratings over {args.weeks} weeks "
             f"in {time.perf_counter() - start:.1f} s"
         )
+        start = time.perf_counter()
+        seed_runs(url, args.personas, args.actions)
+        print(
+            f"seeded {args.actions} actions over 90 days and a year of weekly ticks "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
         measure(url, args.runs)
+        compare(url, args.runs)
         if args.explain:
             explain(url)
     return 0

@@ -1,6 +1,7 @@
 """/api/v1/personas/admin/insights: which module got worse lately, which personas the
-runners are not reaching, and the notes behind the lowest ratings. Admin JWT only
-(the admin blueprint's gate).
+runners are not reaching, the notes behind the lowest ratings, runs per day, the personas
+whose ticks keep failing, tool health and the fleet budget. Admin JWT only (the admin
+blueprint's gate).
 
 Everything is computed in SQL (sql/insights/); this module only shapes the rows.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from personas.db import get_db
 from personas.openapi import operation
@@ -24,6 +25,10 @@ FRICTION_LIMIT = 50
 # The most overdue personas listed; `staleTotal` says how many there are in all. A fleet
 # the runners have stopped reaching altogether must not make this answer as large as it.
 STALE_LIMIT = 500
+# The most recently failed personas listed, and how far back a persona's run of failures is
+# counted (its `failedTicks` is at most this).
+FAILING_LIMIT = 200
+FAILING_STREAK = 20
 
 
 def module_trend(row: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +64,12 @@ def insights() -> Response:
         modules = queries.insights.module_trends(conn, **window)
         stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype, limit=STALE_LIMIT)
         friction = queries.insights.friction_notes(conn, **window, limit=FRICTION_LIMIT)
+        daily = queries.insights.runs_daily(conn, now=now, weeks=params.weeks)
+        failing = queries.insights.failing_personas(
+            conn, **window, streak=FAILING_STREAK, limit=FAILING_LIMIT
+        )
+        tools = queries.insights.tool_health(conn, now=now, weeks=params.weeks)
+        budget = fleet_budget(conn)
     stale_total = 0
     for row in stale:
         stale_total = row.pop("staleTotal")
@@ -69,4 +80,15 @@ def insights() -> Response:
         stale=stale,
         staleTotal=stale_total,
         friction=friction,
+        runs={"daily": daily, "failing": failing},
+        tools=tools,
+        **({"budget": budget} if budget else {}),
     )
+
+
+def fleet_budget(conn: Any) -> dict[str, Any] | None:
+    """Where today's budget stands, as claims answer it; None when no budget is set."""
+    limit = current_app.config["PERSONAS"].fleet_daily_budget_usd
+    if limit is None:
+        return None
+    return {"limitUsd": limit, **queries.insights.budget_standing(conn)}

@@ -263,6 +263,49 @@ class FrictionNote(ResponseModel):
     createdAt: datetime
 
 
+class RunDay(ResponseModel):
+    day: date
+    ok: int
+    failed: int
+    timeout: int
+    running: int
+    costUsd: float
+    inputTokens: int
+    outputTokens: int
+
+
+class FailingPersona(ResponseModel):
+    userId: str
+    email: str
+    failedTicks: int
+    lastStep: str | None
+    lastError: str | None
+    lastAt: datetime
+
+
+class Runs(ResponseModel):
+    daily: list[RunDay]
+    failing: list[FailingPersona]
+
+
+class ToolWeek(ResponseModel):
+    weekStart: date
+    calls: int
+    errorRate: float | None
+
+
+class ToolHealth(ResponseModel):
+    tool: str
+    module: str
+    calls: int
+    errors: int
+    errorRate: float
+    # The upper bound of the latency bucket p95 falls in (at most 20% above the true p95);
+    # null when no call in the window reported a latency.
+    p95LatencyMs: int | None
+    weekly: list[ToolWeek]
+
+
 class Insights(ResponseModel):
     generatedAt: datetime
     weeks: int
@@ -270,3 +313,6 @@ class Insights(ResponseModel):
     stale: list[StalePersona]
     staleTotal: int
     friction: list[FrictionNote]
+    runs: Runs
+    tools: list[ToolHealth]
+    budget: Budget | None = None

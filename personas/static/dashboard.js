@@ -181,6 +181,9 @@
     renderPersonas();
     renderTrends();
     renderFriction();
+    renderRuns();
+    renderFailing();
+    renderTools();
     const generated = state.insights.generatedAt;
     $("generated").textContent = `Updated ${generated.replace("T", " ").slice(0, 19)} UTC`;
   }
@@ -411,6 +414,93 @@
     )));
   }
 
+  // --- runs, failing personas, tool health ----------------------------------------------
+
+  function table(id, headings, rows) {
+    const head = el("tr", {}, ...headings.map((h) => el("th", { scope: "col", text: h })));
+    $(id).replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  }
+
+  function usd(value) {
+    return `$${Number(value).toFixed(2)}`;
+  }
+
+  function percent(rate) {
+    return rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`;
+  }
+
+  function stateBar(day, busiest) {
+    // One bar per day, as long as its runs against the busiest day's, its segments as wide
+    // as the day's ok / failed / timeout / running ticks.
+    const total = day.ok + day.failed + day.timeout + day.running;
+    const bar = el("div", { className: "state-bar", role: "img",
+      "aria-label": `${day.ok} ok, ${day.failed} failed, ${day.timeout} timed out, ${day.running} running` });
+    bar.style.width = `${busiest ? (10 * total) / busiest : 0}rem`;
+    for (const key of ["ok", "failed", "timeout", "running"]) {
+      if (!day[key]) continue;
+      const part = el("span", { className: `seg seg-${key}` });
+      part.style.flexGrow = String(day[key] / total);
+      bar.append(part);
+    }
+    return bar;
+  }
+
+  function renderRuns() {
+    const { daily } = state.insights.runs;
+    const budget = state.insights.budget;
+    $("budget-note").textContent = budget
+      ? ` against the daily budget of ${usd(budget.limitUsd)} (today ${usd(budget.spentUsd)} spent)`
+      : "";
+    const busiest = Math.max(0, ...daily.map((d) => d.ok + d.failed + d.timeout + d.running));
+    const headings = ["Day", "Runs", "ok", "failed", "timeout", "running", "Tokens in / out", "Spend"];
+    table("runs-table", headings, daily.slice().reverse().map((d) => {
+      const over = budget && d.costUsd >= budget.limitUsd;
+      return el(
+        "tr",
+        { className: d.failed + d.timeout > 0 ? "has-failures" : null },
+        el("td", { text: d.day }),
+        el("td", {}, stateBar(d, busiest)),
+        el("td", { className: "number", text: String(d.ok) }),
+        el("td", { className: "number failed-count", text: String(d.failed) }),
+        el("td", { className: "number", text: String(d.timeout) }),
+        el("td", { className: "number", text: String(d.running) }),
+        el("td", { className: "number", text: `${d.inputTokens} / ${d.outputTokens}` }),
+        el("td", { className: over ? "number over-budget" : "number",
+          text: budget ? `${usd(d.costUsd)} of ${usd(budget.limitUsd)}${over ? " (budget reached)" : ""}` : usd(d.costUsd) }),
+      );
+    }));
+  }
+
+  function renderFailing() {
+    const failing = state.insights.runs.failing;
+    show($("failing-empty"), failing.length === 0);
+    table("failing-table", ["Persona", "Failed ticks", "Last step", "Last error", "When"], failing.map((f) => el(
+      "tr",
+      { className: "failed" },
+      el("td", { text: f.email }),
+      el("td", { className: "number", text: String(f.failedTicks) }),
+      el("td", { text: f.lastStep || "" }),
+      el("td", { className: "error-text", text: f.lastError || "" }),
+      el("td", {}, timeCell(f.lastAt)),
+    )));
+  }
+
+  function renderTools() {
+    const { tools } = state.insights;
+    show($("tools-empty"), tools.length === 0);
+    table("tools-table", ["Tool", "Module", "Calls", "Errors", "Error rate", "p95 latency", "Weekly error rate"], tools.map((t) => el(
+      "tr",
+      { className: t.errorRate >= 0.1 ? "failed" : null },
+      el("td", { text: t.tool }),
+      el("td", { text: t.module }),
+      el("td", { className: "number", text: String(t.calls) }),
+      el("td", { className: "number", text: String(t.errors) }),
+      el("td", { className: "number", text: percent(t.errorRate) }),
+      el("td", { className: "number", text: t.p95LatencyMs === null ? "–" : `≤ ${t.p95LatencyMs} ms` }),
+      el("td", { className: "muted", text: t.weekly.map((w) => percent(w.errorRate)).join(" · ") }),
+    )));
+  }
+
   // --- one persona ----------------------------------------------------------------------
 
   async function selectPersona(userId) {
@@ -430,7 +520,7 @@
     }
   }
 
-  function renderDetail({ persona, recentActions, feedbackByModule }) {
+  function renderDetail({ persona, recentActions, feedbackByModule, recentTicks }) {
     $("detail-heading").textContent = persona.email;
     const runStatus = el("span", { className: "run-status", role: "status" });
     const run = el("button", { type: "button", id: "run-now", text: "Run now" });
@@ -439,11 +529,30 @@
     $("detail-body").replaceChildren(
       el("p", { className: "muted" }, `${persona.archetype} · ${persona.tickCadence} · last active `, timeCell(persona.lastActiveAt)),
       el("p", {}, run, " ", runStatus),
+      ...(recentTicks ? [
+        el("h3", { text: `Recent ticks (${recentTicks.length})` }),
+        recentTicks.length ? ticksTable(recentTicks) : el("p", { className: "empty", text: "No ticks recorded yet." }),
+      ] : []),
       el("h3", { text: `Recent actions (${failures} failed of ${recentActions.length})` }),
       recentActions.length ? actionsTable(recentActions) : el("p", { className: "empty", text: "No actions recorded yet." }),
       el("h3", { text: "Ratings by module, lowest first" }),
       feedbackByModule.length ? ratingsList(feedbackByModule) : el("p", { className: "empty", text: "No ratings yet." }),
     );
+  }
+
+  function ticksTable(ticks) {
+    const head = el("tr", {}, ...["Started", "State", "Step", "Tools (errors)", "Cost", "Error"].map((h) => el("th", { scope: "col", text: h })));
+    const rows = ticks.map((t) => el(
+      "tr",
+      { className: t.state === "failed" || t.state === "timeout" ? "failed" : null },
+      el("td", {}, timeCell(t.startedAt)),
+      el("td", { className: `tick-state state-${t.state}`, text: t.state }),
+      el("td", { text: t.step || "" }),
+      el("td", { className: "number", text: `${t.toolCalls ?? 0} (${t.toolErrors ?? 0})` }),
+      el("td", { className: "number", text: usd(t.costUsd ?? 0) }),
+      el("td", { className: "error-text", text: t.error || "" }),
+    ));
+    return el("div", { className: "table-scroll" }, el("table", { className: "ticks" }, el("thead", {}, head), el("tbody", {}, ...rows)));
   }
 
   function actionsTable(actions) {

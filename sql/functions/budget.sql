@@ -9,3 +9,10 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
       FROM personas.fleet_spend
      WHERE day = (now() AT TIME ZONE 'UTC')::date
 $$;
+
+-- When today's spend starts again from nothing: the next UTC midnight.
+CREATE OR REPLACE FUNCTION personas.budget_resets_at()
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT date_trunc('day', now(), 'UTC') + interval '1 day'
+$$;

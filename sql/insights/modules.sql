@@ -10,22 +10,16 @@ WITH bounds AS (
            this_week - 2 * interval '1 week' AS recent_from
       FROM (SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC') AS this_week) AS now_week
 ),
-ratings AS (
-    -- The bounds are written out here rather than read from `bounds`, so that this scan,
-    -- the only expensive part, can run in parallel over the covering index.
-    SELECT f.module, f.rating, date_trunc('week', f.created_at AT TIME ZONE 'UTC') AS week_start
-      FROM personas.persona_feedback f
-     WHERE f.created_at >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
-                            - (greatest(:weeks::int, 7) - 1) * interval '1 week') AT TIME ZONE 'UTC'
-       AND f.created_at < (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
-                           + interval '1 week') AT TIME ZONE 'UTC'
-       AND (:archetype::text IS NULL
-            OR f.persona_id IN (SELECT user_id FROM personas.personas WHERE archetype = :archetype::text))
-),
 buckets AS (
-    SELECT module, week_start, sum(rating)::bigint AS total, count(*)::bigint AS n
-      FROM ratings
-     GROUP BY module, week_start
+    -- Read from the weekly rollup (migration 0011), so a year costs a few thousand rows
+    -- whatever the number of ratings. The archetype is the persona's when it rated.
+    SELECT r.module, r.week::timestamp AS week_start, sum(r.total)::bigint AS total, sum(r.n)::bigint AS n
+      FROM personas.rating_weekly r
+     WHERE r.week >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+                      - (greatest(:weeks::int, 7) - 1) * interval '1 week')::date
+       AND r.week <= (:now::timestamptz AT TIME ZONE 'UTC')::date
+       AND (:archetype::text IS NULL OR r.archetype = :archetype::text)
+     GROUP BY r.module, r.week
 ),
 per_module AS (
     SELECT k.module,

@@ -16,7 +16,7 @@ UPDATE personas.personas p
 -- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep.
 SELECT now() AS server_time,
        now() + :lease_seconds::int * interval '1 second' AS lease_until,
-       date_trunc('day', now(), 'UTC') + interval '1 day' AS budget_resets_at,
+       personas.budget_resets_at() AS budget_resets_at,
        CASE WHEN :budget_usd::numeric IS NOT NULL
             THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd;
 

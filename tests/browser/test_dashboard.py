@@ -18,7 +18,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ARTIFACTS
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import add_action, add_persona, add_rating
+from tests.service.factories import add_action, add_persona, add_rating, add_tick
+from tests.support.auth import bearer
 from tests.support.weeks import this_monday, week
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,6 +90,36 @@ def fleet(db) -> dict[str, str]:
     add_action(
         db, "sam", now - timedelta(minutes=20), tool="calendar.create", error="409 conflict: slot taken"
     )
+    add_action(db, "ada", now - timedelta(minutes=10), tool="notes.search", latency_ms=2400)
+    # Ticks: Ada's runs go well; Sam's last three failed, the newest at the actions step.
+    for day in range(4, 0, -1):
+        add_tick(
+            db,
+            "ada",
+            f"ada-{day}",
+            started_at=now - timedelta(days=day),
+            input_tokens=9000,
+            output_tokens=1200,
+            cost_usd=0.045,
+        )
+    add_tick(db, "sam", "sam-1", started_at=now - timedelta(hours=9), cost_usd=0.03)
+    add_tick(
+        db, "sam", "sam-2", state="timeout", started_at=now - timedelta(hours=7), error="tick over 600 s"
+    )
+    add_tick(
+        db, "sam", "sam-3", state="failed", started_at=now - timedelta(hours=5), error="model 529 overloaded"
+    )
+    add_tick(
+        db,
+        "sam",
+        "sam-4",
+        state="failed",
+        step="actions",
+        started_at=now - timedelta(hours=3),
+        error="POST actions: 503 Service Unavailable",
+        cost_usd=0.02,
+    )
+    add_tick(db, "ada", "ada-0", state="running", started_at=now - timedelta(minutes=5))
     return {"regression_since": (this_monday() - timedelta(weeks=2)).date().isoformat()}
 
 
@@ -152,7 +183,12 @@ def test_an_operator_sees_personas_trends_regressions_and_friction(browser, live
 
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []  # no policy violation, no failed request, no script error
-    screenshot(browser, "dashboard.png")
+    browser.set_window_size(1400, 2200)  # the whole page, runs and tool health included
+    try:
+        wait_for(browser, "#tools-table tbody tr")
+        screenshot(browser, "dashboard.png")
+    finally:
+        browser.set_window_size(1400, 1500)
 
 
 def test_choosing_a_persona_shows_its_failed_actions_and_ratings(browser, live_api, devauth, fleet):
@@ -171,6 +207,55 @@ def test_choosing_a_persona_shows_its_failed_actions_and_ratings(browser, live_a
     WebDriverWait(browser, WAIT).until(lambda _: status.text and "Asking" not in status.text)
     assert "Queued" in status.text or "not available" in status.text
     screenshot(browser, "dashboard-persona.png")
+
+
+def test_an_operator_sees_runs_per_day_failing_personas_and_tool_health(browser, live_api, devauth, fleet):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#runs-table tbody tr")
+    days = browser.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr")
+    today = datetime.now(UTC).date().isoformat()
+    assert days[0].find_element(By.CSS_SELECTOR, "td").text == today  # newest first
+    with_runs = [row.text for row in days if row.find_elements(By.CSS_SELECTOR, ".state-bar .seg")]
+    assert len(with_runs) >= 2
+    bars = browser.find_elements(By.CSS_SELECTOR, "#runs-table .state-bar")
+    labels = " | ".join(bar.get_attribute("aria-label") for bar in bars)
+    assert "failed" in labels and "running" in labels
+
+    failing = wait_for(browser, "#failing-table tbody tr")
+    assert "sam@mana.test" in failing.text
+    assert "actions" in failing.text and "POST actions: 503 Service Unavailable" in failing.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#failing-table tbody tr")) == 1
+
+    tools = browser.find_elements(By.CSS_SELECTOR, "#tools-table tbody tr")
+    names = [row.find_element(By.CSS_SELECTOR, "td").text for row in tools]
+    assert names[0] == "calendar.create"  # worst error rate first
+    assert set(names) == {"calendar.create", "todo.create", "notes.search"}
+    assert "100.0%" in tools[0].text
+    notes = tools[names.index("notes.search")].text
+    assert "ms" in notes and "notes" in notes
+
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+    panels = browser.find_element(By.ID, "runs-heading")
+    browser.execute_script("arguments[0].scrollIntoView()", panels)
+    screenshot(browser, "dashboard-runs.png")
+
+
+def test_a_personas_view_shows_its_recent_ticks_when_the_service_sends_them(
+    browser, live_api, devauth, fleet
+):
+    token = mint_token(devauth, role="admin")
+    detail = requests.get(
+        f"{live_api.url}/api/v1/personas/admin/sam", headers=bearer(token), timeout=10
+    ).json()
+    if "recentTicks" not in detail:
+        pytest.skip("this service's admin detail does not carry recentTicks yet")
+    open_dashboard(browser, live_api, f"#token={token}")
+    wait_for(browser, "#personas-table tbody tr[data-user-id='sam']").click()
+    failed = wait_for(browser, "#detail table.ticks tr.failed")
+    assert "actions" in failed.text and "POST actions: 503 Service Unavailable" in failed.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#detail table.ticks tbody tr")) == 4
+    screenshot(browser, "dashboard-persona-ticks.png")
 
 
 def test_personas_sort_by_actions_in_the_last_seven_days(browser, live_api, devauth, fleet):

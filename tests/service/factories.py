@@ -144,3 +144,46 @@ def orphan_counts(db: psycopg.Connection) -> dict[str, int]:
         ).format(sql.Identifier(table))
         counts[table] = db.execute(query).fetchone()[0]
     return counts
+
+
+def add_tick(
+    db: psycopg.Connection,
+    persona_id: str,
+    tick_id: str,
+    *,
+    state: str = "ok",
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+    step: str | None = None,
+    error: str | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cost_usd: float = 0,
+    runner_id: str = "runner-test",
+) -> str:
+    """One tick row as the runner would leave it; a finished one ends a minute after it
+    started unless told, and a failure names its step (`driver` unless told)."""
+    if state in ("failed", "timeout") and step is None:
+        step = "timeout" if state == "timeout" else "driver"
+    db.execute(
+        "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, step, error,"
+        " started_at, finished_at, input_tokens, output_tokens, cost_usd)"
+        " VALUES (%(p)s, %(t)s, %(r)s, %(state)s, %(step)s, %(error)s, coalesce(%(started)s, now()),"
+        " CASE WHEN %(state)s <> 'running'"
+        "      THEN coalesce(%(finished)s, coalesce(%(started)s, now()) + interval '1 minute') END,"
+        " %(inp)s, %(out)s, %(cost)s)",
+        {
+            "p": persona_id,
+            "t": tick_id,
+            "r": runner_id,
+            "state": state,
+            "step": step,
+            "error": error,
+            "started": started_at,
+            "finished": finished_at,
+            "inp": input_tokens,
+            "out": output_tokens,
+            "cost": cost_usd,
+        },
+    )
+    return tick_id

@@ -3,12 +3,14 @@ edges, stale personas and friction notes, as the contract promises them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import running_app
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import add_persona, add_rating
+from tests.service.factories import add_action, add_persona, add_rating, add_tick
 from tests.support.auth import bearer
 from tests.support.weeks import monday, this_monday, week
 
@@ -270,3 +272,88 @@ def test_friction_keeps_the_50_newest(admin, db):
         add_rating(db, "p1", "todo", 1, week(1, hours=i), notes=f"note {i}")
     friction = admin().get_json()["friction"]
     assert [f["notes"] for f in friction] == [f"note {i}" for i in range(54, 4, -1)]
+
+
+# --- runs, failing personas, tool health, budget ---------------------------------------------
+
+
+def test_runs_list_every_day_of_the_window_oldest_first_with_states_tokens_and_cost(admin, db):
+    add_persona(db, "p1")
+    today = datetime.now(UTC).replace(hour=0, minute=5, second=0, microsecond=0)
+    add_tick(db, "p1", "t1", state="ok", started_at=today, input_tokens=100, output_tokens=10, cost_usd=0.25)
+    add_tick(db, "p1", "t2", state="failed", started_at=today, cost_usd=0.5)
+    add_tick(db, "p1", "t3", state="running", started_at=today)
+    add_tick(db, "p1", "t4", state="timeout", started_at=today - timedelta(days=1))
+    daily = admin(weeks=2).get_json()["runs"]["daily"]
+    days = [d["day"] for d in daily]
+    assert days[0] == monday(1)
+    assert days[-1] == today.date().isoformat()
+    assert days == sorted(days) and len(days) == len(set(days)) == 8 + datetime.now(UTC).weekday()
+    assert daily[-1] == {
+        "day": today.date().isoformat(),
+        "ok": 1,
+        "failed": 1,
+        "timeout": 0,
+        "running": 1,
+        "costUsd": 0.75,
+        "inputTokens": 100,
+        "outputTokens": 10,
+    }
+    if len(daily) > 1 and daily[-2]["day"] >= monday(1):
+        assert daily[-2]["timeout"] == 1
+
+
+def test_failing_lists_personas_whose_last_three_finished_ticks_failed(admin, db):
+    start = datetime.now(UTC) - timedelta(hours=10)
+    for pid in ("failing", "recovered", "two-only"):
+        add_persona(db, pid)
+    for i, state in enumerate(["ok", "failed", "timeout", "failed", "running"]):
+        add_tick(
+            db, "failing", f"f{i}", state=state, started_at=start + timedelta(hours=i), error=f"boom {i}"
+        )
+    for i, state in enumerate(["failed", "failed", "failed", "ok"]):
+        add_tick(db, "recovered", f"r{i}", state=state, started_at=start + timedelta(hours=i))
+    for i, state in enumerate(["ok", "failed", "failed"]):
+        add_tick(db, "two-only", f"t{i}", state=state, started_at=start + timedelta(hours=i))
+    failing = admin().get_json()["runs"]["failing"]
+    assert [f["userId"] for f in failing] == ["failing"]
+    assert failing[0]["failedTicks"] == 3
+    assert failing[0]["lastStep"] == "driver"
+    assert failing[0]["lastError"] == "boom 3"
+    assert failing[0]["email"] == "failing@mana.test"
+
+
+def test_tools_list_every_tool_called_worst_error_rate_first_with_an_approximate_p95(admin, db):
+    add_persona(db, "p1")
+    now = datetime.now(UTC)
+    for i in range(100):
+        add_action(db, "p1", now - timedelta(minutes=i), tool="todo.create", latency_ms=10 * (i + 1))
+    for i in range(4):
+        add_action(db, "p1", now, tool="calendar.list", error="boom" if i == 0 else None, latency_ms=5)
+    add_action(db, "p1", week(20), tool="notes", error="old")  # outside the window
+    tools = admin(weeks=2).get_json()["tools"]
+    assert [t["tool"] for t in tools] == ["calendar.list", "todo.create"]
+    calendar, todo = tools
+    assert (calendar["module"], calendar["calls"], calendar["errors"], calendar["errorRate"]) == (
+        "calendar",
+        4,
+        1,
+        0.25,
+    )
+    # The true p95 of 10, 20, ..., 1000 ms is 950 ms: reported within 20% above it.
+    assert 950 <= todo["p95LatencyMs"] <= 950 * 1.2
+    assert [w["weekStart"] for w in todo["weekly"]] == [monday(1), monday(0)]
+    assert sum(w["calls"] for w in todo["weekly"]) == 100
+
+
+def test_budget_is_answered_only_when_one_is_set(admin, db, config, devauth):
+    add_persona(db, "p1")
+    add_tick(db, "p1", "t1", state="ok", cost_usd=1.5)
+    assert "budget" not in admin().get_json()
+    with running_app(replace(config, fleet_daily_budget_usd=4.0)) as app:
+        headers = {"Authorization": f"Bearer {mint_token(devauth, role='admin')}"}
+        body = app.test_client().get(URL, headers=headers).get_json()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert body["budget"]["limitUsd"] == 4.0
+    assert body["budget"]["spentUsd"] == 1.5
+    assert body["budget"]["resetsAt"].startswith(tomorrow)

@@ -1,0 +1,58 @@
+-- name: tool_health
+-- Every tool called in the weeks shown, from the per (day, tool, latency bucket) rollup of
+-- the action audit (0011): calls, errors, error rate, p95 latency and weekly figures,
+-- highest error rate first. p95 is the upper bound of the bucket the 95th percentile of the
+-- timed calls falls in: never below the true value, at most 20% above it.
+WITH shown AS (
+    SELECT r.tool, r.day, r.bucket, r.calls, r.errors,
+           date_trunc('week', r.day)::date AS week_start
+      FROM personas.tool_calls_daily r
+     WHERE r.day >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+                     - (:weeks::int - 1) * interval '1 week')::date
+       AND r.day <= (:now::timestamptz AT TIME ZONE 'UTC')::date
+),
+totals AS (
+    SELECT tool, sum(calls)::bigint AS calls, sum(errors)::bigint AS errors,
+           sum(calls) FILTER (WHERE bucket >= 0) AS timed
+      FROM shown
+     GROUP BY tool
+),
+latency AS (
+    SELECT tool, bucket,
+           sum(sum(calls)) OVER (PARTITION BY tool ORDER BY bucket) AS through
+      FROM shown
+     WHERE bucket >= 0
+     GROUP BY tool, bucket
+),
+p95 AS (
+    SELECT l.tool, personas.latency_bucket_bound(min(l.bucket)) AS p95
+      FROM latency l
+      JOIN totals t ON t.tool = l.tool
+     WHERE 100 * l.through >= 95 * t.timed
+     GROUP BY l.tool
+),
+weekly AS (
+    SELECT t.tool,
+           json_agg(json_build_object(
+                        'weekStart', to_char(w.week_start, 'YYYY-MM-DD'),
+                        'calls', coalesce(k.calls, 0),
+                        'errorRate', round(k.errors::numeric / nullif(k.calls, 0), 4)::float8)
+                    ORDER BY w.week_start) AS weekly
+      FROM totals t
+     CROSS JOIN generate_series(date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+                                - (:weeks::int - 1) * interval '1 week',
+                                date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC'),
+                                interval '1 week') AS w(week_start)
+      LEFT JOIN (SELECT tool, week_start, sum(calls) AS calls, sum(errors) AS errors
+                   FROM shown GROUP BY tool, week_start) k
+             ON k.tool = t.tool AND k.week_start = w.week_start::date
+     GROUP BY t.tool
+)
+SELECT t.tool, split_part(t.tool, '.', 1) AS module, t.calls, t.errors,
+       round(t.errors::numeric / t.calls, 4)::float8 AS "errorRate",
+       p.p95 AS "p95LatencyMs", w.weekly
+  FROM totals t
+  JOIN weekly w ON w.tool = t.tool
+  LEFT JOIN p95 p ON p.tool = t.tool
+ WHERE t.calls > 0
+ ORDER BY t.errors::numeric / t.calls DESC, t.calls DESC, t.tool;

@@ -1,0 +1,233 @@
+"""The rollups behind insights (runs per day, tool health, weekly ratings) stay exact
+however rows arrive or leave.
+
+They are kept by triggers inside PostgreSQL, so every test writes rows some other way than
+the API too (an operator's SQL, prune, a persona's cascade, TRUNCATE) and checks each rollup
+against a plain aggregate over its source table at the same instant.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.service.factories import add_persona, add_tick
+
+PERSONAS = ["a", "b", "c"]
+TOOLS = ["todo.create", "todo.list", "calendar.create", "notes"]
+
+ROLLUPS = {
+    "tools": (
+        "SELECT tool, day, bucket, calls, errors FROM personas.tool_calls_daily",
+        "SELECT tool_name, (created_at AT TIME ZONE 'UTC')::date, personas.latency_bucket(latency_ms),"
+        " count(*), count(*) FILTER (WHERE result = 'error') FROM personas.persona_actions GROUP BY 1, 2, 3",
+    ),
+    "runs": (
+        "SELECT day, ticks, ok, failed, timeout, running, input_tokens, output_tokens, cost_usd"
+        " FROM personas.tick_runs_daily",
+        "SELECT (started_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE state = 'ok'),"
+        " count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE state = 'timeout'),"
+        " count(*) FILTER (WHERE state = 'running'), sum(input_tokens), sum(output_tokens), sum(cost_usd)"
+        " FROM personas.persona_ticks GROUP BY 1",
+    ),
+    "ratings": (
+        "SELECT week, module, archetype, total, n FROM personas.rating_weekly",
+        "SELECT date_trunc('week', created_at AT TIME ZONE 'UTC')::date, module, archetype,"
+        " sum(rating), count(*) FROM personas.persona_feedback GROUP BY 1, 2, 3",
+    ),
+}
+
+
+def assert_rollups_exact(db) -> None:
+    for name, (rollup, plain) in ROLLUPS.items():
+        assert sorted(db.execute(rollup).fetchall()) == sorted(db.execute(plain).fetchall()), name
+
+
+def rollup_rows(db) -> int:
+    return sum(
+        db.execute(f"SELECT count(*) FROM ({rollup}) r").fetchone()[0] for rollup, _ in ROLLUPS.values()
+    )
+
+
+@pytest.fixture
+def history(db):
+    """Three personas of two archetypes, with 20 days of actions, ratings and ticks."""
+    for pid in PERSONAS:
+        add_persona(db, pid, archetype="researcher" if pid == "c" else "solo-dev")
+    rng = random.Random(14)
+    now = datetime.now(UTC)
+
+    def at() -> datetime:
+        return now - timedelta(seconds=rng.uniform(0, 20 * 86400))
+
+    actions = [
+        (
+            rng.choice(PERSONAS),
+            f"act-{i}",
+            f"tick-{i % 50}",
+            rng.choice(TOOLS),
+            "error" if rng.random() < 0.2 else "ok",
+            None if rng.random() < 0.1 else rng.randrange(0, 60_000),
+            at(),
+        )
+        for i in range(2000)
+    ]
+    ratings = [
+        (rng.choice(PERSONAS), f"fb-{i}", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
+        for i in range(500)
+    ]
+    with db.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO personas.persona_actions"
+            " (persona_id, id, tick_id, tool_name, result, latency_ms, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            actions,
+        )
+        cur.executemany(
+            "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, created_at)"
+            " VALUES (%s, %s, 'tick', %s, %s, %s)",
+            ratings,
+        )
+    for i in range(60):
+        state = rng.choice(["ok", "ok", "failed", "timeout", "running"])
+        add_tick(
+            db,
+            rng.choice(PERSONAS),
+            f"tick-{i}",
+            state=state,
+            started_at=at(),
+            input_tokens=rng.randrange(5000),
+            output_tokens=rng.randrange(900),
+            cost_usd=rng.randrange(100) / 1000,
+        )
+    return now
+
+
+def test_rows_written_by_sql_are_rolled_up_exactly(db, history):
+    assert_rollups_exact(db)
+    assert rollup_rows(db) > 0
+
+
+def test_a_tick_inserted_running_then_finished_counts_once_in_its_final_state(db, history):
+    add_tick(db, "a", "live", state="running", input_tokens=0)
+    assert_rollups_exact(db)
+    db.execute(
+        "UPDATE personas.persona_ticks SET state = 'failed', step = 'driver', finished_at = now(),"
+        " input_tokens = 1200, output_tokens = 300, cost_usd = 0.0081 WHERE tick_id = 'live'"
+    )
+    assert_rollups_exact(db)
+    today = db.execute(
+        "SELECT running, failed FROM personas.tick_runs_daily WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    plain = db.execute(
+        "SELECT count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'failed')"
+        " FROM personas.persona_ticks"
+        " WHERE (started_at AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    assert today == plain
+
+
+def test_rows_moved_changed_or_deleted_by_sql_are_rolled_up_exactly(db, history):
+    db.execute(
+        "UPDATE personas.persona_actions SET created_at = created_at - interval '3 days', latency_ms = 7"
+        " WHERE id LIKE 'act-1%'"
+    )
+    db.execute("UPDATE personas.persona_actions SET result = 'ok' WHERE id LIKE 'act-2%'")
+    db.execute("DELETE FROM personas.persona_actions WHERE id LIKE 'act-3%'")
+    db.execute(
+        "UPDATE personas.persona_feedback SET rating = 1, created_at = created_at - interval '9 days'"
+        " WHERE id LIKE 'fb-1%'"
+    )
+    db.execute("DELETE FROM personas.persona_feedback WHERE id LIKE 'fb-2%'")
+    db.execute(
+        "UPDATE personas.persona_ticks SET started_at = started_at - interval '2 days', cost_usd = 1"
+        " WHERE tick_id LIKE 'tick-1%'"
+    )
+    db.execute("DELETE FROM personas.persona_ticks WHERE tick_id LIKE 'tick-2%'")
+    assert_rollups_exact(db)
+
+
+def test_deleting_a_persona_removes_its_rows_from_every_rollup(db, history):
+    db.execute("DELETE FROM personas.personas WHERE user_id = 'a'")
+    assert_rollups_exact(db)
+
+
+def test_a_persona_changing_archetype_keeps_its_past_ratings_under_the_old_one(
+    db, history, client, internal_headers
+):
+    db.execute("UPDATE personas.personas SET archetype = 'ceo-busy' WHERE user_id = 'c'")
+    body = {"feedback": [{"tickId": "after-change", "module": "todo", "rating": 4}]}
+    response = client.post("/api/v1/personas/internal/c/feedback", json=body, headers=internal_headers)
+    assert response.status_code == 200, response.get_json()
+    assert_rollups_exact(db)
+    archetypes = dict(
+        db.execute(
+            "SELECT archetype, sum(n) FROM personas.rating_weekly"
+            " WHERE archetype IN ('researcher', 'ceo-busy')"
+            " GROUP BY 1"
+        ).fetchall()
+    )
+    assert archetypes["ceo-busy"] == 1
+    assert (
+        archetypes["researcher"]
+        == db.execute(
+            "SELECT count(*) FROM personas.persona_feedback"
+            " WHERE persona_id = 'c' AND tick_id <> 'after-change'"
+        ).fetchone()[0]
+    )
+
+
+def test_actions_posted_through_the_api_are_rolled_up(db, history, client, internal_headers):
+    batch = {
+        "actions": [
+            {
+                "tickId": "api",
+                "toolName": "todo.create",
+                "result": "error",
+                "errorMessage": "boom",
+                "latencyMs": 30,
+            }
+            for _ in range(5)
+        ]
+    }
+    response = client.post("/api/v1/personas/internal/b/actions", json=batch, headers=internal_headers)
+    assert response.status_code == 200, response.get_json()
+    assert_rollups_exact(db)
+
+
+def test_prune_keeps_the_tool_rollup_exact(db, database_url, history):
+    run = subprocess.run(
+        [sys.executable, "-m", "personas.prune", "--days", "10", "--batch-size", "100"],
+        cwd=ROOT,
+        env={"DATABASE_URL": database_url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (
+        db.execute(
+            "SELECT count(*) FROM personas.tool_calls_daily WHERE day < (now() AT TIME ZONE 'UTC')::date - 11"
+        ).fetchone()[0]
+        == 0
+    )
+    assert_rollups_exact(db)
+
+
+def test_truncate_empties_the_rollups(db, history):
+    db.execute("TRUNCATE personas.persona_actions")
+    db.execute("TRUNCATE personas.persona_ticks")
+    db.execute("TRUNCATE personas.persona_feedback")
+    assert rollup_rows(db) == 0
+    assert_rollups_exact(db)
+
+
+def test_truncating_the_personas_with_cascade_empties_every_rollup(db, history):
+    db.execute("TRUNCATE personas.personas CASCADE")
+    assert rollup_rows(db) == 0
