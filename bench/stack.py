@@ -162,7 +162,7 @@ class Stack:
             env["MANA_AUTH_URL"] = auth_url
         env.update(extra_env or {})
         cmd = gunicorn_cmd("app:app", port, workers=args.workers, threads=args.threads)
-        return self._start(name, cmd, env, port)
+        return self.start_process(name, cmd, env, port)
 
     def start_devauth(self) -> Process:
         """The mana-auth stand-in, as the Procfile's devauth process; its `iss` is its own URL."""
@@ -173,9 +173,11 @@ class Stack:
             "MANA_AUTH_URL": f"http://127.0.0.1:{port}",
             "APP_ENV": "development",
         }
-        return self._start("devauth", gunicorn_cmd("devauth.app:app", port, workers=1, threads=8), env, port)
+        return self.start_process(
+            "devauth", gunicorn_cmd("devauth.app:app", port, workers=1, threads=8), env, port
+        )
 
-    def _start(self, name: str, cmd: list[str], env: dict[str, str], port: int) -> Process:
+    def start_process(self, name: str, cmd: list[str], env: dict[str, str], port: int) -> Process:
         proc = Process(name, cmd, env, port, log_path=self.log_dir / f"{name}.log")
         self.processes.append(proc)
         proc.wait_ready(timeout=60)
