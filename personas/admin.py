@@ -23,6 +23,9 @@ from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
 RECENT_TICKS = 20
+# A pair's view: the shared spaces shown, and each partner's newest ticks in each.
+SHARED_SPACES = 10
+SPACE_TICKS = 10
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -127,7 +130,9 @@ def list_personas() -> Response:
 
 @bp.get("/<persona:id>")
 @operation(
-    "One persona, its 20 newest actions, its ratings per module.", ok=PersonaDetail, errors=(401, 403, 404)
+    "One persona, its 20 newest actions, its ratings per module, its shared spaces.",
+    ok=PersonaDetail,
+    errors=(401, 403, 404),
 )
 def detail(id: str) -> Response:
     with get_db().connection() as conn:
@@ -137,7 +142,10 @@ def detail(id: str) -> Response:
         actions = queries.admin.recent_actions(conn, persona_id=id, limit=RECENT_ACTIONS)
         modules = queries.admin.feedback_by_module(conn, persona_id=id)
         ticks = queries.admin.recent_ticks(conn, persona_id=id, limit=RECENT_TICKS)
-    return jsonify(persona=persona, recentActions=actions, feedbackByModule=modules, recentTicks=ticks)
+        spaces = queries.admin.shared_spaces(conn, persona_id=id, spaces=SHARED_SPACES, ticks=SPACE_TICKS)
+    return jsonify(
+        persona=persona, recentActions=actions, feedbackByModule=modules, recentTicks=ticks, spaces=spaces
+    )
 
 
 @bp.delete("/<persona:id>")

@@ -60,15 +60,16 @@ def insights() -> Response:
     # One clock for all three queries, so the weeks, the overdue times and generatedAt agree.
     now = datetime.now(UTC)
     window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
+    space = None if params.space == "all" else params.space
     with get_db().connection() as conn:
-        modules = queries.insights.module_trends(conn, **window)
+        modules = queries.insights.module_trends(conn, **window, space=space)
         stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype, limit=STALE_LIMIT)
         friction = queries.insights.friction_notes(conn, **window, limit=FRICTION_LIMIT)
         daily = queries.insights.runs_daily(conn, now=now, weeks=params.weeks)
         failing = queries.insights.failing_personas(
             conn, **window, streak=FAILING_STREAK, limit=FAILING_LIMIT
         )
-        tools = queries.insights.tool_health(conn, now=now, weeks=params.weeks)
+        tools = queries.insights.tool_health(conn, now=now, weeks=params.weeks, space=space)
         budget = fleet_budget(conn)
     stale_total = 0
     for row in stale:
@@ -76,6 +77,7 @@ def insights() -> Response:
     return jsonify(
         generatedAt=now,
         weeks=params.weeks,
+        space=params.space,
         modules=[module_trend(row) for row in modules],
         stale=stale,
         staleTotal=stale_total,

@@ -209,11 +209,36 @@ class ModuleFeedback(ResponseModel):
     lastRatedAt: datetime
 
 
+class SpaceTick(ResponseModel):
+    tickId: str
+    state: TickState
+    startedAt: datetime
+    finishedAt: datetime | None
+    toolCalls: int
+    toolErrors: int
+    # The tools called in the tick, each once, by name.
+    tools: list[str]
+
+
+class SpacePartner(ResponseModel):
+    userId: str
+    email: str
+    recentTicks: list[SpaceTick]
+
+
+class SharedSpace(ResponseModel):
+    spaceId: str
+    # Every persona that ticked in the space, the one asked about first.
+    partners: list[SpacePartner]
+
+
 class PersonaDetail(ResponseModel):
     persona: PersonaDescriptor
     recentActions: list[ActionOut]
     feedbackByModule: list[ModuleFeedback]
     recentTicks: list[TickOut]
+    # The shared spaces it ticked in (another persona ticked there too), newest first.
+    spaces: list[SharedSpace]
 
 
 class Deleted(ResponseModel):
@@ -309,6 +334,8 @@ class ToolHealth(ResponseModel):
 class Insights(ResponseModel):
     generatedAt: datetime
     weeks: int
+    # Which ticks `modules` and `tools` count (the `space` asked for, `all` by default).
+    space: Literal["shared", "personal", "all"]
     modules: list[ModuleTrend]
     stale: list[StalePersona]
     staleTotal: int

@@ -288,10 +288,13 @@ def _blank_is_none(value: str | None) -> str | None:
 
 
 class InsightsQuery(RequestModel):
-    """`?weeks=N&archetype=...` of the insights route; an empty archetype means all."""
+    """`?weeks=N&archetype=...&space=...` of the insights route; an empty archetype means all."""
 
     weeks: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=INSIGHTS_WEEKS_MAX)] = 8
     archetype: Annotated[text(NAME_MAX) | None, AfterValidator(_blank_is_none)] = None
+    # Which ticks' ratings and tool calls `modules` and `tools` count: those in a shared
+    # space (one another persona ticked in too), the others, or all of them.
+    space: Literal["shared", "personal", "all"] = "all"
 
 
 HISTORY_TICKS_MAX = 20

@@ -128,6 +128,7 @@
   function insightsPath() {
     const params = new URLSearchParams({ weeks: $("weeks").value });
     if ($("archetype").value) params.set("archetype", $("archetype").value);
+    if ($("space").value !== "all") params.set("space", $("space").value);
     return `${API}/insights?${params}`;
   }
 
@@ -520,7 +521,22 @@
     }
   }
 
-  function renderDetail({ persona, recentActions, feedbackByModule, recentTicks }) {
+  // "Shared space fam: partner X did notes.create, todo.create (1 failed)", per partner.
+  function spacePanel(space) {
+    const partners = space.partners.map((partner) => {
+      const ticks = partner.recentTicks.map((t) => el("li", {},
+        timeCell(t.startedAt), ` ${t.state}: `,
+        t.tools.length ? t.tools.join(", ") : "no tool calls",
+        ` (${t.toolCalls} calls, ${t.toolErrors} failed)`));
+      return el("li", { className: "space-partner", "data-user-id": partner.userId },
+        el("strong", { text: partner.email }), " did:",
+        ticks.length ? el("ul", {}, ...ticks) : el("span", { className: "empty", text: " nothing yet" }));
+    });
+    return el("section", { className: "shared-space", "data-space-id": space.spaceId },
+      el("h3", { text: `Shared space ${space.spaceId}` }), el("ul", {}, ...partners));
+  }
+
+  function renderDetail({ persona, recentActions, feedbackByModule, recentTicks, spaces }) {
     $("detail-heading").textContent = persona.email;
     const runStatus = el("span", { className: "run-status", role: "status" });
     const run = el("button", { type: "button", id: "run-now", text: "Run now" });
@@ -533,6 +549,7 @@
         el("h3", { text: `Recent ticks (${recentTicks.length})` }),
         recentTicks.length ? ticksTable(recentTicks) : el("p", { className: "empty", text: "No ticks recorded yet." }),
       ] : []),
+      ...(spaces || []).map(spacePanel),
       el("h3", { text: `Recent actions (${failures} failed of ${recentActions.length})` }),
       recentActions.length ? actionsTable(recentActions) : el("p", { className: "empty", text: "No actions recorded yet." }),
       el("h3", { text: "Ratings by module, lowest first" }),
@@ -623,6 +640,7 @@
     $("refresh").addEventListener("click", loadAll);
     $("weeks").addEventListener("change", loadInsights);
     $("archetype").addEventListener("change", loadInsights);
+    $("space").addEventListener("change", loadInsights);
     for (const button of document.querySelectorAll("button[data-sort]")) {
       button.addEventListener("click", () => sortBy(button.dataset.sort));
     }

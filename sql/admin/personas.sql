@@ -122,3 +122,59 @@ SELECT module,
 -- The cascade looks at the tables after the persona's row lock is taken, so a batch that
 -- was being written meanwhile (it locks that row first) is removed with the rest.
 DELETE FROM personas.personas WHERE user_id = :persona_id;
+
+-- name: shared_spaces
+-- The shared spaces the persona ticked in (spaces another persona ticked in too, the rule
+-- of sql/functions/spaces.sql), the :spaces most recently used first; in each, every
+-- partner (the persona first) with its :ticks newest ticks there and what they did: the
+-- tool calls, the failed ones, the tools called. Each partner's ticks are one range of
+-- persona_ticks_space_idx (0013); each tick's actions one range of the tick index (0012).
+-- Columns are named as the JSON answer names them.
+WITH spaces AS (
+    SELECT space_id, max(started_at) AS last_at
+      FROM personas.persona_ticks
+     WHERE persona_id = :persona_id AND space_id IS NOT NULL
+     GROUP BY space_id
+),
+members AS (
+    SELECT DISTINCT s.space_id, t.persona_id
+      FROM spaces s
+      JOIN personas.persona_ticks t ON t.space_id = s.space_id
+),
+shared AS (
+    SELECT s.space_id, s.last_at
+      FROM spaces s
+     WHERE EXISTS (SELECT 1 FROM members m WHERE m.space_id = s.space_id AND m.persona_id <> :persona_id)
+     ORDER BY s.last_at DESC, s.space_id
+     LIMIT :spaces
+),
+partners AS (
+    SELECT m.space_id, p.user_id, p.email,
+           coalesce((SELECT json_agg(json_build_object(
+                                'tickId', t.tick_id, 'state', t.state, 'startedAt', t.started_at,
+                                'finishedAt', t.finished_at, 'toolCalls', a.calls, 'toolErrors', a.errors,
+                                'tools', a.tools)
+                            ORDER BY t.started_at DESC, t.tick_id DESC)
+                       FROM (SELECT tick_id, state, started_at, finished_at
+                               FROM personas.persona_ticks
+                              WHERE space_id = m.space_id AND persona_id = m.persona_id
+                              ORDER BY started_at DESC, tick_id DESC
+                              LIMIT :ticks) t
+                      CROSS JOIN LATERAL (
+                            SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors,
+                                   coalesce(array_agg(DISTINCT tool_name) FILTER (WHERE tool_name IS NOT NULL),
+                                            '{}') AS tools
+                              FROM personas.persona_actions
+                             WHERE persona_id = m.persona_id AND tick_id = t.tick_id) a),
+                    '[]') AS recent_ticks
+      FROM members m
+      JOIN shared s ON s.space_id = m.space_id
+      JOIN personas.personas p ON p.user_id = m.persona_id
+)
+SELECT s.space_id AS "spaceId",
+       json_agg(json_build_object('userId', pt.user_id, 'email', pt.email, 'recentTicks', pt.recent_ticks)
+                ORDER BY pt.user_id <> :persona_id, pt.email, pt.user_id) AS partners
+  FROM shared s
+  JOIN partners pt ON pt.space_id = s.space_id
+ GROUP BY s.space_id, s.last_at
+ ORDER BY s.last_at DESC, s.space_id;

@@ -3,6 +3,8 @@
 -- regression verdict, which always compares the last 3 weeks (the current one included)
 -- with the 4 before them. Weeks start on Monday, UTC. A module is listed when it has
 -- ratings in the weeks shown, or when it regressed (so `weeks=1` still shows a regression).
+-- :space is null for every rating, 'shared' for those of shared-space ticks, 'personal'
+-- for the rest (a rating whose tick is not recorded counts in neither).
 WITH bounds AS (
     SELECT this_week,
            this_week - (:weeks::int - 1) * interval '1 week' AS shown_from,
@@ -10,16 +12,36 @@ WITH bounds AS (
            this_week - 2 * interval '1 week' AS recent_from
       FROM (SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC') AS this_week) AS now_week
 ),
+read_from AS (
+    SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+           - (greatest(:weeks::int, 7) - 1) * interval '1 week' AS first_week
+),
 buckets AS (
-    -- Read from the weekly rollup (migration 0011), so a year costs a few thousand rows
-    -- whatever the number of ratings. The archetype is the persona's when it rated.
+    -- Unfiltered (:space null), read from the weekly rollup (migration 0011), so a year
+    -- costs a few thousand rows whatever the number of ratings. The archetype is the
+    -- persona's when it rated.
     SELECT r.module, r.week::timestamp AS week_start, sum(r.total)::bigint AS total, sum(r.n)::bigint AS n
-      FROM personas.rating_weekly r
-     WHERE r.week >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
-                      - (greatest(:weeks::int, 7) - 1) * interval '1 week')::date
+      FROM personas.rating_weekly r, read_from b
+     WHERE :space::text IS NULL
+       AND r.week >= b.first_week::date
        AND r.week <= (:now::timestamptz AT TIME ZONE 'UTC')::date
        AND (:archetype::text IS NULL OR r.archetype = :archetype::text)
      GROUP BY r.module, r.week
+     UNION ALL
+    -- Filtered to shared-space ticks or to the others: the rollup has no space, so the
+    -- ratings of the weeks read are joined to their ticks (the ticks' key, then one probe
+    -- of the space index each). Bounded by the window, not by the table.
+    SELECT f.module, date_trunc('week', f.created_at AT TIME ZONE 'UTC') AS week_start,
+           sum(f.rating)::bigint AS total, count(*)::bigint AS n
+      FROM personas.persona_feedback f
+     CROSS JOIN read_from b
+      JOIN personas.persona_ticks t ON t.persona_id = f.persona_id AND t.tick_id = f.tick_id
+     WHERE :space::text IS NOT NULL
+       AND f.created_at >= b.first_week AT TIME ZONE 'UTC'
+       AND f.created_at <= :now::timestamptz
+       AND (:archetype::text IS NULL OR coalesce(f.archetype, '') = :archetype::text)
+       AND personas.shared_space(t.space_id, t.persona_id) = (:space::text = 'shared')
+     GROUP BY 1, 2
 ),
 per_module AS (
     SELECT k.module,

@@ -2,14 +2,33 @@
 -- Every tool called in the weeks shown, from the per (day, tool, latency bucket) rollup of
 -- the action audit (0011): calls, errors, error rate, p95 latency and weekly figures,
 -- highest error rate first. p95 is the upper bound of the bucket the 95th percentile of the
--- timed calls falls in: never below the true value, at most 20% above it.
-WITH shown AS (
+-- timed calls falls in: never below the true value, at most 20% above it. :space filters
+-- as in module_trends.
+WITH first_day AS (
+    SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+           - (:weeks::int - 1) * interval '1 week' AS day
+),
+shown AS (
     SELECT r.tool, r.day, r.bucket, r.calls, r.errors,
            date_trunc('week', r.day)::date AS week_start
-      FROM personas.tool_calls_daily r
-     WHERE r.day >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
-                     - (:weeks::int - 1) * interval '1 week')::date
+      FROM personas.tool_calls_daily r, first_day b
+     WHERE :space::text IS NULL
+       AND r.day >= b.day::date
        AND r.day <= (:now::timestamptz AT TIME ZONE 'UTC')::date
+     UNION ALL
+    -- Filtered by space: the rollup has none, so the calls of the window are joined to
+    -- their ticks (the ticks' key, then one probe of the space index each).
+    SELECT a.tool_name, (a.created_at AT TIME ZONE 'UTC')::date, personas.latency_bucket(a.latency_ms),
+           count(*), count(*) FILTER (WHERE a.result = 'error'),
+           date_trunc('week', a.created_at AT TIME ZONE 'UTC')::date
+      FROM personas.persona_actions a
+     CROSS JOIN first_day b
+      JOIN personas.persona_ticks t ON t.persona_id = a.persona_id AND t.tick_id = a.tick_id
+     WHERE :space::text IS NOT NULL
+       AND a.created_at >= b.day AT TIME ZONE 'UTC'
+       AND a.created_at <= :now::timestamptz
+       AND personas.shared_space(t.space_id, t.persona_id) = (:space::text = 'shared')
+     GROUP BY 1, 2, 3, 6
 ),
 totals AS (
     SELECT tool, sum(calls)::bigint AS calls, sum(errors)::bigint AS errors,

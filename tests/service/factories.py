@@ -100,10 +100,11 @@ def add_action(
     error: str | None = None,
     latency_ms: int = 120,
     action_id: str | None = None,
+    tick_id: str | None = None,
 ) -> str:
-    """One tool call: ok, or failed with `error` as its message; the tick id, and the row
-    key unless given, are made unique. Returns the row key."""
-    tick = f"tick-{next(_SEQUENCE)}"
+    """One tool call: ok, or failed with `error` as its message; the tick id and the row
+    key, unless given, are made unique. Returns the row key."""
+    tick = tick_id or f"tick-{next(_SEQUENCE)}"
     key = action_id or f"{tick}-0-{tool}"
     db.execute(
         "INSERT INTO personas.persona_actions"
@@ -160,18 +161,20 @@ def add_tick(
     output_tokens: int = 0,
     cost_usd: float = 0,
     runner_id: str = "runner-test",
+    space_id: str | None = None,
 ) -> str:
-    """One tick row as the runner would leave it; a finished one ends a minute after it
-    started unless told, and a failure names its step (`driver` unless told)."""
+    """One tick row as the runner would leave it, in `space_id` if given; a finished one
+    ends a minute after it started unless told, and a failure names its step (`driver`
+    unless told)."""
     if state in ("failed", "timeout") and step is None:
         step = "timeout" if state == "timeout" else "driver"
     db.execute(
         "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, step, error,"
-        " started_at, finished_at, input_tokens, output_tokens, cost_usd)"
+        " started_at, finished_at, input_tokens, output_tokens, cost_usd, space_id)"
         " VALUES (%(p)s, %(t)s, %(r)s, %(state)s, %(step)s, %(error)s, coalesce(%(started)s, now()),"
         " CASE WHEN %(state)s <> 'running'"
         "      THEN coalesce(%(finished)s, coalesce(%(started)s, now()) + interval '1 minute') END,"
-        " %(inp)s, %(out)s, %(cost)s)",
+        " %(inp)s, %(out)s, %(cost)s, %(space)s)",
         {
             "p": persona_id,
             "t": tick_id,
@@ -184,6 +187,7 @@ def add_tick(
             "inp": input_tokens,
             "out": output_tokens,
             "cost": cost_usd,
+            "space": space_id,
         },
     )
     return tick_id

@@ -15,7 +15,14 @@ from psycopg.types.json import Jsonb
 from personas.queries import queries
 from tests.conftest import SERVICE_KEY, running_app
 from tests.devauth_fixtures import add_fault, mint_token
-from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
+from tests.service.factories import (
+    add_action,
+    add_persona,
+    add_tick,
+    as_javascript_sends,
+    count_rows,
+    utf16_slice,
+)
 from tests.support.auth import bearer
 
 BASE = "/api/v1/personas/admin"
@@ -471,3 +478,40 @@ def test_a_stalled_mana_auth_never_takes_every_worker_thread(live_api, devauth_c
         statuses = [f.result() for f in stalled]
     assert statuses.count(503) >= 24 - 2 * 2  # at most two waiting per worker process
     assert set(statuses) <= {503, 504}
+
+
+def test_detail_lists_each_shared_space_with_both_partners_newest_ticks_there(client, db, admin_token):
+    add_persona(db, "pa", email="pa@mana.test")
+    add_persona(db, "pb", email="pb@mana.test")
+    now = datetime.now(UTC)
+    for i in range(12):
+        add_tick(db, "pa", f"pa-fam-{i}", started_at=now - timedelta(hours=i), space_id="fam")
+    add_tick(db, "pb", "pb-fam-0", started_at=now - timedelta(minutes=30), space_id="fam")
+    add_action(db, "pb", now, tool="notes.create", tick_id="pb-fam-0")
+    add_action(db, "pb", now, tool="todo.create", error="boom", tick_id="pb-fam-0")
+    add_tick(db, "pa", "pa-home", started_at=now, space_id="pa-home")  # personal: not listed
+    add_tick(db, "pb", "pb-elsewhere", started_at=now, space_id="pb-home")  # not in fam
+    response = client.get(f"{BASE}/pa", headers=bearer(admin_token))
+    assert response.status_code == 200
+    (space,) = response.get_json()["spaces"]
+    assert space["spaceId"] == "fam"
+    mine, partner = space["partners"]
+    assert (mine["userId"], mine["email"], partner["userId"], partner["email"]) == (
+        "pa",
+        "pa@mana.test",
+        "pb",
+        "pb@mana.test",
+    )
+    assert [t["tickId"] for t in mine["recentTicks"]] == [f"pa-fam-{i}" for i in range(10)]
+    (done,) = partner["recentTicks"]
+    assert (done["tickId"], done["toolCalls"], done["toolErrors"]) == ("pb-fam-0", 2, 1)
+    assert sorted(done["tools"]) == ["notes.create", "todo.create"]
+    # The partner's own view shows the same space, with itself first.
+    other = client.get(f"{BASE}/pb", headers=bearer(admin_token)).get_json()["spaces"]
+    assert [[p["userId"] for p in s["partners"]] for s in other] == [["pb", "pa"]]
+
+
+def test_detail_of_a_persona_that_never_shared_a_space_has_no_spaces(client, db, admin_token):
+    add_persona(db, "solo")
+    add_tick(db, "solo", "t1", space_id="solo-home")
+    assert client.get(f"{BASE}/solo", headers=bearer(admin_token)).get_json()["spaces"] == []

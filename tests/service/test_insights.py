@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from personas.queries import queries
 from tests.conftest import running_app
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_action, add_persona, add_rating, add_tick
@@ -357,3 +358,111 @@ def test_budget_is_answered_only_when_one_is_set(admin, db, config, devauth):
     assert body["budget"]["limitUsd"] == 4.0
     assert body["budget"]["spentUsd"] == 1.5
     assert body["budget"]["resetsAt"].startswith(tomorrow)
+
+
+# --- the space filter -------------------------------------------------------------------------
+
+
+def tick_in(db, persona: str, space: str | None, when: datetime) -> str:
+    """One finished tick of `persona` in `space` (None: no space recorded)."""
+    return add_tick(db, persona, f"{persona}-{space}-{when.timestamp()}", started_at=when, space_id=space)
+
+
+def spaces_fixture(db) -> None:
+    """p1 and p2 share `fam`; p1 also ticks alone in `p1-home`; p3 ticks with no space."""
+    for persona in ("p1", "p2", "p3"):
+        add_persona(db, persona)
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    shared = [tick_in(db, "p1", "fam", now), tick_in(db, "p2", "fam", now - timedelta(minutes=1))]
+    home = tick_in(db, "p1", "p1-home", now - timedelta(minutes=2))
+    nowhere = tick_in(db, "p3", None, now - timedelta(minutes=3))
+    for persona, tick in zip(("p1", "p2"), shared, strict=True):
+        add_rating(db, persona, "notes", 2, now, tick_id=tick)
+        add_action(db, persona, now, tool="notes.create", error="boom", tick_id=tick)
+    add_rating(db, "p1", "notes", 4, now, tick_id=home)
+    add_action(db, "p1", now, tool="notes.create", tick_id=home)
+    add_rating(db, "p3", "todo", 5, now, tick_id=nowhere)
+    add_action(db, "p3", now, tool="todo.create", tick_id=nowhere)
+
+
+def plain_counts(db, table: str, column: str, shared: bool) -> dict[str, int]:
+    """Rows of `table` per `column`, of ticks whose space another persona ticked in (or not),
+    counted the plain way."""
+    rows = db.execute(
+        f"SELECT x.{column}, count(*) FROM personas.{table} x"
+        " JOIN personas.persona_ticks t ON t.persona_id = x.persona_id AND t.tick_id = x.tick_id"
+        " WHERE (t.space_id IS NOT NULL AND EXISTS (SELECT 1 FROM personas.persona_ticks o"
+        "        WHERE o.space_id = t.space_id AND o.persona_id <> t.persona_id)) = %s"
+        f" GROUP BY x.{column}",
+        (shared,),
+    ).fetchall()
+    return dict(rows)
+
+
+@pytest.mark.parametrize("space", ["shared", "personal"])
+def test_the_space_filter_counts_the_ratings_and_tool_calls_of_those_ticks_only(admin, db, space):
+    spaces_fixture(db)
+    body = admin(space=space).get_json()
+    assert body["space"] == space
+    modules = {m["module"]: m["count"] for m in body["modules"]}
+    tools = {t["tool"]: (t["calls"], t["errors"]) for t in body["tools"]}
+    assert modules == plain_counts(db, "persona_feedback", "module", space == "shared")
+    assert {tool: calls for tool, (calls, _) in tools.items()} == plain_counts(
+        db, "persona_actions", "tool_name", space == "shared"
+    )
+    if space == "shared":
+        assert modules == {"notes": 2}
+        assert body["modules"][0]["avgRating"] == 2.0
+        assert tools == {"notes.create": (2, 2)}
+    else:
+        assert modules == {"notes": 1, "todo": 1}
+        assert tools == {"notes.create": (1, 0), "todo.create": (1, 0)}
+
+
+def test_without_a_space_or_with_all_the_answer_is_the_rollups_unchanged(admin, db):
+    spaces_fixture(db)
+    default, every = admin().get_json(), admin(space="all").get_json()
+    assert default["space"] == every["space"] == "all"
+    for body in (default, every):
+        assert {m["module"]: m["count"] for m in body["modules"]} == {"notes": 3, "todo": 1}
+        assert {t["tool"]: t["calls"] for t in body["tools"]} == {"notes.create": 3, "todo.create": 1}
+    assert default["modules"] == every["modules"] and default["tools"] == every["tools"]
+
+
+def test_the_space_filter_keeps_the_weekly_shape_and_the_archetype_filter(admin, db):
+    spaces_fixture(db)
+    db.execute("UPDATE personas.persona_feedback SET archetype = 'family' WHERE persona_id = 'p2'")
+    body = admin(space="shared", archetype="family", weeks=3).get_json()
+    (notes,) = body["modules"]
+    assert notes["count"] == 1
+    assert [w["weekStart"] for w in notes["weekly"]] == [monday(2), monday(1), monday(0)]
+    (tool,) = body["tools"]
+    assert [w["weekStart"] for w in tool["weekly"]] == [monday(2), monday(1), monday(0)]
+
+
+@pytest.mark.parametrize("space", ["Shared", "both", "", "x" * 300])
+def test_a_space_other_than_shared_personal_or_all_is_400_naming_space(admin, space):
+    response = admin(space=space)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "ValidationError"
+    assert [d["field"] for d in body["details"]] == ["space"]
+
+
+@pytest.mark.parametrize("name", ["module_trends", "tool_health"])
+def test_the_filtered_reads_join_by_the_tick_key_and_probe_the_space_index(db, name):
+    """Filtered, each rating or call of the window reaches its tick by key and the space
+    rule probes the space index: no read of the ticks table whole. (Sequential scans are
+    off so that a tiny table shows the plan a large one gets.)"""
+    spaces_fixture(db)
+    db.execute("SET enable_seqscan = off")
+    params = {"now": datetime.now(UTC), "weeks": 8, "archetype": None, "space": "shared"}
+    query = getattr(queries.insights, name)
+    plan = "\n".join(row[0] for row in db.execute("EXPLAIN " + query.sql, params).fetchall())
+    assert "Seq Scan" not in plan
+    assert "Index Scan using persona_ticks_" in plan or "Index Only Scan using persona_ticks_" in plan
+    # The space rule's own probe (sql/functions/spaces.sql) is one range of the space index.
+    probe = db.execute(
+        "EXPLAIN SELECT 1 FROM personas.persona_ticks o WHERE o.space_id = 'fam' AND o.persona_id <> 'p1'"
+    ).fetchall()
+    assert "persona_ticks_space_idx" in "\n".join(row[0] for row in probe)

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS personas.persona_ticks_space_idx;
