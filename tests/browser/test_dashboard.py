@@ -19,7 +19,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.conftest import ARTIFACTS
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_action, add_persona, add_rating, add_tick
-from tests.support.auth import bearer
 from tests.support.weeks import this_monday, week
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -241,21 +240,36 @@ def test_an_operator_sees_runs_per_day_failing_personas_and_tool_health(browser,
     screenshot(browser, "dashboard-runs.png")
 
 
-def test_a_personas_view_shows_its_recent_ticks_when_the_service_sends_them(
-    browser, live_api, devauth, fleet
-):
+def test_a_personas_view_shows_its_recent_ticks(browser, live_api, devauth, fleet):
     token = mint_token(devauth, role="admin")
-    detail = requests.get(
-        f"{live_api.url}/api/v1/personas/admin/sam", headers=bearer(token), timeout=10
-    ).json()
-    if "recentTicks" not in detail:
-        pytest.skip("this service's admin detail does not carry recentTicks yet")
     open_dashboard(browser, live_api, f"#token={token}")
     wait_for(browser, "#personas-table tbody tr[data-user-id='sam']").click()
     failed = wait_for(browser, "#detail table.ticks tr.failed")
     assert "actions" in failed.text and "POST actions: 503 Service Unavailable" in failed.text
     assert len(browser.find_elements(By.CSS_SELECTOR, "#detail table.ticks tbody tr")) == 4
     screenshot(browser, "dashboard-persona-ticks.png")
+
+
+def test_a_pairs_view_shows_what_each_partner_did_in_their_shared_space(
+    browser, live_api, devauth, db, fleet
+):
+    now = datetime.now(UTC)
+    add_tick(db, "ada", "ada-fam", started_at=now - timedelta(hours=1), space_id="space-fam")
+    add_action(db, "ada", now - timedelta(minutes=50), tool="calendar.create", tick_id="ada-fam")
+    add_tick(db, "cleo", "cleo-fam", started_at=now - timedelta(minutes=40), space_id="space-fam")
+    add_action(
+        db, "cleo", now - timedelta(minutes=30), tool="todo.list", error="todo.list: down", tick_id="cleo-fam"
+    )
+    add_tick(db, "cleo", "cleo-own", started_at=now - timedelta(minutes=20), space_id="space-cleo")
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#personas-table tbody tr[data-user-id='ada']").click()
+    space = wait_for(browser, "#detail section.shared-space[data-space-id='space-fam']")
+    partners = space.find_elements(By.CSS_SELECTOR, "li.space-partner")
+    assert [p.get_attribute("data-user-id") for p in partners] == ["ada", "cleo"]
+    assert "calendar.create" in partners[0].text and "1 calls, 0 failed" in partners[0].text
+    assert "todo.list" in partners[1].text and "1 calls, 1 failed" in partners[1].text
+    assert browser.find_elements(By.CSS_SELECTOR, "section.shared-space[data-space-id='space-cleo']") == []
+    screenshot(browser, "dashboard-shared-space.png")
 
 
 def test_personas_sort_by_actions_in_the_last_seven_days(browser, live_api, devauth, fleet):
