@@ -175,7 +175,7 @@ def whole_answer(conn: psycopg.Connection, now: datetime, weeks: int) -> None:
     queries.insights.runs_daily(conn, now=now, weeks=weeks)
     queries.insights.failing_personas(conn, **window, streak=20, limit=200)
     queries.insights.tool_health(conn, now=now, weeks=weeks, space=None)
-    queries.insights.spent_today(conn, now=now)
+    queries.insights.budget_standing(conn)
 
 
 def compare(url: str, runs: int) -> None:
