@@ -132,7 +132,7 @@ def measure(url: str, runs: int) -> None:
                 args = {"now": datetime.now(UTC), "weeks": weeks, "archetype": archetype}
 
                 def modules(args=args):
-                    return queries.insights.module_trends(conn, **args)
+                    return queries.insights.module_trends(conn, **args, space=None)
 
                 def stale(args=args):
                     return queries.insights.stale_personas(
@@ -169,13 +169,13 @@ SELECT (SELECT count(*) FROM (SELECT * FROM personas.rating_weekly WHERE week >=
 
 def whole_answer(conn: psycopg.Connection, now: datetime, weeks: int) -> None:
     window = {"now": now, "weeks": weeks, "archetype": None}
-    queries.insights.module_trends(conn, **window)
+    queries.insights.module_trends(conn, **window, space=None)
     queries.insights.stale_personas(conn, now=now, archetype=None, limit=500)
     queries.insights.friction_notes(conn, **window, limit=50)
     queries.insights.runs_daily(conn, now=now, weeks=weeks)
     queries.insights.failing_personas(conn, **window, streak=20, limit=200)
-    queries.insights.tool_health(conn, now=now, weeks=weeks)
-    queries.insights.spent_today(conn, now=now)
+    queries.insights.tool_health(conn, now=now, weeks=weeks, space=None)
+    queries.insights.budget_standing(conn)
 
 
 def compare(url: str, runs: int) -> None:

@@ -21,6 +21,8 @@ DROP TABLE personas.rating_weekly;
 ALTER TABLE personas.persona_feedback DROP COLUMN archetype;
 DROP TABLE personas.tick_runs_daily;
 DROP TABLE personas.tool_calls_daily;
+DROP FUNCTION personas.latency_add(bigint[], bigint[]);
+DROP FUNCTION personas.latency_histogram(smallint[], bigint[]);
 DROP FUNCTION personas.latency_bucket_bound(smallint);
 DROP FUNCTION personas.latency_bucket(integer);
 DROP FUNCTION personas.changed_rows(text, text);

@@ -1,6 +1,7 @@
 -- What the insights answer needs, kept by the database itself so that no request reads
 -- the action audit, the ratings or the ticks row by row:
---   tool_calls_daily: per tool, UTC day and latency bucket, the calls and the errors;
+--   tool_calls_daily: per UTC day and tool, the calls, the errors and a histogram of the
+--                     calls' latencies;
 --   tick_runs_daily:  per UTC day a tick started, its runs by state, tokens and cost;
 --   rating_weekly:    per week (Monday, UTC), module and archetype, the sum and count of
 --                     the ratings.
@@ -28,13 +29,34 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN bucket < 0 THEN NULL ELSE ceil(power(1.2, bucket))::integer END
 $$;
 
+-- A latency histogram is an array of calls per bucket: element k + 1 counts bucket k, and it
+-- ends at the last bucket with calls (most tools never reach the slow buckets), so '{}'
+-- when none of the calls was timed. Two histograms add element by element.
+CREATE FUNCTION personas.latency_histogram(buckets smallint[], counts bigint[]) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH given AS (
+        SELECT b, sum(n) AS n FROM unnest(buckets, counts) AS u(b, n) WHERE b >= 0 GROUP BY b
+    )
+    SELECT coalesce(array_agg(coalesce(g.n, 0)::bigint ORDER BY k), '{}')
+      FROM generate_series(0, (SELECT max(b) FROM given WHERE n <> 0)) AS k
+      LEFT JOIN given g ON g.b = k
+$$;
+
+CREATE FUNCTION personas.latency_add(a bigint[], b bigint[]) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT personas.latency_histogram(array_agg((i - 1)::smallint), array_agg(coalesce(x, 0) + coalesce(y, 0)))
+      FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i)
+$$;
+
+-- One row per day and tool, whatever the spread of latencies: a window of days reads as
+-- many rows as it has days and tools.
 CREATE TABLE personas.tool_calls_daily (
-    tool   text     NOT NULL,
-    day    date     NOT NULL,
-    bucket smallint NOT NULL,
-    calls  bigint   NOT NULL,
-    errors bigint   NOT NULL,
-    PRIMARY KEY (day, tool, bucket)
+    tool    text     NOT NULL,
+    day     date     NOT NULL,
+    calls   bigint   NOT NULL,
+    errors  bigint   NOT NULL,
+    latency bigint[] NOT NULL,
+    PRIMARY KEY (day, tool)
 );
 
 CREATE TABLE personas.tick_runs_daily (
@@ -97,35 +119,41 @@ LANGUAGE plpgsql AS $$
 DECLARE
     zero_days date[];
     zero_tools text[];
-    zero_buckets smallint[];
 BEGIN
     EXECUTE format($q$
     WITH changed AS (%s),
-    delta AS (
+    per_bucket AS (
         SELECT tool_name AS tool, (created_at AT TIME ZONE 'UTC')::date AS day,
                personas.latency_bucket(latency_ms) AS bucket,
-               sum(sign) AS calls, sum(sign) FILTER (WHERE result = 'error') AS errors
+               sum(sign) AS calls, coalesce(sum(sign) FILTER (WHERE result = 'error'), 0) AS errors
           FROM changed
          GROUP BY 1, 2, 3
     ),
+    delta AS (
+        SELECT tool, day, sum(calls)::bigint AS calls, sum(errors)::bigint AS errors,
+               personas.latency_histogram(array_agg(bucket), array_agg(calls)::bigint[]) AS latency
+          FROM per_bucket
+         GROUP BY tool, day
+    ),
     written AS (
-        INSERT INTO personas.tool_calls_daily AS d (tool, day, bucket, calls, errors)
-        SELECT tool, day, bucket, calls, coalesce(errors, 0) FROM delta
-         WHERE calls <> 0 OR coalesce(errors, 0) <> 0
-         ORDER BY day, tool, bucket
-            ON CONFLICT (day, tool, bucket) DO UPDATE
-           SET calls = d.calls + EXCLUDED.calls, errors = d.errors + EXCLUDED.errors
-        RETURNING d.day, d.tool, d.bucket, d.calls
+        INSERT INTO personas.tool_calls_daily AS d (tool, day, calls, errors, latency)
+        SELECT tool, day, calls, errors, latency FROM delta
+         WHERE calls <> 0 OR errors <> 0 OR latency <> '{}'
+         ORDER BY day, tool
+            ON CONFLICT (day, tool) DO UPDATE
+           SET calls = d.calls + EXCLUDED.calls, errors = d.errors + EXCLUDED.errors,
+               latency = personas.latency_add(d.latency, EXCLUDED.latency)
+        RETURNING d.day, d.tool, d.calls
     )
-    SELECT array_agg(day), array_agg(tool), array_agg(bucket)
+    SELECT array_agg(day), array_agg(tool)
       FROM written WHERE calls = 0
     $q$, personas.changed_rows(TG_OP, 'tool_name, created_at, result, latency_ms'))
-    INTO zero_days, zero_tools, zero_buckets;
+    INTO zero_days, zero_tools;
     -- A second statement: the upsert's own statement cannot see the rows it wrote.
     IF zero_days IS NOT NULL THEN
         DELETE FROM personas.tool_calls_daily d
-         USING unnest(zero_days, zero_tools, zero_buckets) AS z(day, tool, bucket)
-         WHERE d.day = z.day AND d.tool = z.tool AND d.bucket = z.bucket AND d.calls = 0;
+         USING unnest(zero_days, zero_tools) AS z(day, tool)
+         WHERE d.day = z.day AND d.tool = z.tool AND d.calls = 0;
     END IF;
     RETURN NULL;
 END
@@ -273,11 +301,14 @@ SELECT date_trunc('week', created_at AT TIME ZONE 'UTC')::date, module, coalesce
   FROM personas.persona_feedback
  GROUP BY 1, 2, 3;
 
-INSERT INTO personas.tool_calls_daily (tool, day, bucket, calls, errors)
-SELECT tool_name, (created_at AT TIME ZONE 'UTC')::date, personas.latency_bucket(latency_ms),
-       count(*), count(*) FILTER (WHERE result = 'error')
-  FROM personas.persona_actions
- GROUP BY 1, 2, 3;
+INSERT INTO personas.tool_calls_daily (tool, day, calls, errors, latency)
+SELECT tool, day, sum(calls), sum(errors), personas.latency_histogram(array_agg(bucket), array_agg(calls))
+  FROM (SELECT tool_name AS tool, (created_at AT TIME ZONE 'UTC')::date AS day,
+               personas.latency_bucket(latency_ms) AS bucket,
+               count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
+          FROM personas.persona_actions
+         GROUP BY 1, 2, 3) per_bucket
+ GROUP BY tool, day;
 
 INSERT INTO personas.tick_runs_daily
        (day, ticks, ok, failed, timeout, running, input_tokens, output_tokens, cost_usd)

@@ -1,7 +1,7 @@
 -- name: tool_health
--- Every tool called in the weeks shown, from the per (day, tool, latency bucket) rollup of
--- the action audit (0011): calls, errors, error rate, p95 latency and weekly figures,
--- highest error rate first. p95 is the upper bound of the bucket the 95th percentile of the
+-- Every tool called in the weeks shown, from the per (day, tool) rollup of the action
+-- audit (0011): calls, errors, error rate, p95 latency and weekly figures, highest error
+-- rate first. p95 is the upper bound of the latency bucket the 95th percentile of the
 -- timed calls falls in: never below the true value, at most 20% above it. :space filters
 -- as in module_trends.
 WITH first_day AS (
@@ -9,46 +9,56 @@ WITH first_day AS (
            - (:weeks::int - 1) * interval '1 week' AS day
 ),
 shown AS (
-    SELECT r.tool, r.day, r.bucket, r.calls, r.errors,
-           date_trunc('week', r.day)::date AS week_start
+    SELECT r.tool, r.day, r.calls, r.errors, r.latency, date_trunc('week', r.day)::date AS week_start
       FROM personas.tool_calls_daily r, first_day b
      WHERE :space::text IS NULL
        AND r.day >= b.day::date
        AND r.day <= (:now::timestamptz AT TIME ZONE 'UTC')::date
      UNION ALL
     -- Filtered by space: the rollup has none, so the calls of the window are joined to
-    -- their ticks (the ticks' key, then one probe of the space index each).
-    SELECT a.tool_name, (a.created_at AT TIME ZONE 'UTC')::date, personas.latency_bucket(a.latency_ms),
-           count(*), count(*) FILTER (WHERE a.result = 'error'),
-           date_trunc('week', a.created_at AT TIME ZONE 'UTC')::date
-      FROM personas.persona_actions a
-     CROSS JOIN first_day b
-      JOIN personas.persona_ticks t ON t.persona_id = a.persona_id AND t.tick_id = a.tick_id
-     WHERE :space::text IS NOT NULL
-       AND a.created_at >= b.day AT TIME ZONE 'UTC'
-       AND a.created_at <= :now::timestamptz
-       AND personas.shared_space(t.space_id, t.persona_id) = (:space::text = 'shared')
-     GROUP BY 1, 2, 3, 6
+    -- their ticks (the ticks' key, then one probe of the space index each) and counted per
+    -- latency bucket, then per day as the rollup's rows are.
+    SELECT tool, day, sum(calls)::bigint, sum(errors)::bigint,
+           personas.latency_histogram(array_agg(bucket), array_agg(calls)), date_trunc('week', day)::date
+      FROM (SELECT a.tool_name AS tool, (a.created_at AT TIME ZONE 'UTC')::date AS day,
+                   personas.latency_bucket(a.latency_ms) AS bucket,
+                   count(*) AS calls, count(*) FILTER (WHERE a.result = 'error') AS errors
+              FROM personas.persona_actions a
+             CROSS JOIN first_day b
+              JOIN personas.persona_ticks t ON t.persona_id = a.persona_id AND t.tick_id = a.tick_id
+             WHERE :space::text IS NOT NULL
+               AND a.created_at >= b.day AT TIME ZONE 'UTC'
+               AND a.created_at <= :now::timestamptz
+               AND personas.shared_space(t.space_id, t.persona_id) = (:space::text = 'shared')
+             GROUP BY 1, 2, 3) per_bucket
+     GROUP BY tool, day
 ),
 totals AS (
-    SELECT tool, sum(calls)::bigint AS calls, sum(errors)::bigint AS errors,
-           sum(calls) FILTER (WHERE bucket >= 0) AS timed
+    SELECT tool, sum(calls)::bigint AS calls, sum(errors)::bigint AS errors
       FROM shown
      GROUP BY tool
 ),
+-- The window's histogram of each tool (the days' arrays summed element by element), then
+-- the first bucket whose running total reaches 95% of the timed calls. The two set-returning
+-- functions in the select list step through each array together, streamed (a lateral
+-- unnest per row measured slower).
 latency AS (
+    SELECT tool, bucket, sum(calls) AS calls
+      FROM (SELECT tool, generate_subscripts(latency, 1) - 1 AS bucket, unnest(latency) AS calls
+              FROM shown) h
+     GROUP BY 1, 2
+),
+cumulative AS (
     SELECT tool, bucket,
-           sum(sum(calls)) OVER (PARTITION BY tool ORDER BY bucket) AS through
-      FROM shown
-     WHERE bucket >= 0
-     GROUP BY tool, bucket
+           sum(calls) OVER (PARTITION BY tool ORDER BY bucket) AS through,
+           sum(calls) OVER (PARTITION BY tool) AS timed
+      FROM latency
 ),
 p95 AS (
-    SELECT l.tool, personas.latency_bucket_bound(min(l.bucket)) AS p95
-      FROM latency l
-      JOIN totals t ON t.tool = l.tool
-     WHERE 100 * l.through >= 95 * t.timed
-     GROUP BY l.tool
+    SELECT tool, personas.latency_bucket_bound(min(bucket)::smallint) AS p95
+      FROM cumulative
+     WHERE timed > 0 AND 100 * through >= 95 * timed
+     GROUP BY tool
 ),
 weekly AS (
     SELECT t.tool,

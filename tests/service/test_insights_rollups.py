@@ -22,10 +22,16 @@ PERSONAS = ["a", "b", "c"]
 TOOLS = ["todo.create", "todo.list", "calendar.create", "notes"]
 
 ROLLUPS = {
+    # The latency histogram spelled out: calls per bucket from bucket 0 to the last bucket
+    # with calls, zeros between (so '{}' for a day of untimed calls).
     "tools": (
-        "SELECT tool, day, bucket, calls, errors FROM personas.tool_calls_daily",
-        "SELECT tool_name, (created_at AT TIME ZONE 'UTC')::date, personas.latency_bucket(latency_ms),"
-        " count(*), count(*) FILTER (WHERE result = 'error') FROM personas.persona_actions GROUP BY 1, 2, 3",
+        "SELECT tool, day, calls, errors, latency FROM personas.tool_calls_daily",
+        "WITH plain AS (SELECT tool_name AS tool, (created_at AT TIME ZONE 'UTC')::date AS day,"
+        " personas.latency_bucket(latency_ms) AS bucket, result FROM personas.persona_actions)"
+        " SELECT tool, day, count(*), count(*) FILTER (WHERE result = 'error'),"
+        " ARRAY(SELECT (SELECT count(*) FROM plain q WHERE (q.tool, q.day, q.bucket) = (p.tool, p.day, k))"
+        "       FROM generate_series(0, max(bucket)) AS k)"
+        " FROM plain p GROUP BY 1, 2",
     ),
     "runs": (
         "SELECT day, ticks, ok, failed, timeout, running, input_tokens, output_tokens, cost_usd"
