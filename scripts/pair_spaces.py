@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from persona_runner.auth_client import AuthClient, Login
 from persona_runner.errors import ApiError, AuthError, NetworkError, RunnerError
@@ -75,18 +74,18 @@ class SpaceMaker:
         """(outcome, space id): "created", "joined" (a pending invitation accepted) or "exists".
         SpaceFailed for what fails this pair only; NetworkError when mana-auth is away."""
         creator, partner = self.login(pair.creator), self.login(pair.partner)
-        space, holder = self.find(pair, creator, partner)
-        created = space is None
-        if space is None:
-            space, holder = self.create(pair, creator, partner)
+        space_id, holder = self.find(pair, creator, partner)
+        created = space_id is None
+        if space_id is None:
+            space_id, holder = self.create(pair, creator, partner)
         joiner = partner if holder is creator else creator
-        members = {m.get("userId") for m in self.auth.full_space(holder.token, space["id"])["members"]}
+        members = {m.get("userId") for m in self.auth.full_space(holder.token, space_id)["members"]}
         if joiner.user_id in members:
-            return ("created" if created else "exists"), space["id"]
+            return ("created" if created else "exists"), space_id
         joiner_email = pair.partner if joiner is partner else pair.creator
-        invitation = self.auth.invite_member(holder.token, space["id"], joiner_email)
+        invitation = self.auth.invite_member(holder.token, space_id, joiner_email)
         self.auth.accept_invitation(joiner.token, str(invitation.get("id", "")))
-        return ("created" if created else "joined"), space["id"]
+        return ("created" if created else "joined"), space_id
 
     def login(self, email: str) -> Login:
         if email not in self.logins:
@@ -98,15 +97,16 @@ class SpaceMaker:
                 ) from None
         return self.logins[email]
 
-    def find(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[dict[str, Any] | None, Login]:
-        """The space with the pair's slug and a partner who belongs to it (the creator first)."""
+    def find(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[str | None, Login]:
+        """The id of the space with the pair's slug, and a partner who belongs to it (the
+        creator first)."""
         for who in (creator, partner):
             for space in self.auth.spaces(who.token):
                 if space.slug == pair.slug:
-                    return {"id": space.id, "name": space.name, "slug": space.slug}, who
+                    return space.id, who
         return None, creator
 
-    def create(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[dict[str, Any], Login]:
+    def create(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[str, Login]:
         try:
             space = self.auth.create_space(creator.token, pair.name, pair.slug, pair.space_type)
         except ApiError as exc:
@@ -121,7 +121,7 @@ class SpaceMaker:
             return found, holder
         if not space.get("id"):
             raise SpaceFailed(f"create answered without an id: {str(space)[:200]}")
-        return space, creator
+        return str(space["id"]), creator
 
 
 def make_spaces(
