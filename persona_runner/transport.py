@@ -4,13 +4,53 @@ explicit (connect, read) timeout on every call, and every failure a named error.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from persona_runner.errors import ApiError, AuthError, NetworkError, UnexpectedResponse
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
+
+# A server closes a keep-alive connection once it has been idle for its keep-alive (the
+# web process after 5 s, gunicorn's default 2 s). A request sent on such a connection just
+# as the server closes it fails although the server is up, which a runner polling every
+# few seconds would hit again and again. Connections idle longer than this are therefore
+# never reused: below any server's keep-alive, reuse cannot race the server's close.
+IDLE_REUSE_LIMIT_S = 1.0
+
+
+class _FreshConnections:
+    """A connection pool that reconnects rather than reuse a connection idle too long."""
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.idle_since = time.monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        idle_since = getattr(conn, "idle_since", None)
+        if idle_since is not None and time.monotonic() - idle_since > IDLE_REUSE_LIMIT_S:
+            conn.close()  # urllib3 connects it afresh when the request is sent
+        return conn
+
+
+class _FreshHTTPPool(_FreshConnections, HTTPConnectionPool):
+    pass
+
+
+class _FreshHTTPSPool(_FreshConnections, HTTPSConnectionPool):
+    pass
+
+
+class FreshConnectionAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _FreshHTTPPool, "https": _FreshHTTPSPool}
 
 
 class JsonHttp:
@@ -24,6 +64,8 @@ class JsonHttp:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session or requests.Session()
+        self.session.mount("http://", FreshConnectionAdapter())
+        self.session.mount("https://", FreshConnectionAdapter())
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
 
     def request(
