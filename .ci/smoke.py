@@ -1,0 +1,166 @@
+"""What a new user runs, checked before the tests: the README's first command on a fresh
+copy of the checkout, with nothing but what it installs itself (its venv from
+requirements.txt alone). The stack must come up, personas must tick through the product
+within two minutes, and SIGTERM must leave no process and no port behind.
+
+`python3 .ci/smoke.py` (standard library only: it runs before any venv exists).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTS = {"personas API": 3060, "mana-auth stand-in": 3001, "devmcp": 3069, "devllm": 3080, "runner": 3070}
+UP_WITHIN_S = 300  # the first run makes the venv and installs requirements.txt
+TICKS_WITHIN_S = 120
+STOP_WITHIN_S = 60
+
+
+class SmokeFailed(Exception):
+    pass
+
+
+def get_json(url: str, token: str | None = None) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)
+
+
+def answers(url: str) -> bool:
+    try:
+        get_json(url)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for(what: str, check, within: float, stack: subprocess.Popen) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if stack.poll() is not None:
+            raise SmokeFailed(f"the stack exited ({stack.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise SmokeFailed(f"{what}: not within {within:.0f} s")
+        time.sleep(1)
+
+
+def admin_token(log: Path) -> str:
+    match = re.search(r"^admin token\s+(\S+)", log.read_text(), re.MULTILINE)
+    if not match:
+        raise SmokeFailed("the first command printed no admin token")
+    return match.group(1)
+
+
+def ticked_through_product(token: str) -> bool:
+    """An ok tick on record and tool calls the product served, as the API's insights show."""
+    try:
+        insights = get_json("http://127.0.0.1:3060/api/v1/personas/admin/insights?weeks=1", token)
+        calls = get_json("http://127.0.0.1:3069/dev/calls")["calls"]
+    except (OSError, ValueError):
+        return False
+    ok_ticks = sum(day.get("ok", 0) for day in insights["runs"]["daily"])
+    audited = sum(tool["calls"] for tool in insights["tools"])
+    return ok_ticks > 0 and audited > 0 and len(calls) > 0
+
+
+def processes_under(folder: Path) -> list[str]:
+    """Processes still running from the copy (by working directory or command line)."""
+    left = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(str(folder)) or str(folder) in cmdline:
+            left.append(f"{proc.name}: {cmdline.strip()[:120]}")
+    return left
+
+
+def smoke(copy: Path) -> None:
+    log = copy / "first-command.log"
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        stack = subprocess.Popen(
+            ["bash", "scripts/dev.sh"],
+            cwd=copy,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        for name, port in PORTS.items():
+            wait_for(
+                f"{name} answering /health",
+                lambda p=port: answers(f"http://127.0.0.1:{p}/health"),
+                UP_WITHIN_S - (time.monotonic() - started),
+                stack,
+            )
+        wait_for("the admin token printed", lambda: "Running;" in log.read_text(), 60, stack)
+        up = time.monotonic()
+        print(f"smoke: stack up in {up - started:.0f} s")
+        token = admin_token(log)
+        wait_for(
+            "personas ticking through the product",
+            lambda: ticked_through_product(token),
+            TICKS_WITHIN_S,
+            stack,
+        )
+        print(f"smoke: personas ticked through the product {time.monotonic() - up:.0f} s after start-up")
+    except SmokeFailed:
+        sys.stdout.write(log.read_text()[-4000:])
+        raise
+    finally:
+        if stack.poll() is None:
+            stack.send_signal(signal.SIGTERM)
+        try:
+            stack.wait(STOP_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            stack.kill()
+            raise SmokeFailed(f"the stack did not stop within {STOP_WITHIN_S} s of SIGTERM") from None
+    deadline = time.monotonic() + 10
+    while (left := processes_under(copy)) or not all(map(port_free, PORTS.values())):
+        if time.monotonic() > deadline:
+            busy = [f"{name} :{port}" for name, port in PORTS.items() if not port_free(port)]
+            raise SmokeFailed(f"after SIGTERM: processes left {left}, ports still open {busy}")
+        time.sleep(0.5)
+    print(f"smoke: stopped cleanly; {time.monotonic() - started:.0f} s in all")
+
+
+def main() -> int:
+    busy = [port for port in PORTS.values() if not port_free(port)]
+    if busy:
+        print(f"smoke: ports {busy} are taken; stop whatever holds them first", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="personas-smoke-") as folder:
+        copy = Path(folder) / "checkout"
+        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(copy)], check=True)
+        try:
+            smoke(copy)
+        except SmokeFailed as exc:
+            print(f"smoke: FAILED: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
