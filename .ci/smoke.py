@@ -98,6 +98,7 @@ def processes_under(folder: Path) -> list[str]:
 
 def smoke(copy: Path) -> None:
     log = copy / "first-command.log"
+    ports = dict(PORTS)
     started = time.monotonic()
     with open(log, "wb") as out:
         stack = subprocess.Popen(
@@ -108,7 +109,7 @@ def smoke(copy: Path) -> None:
             stdin=subprocess.DEVNULL,
         )
     try:
-        for name, port in PORTS.items():
+        for name, port in ports.items():
             wait_for(
                 f"{name} answering /health",
                 lambda p=port: answers(f"http://127.0.0.1:{p}/health"),
@@ -119,6 +120,9 @@ def smoke(copy: Path) -> None:
         up = time.monotonic()
         print(f"smoke: stack up in {up - started:.0f} s")
         token = admin_token(log)
+        database = re.search(r"local PostgreSQL on 127\.0\.0\.1:(\d+)", log.read_text())
+        if database:  # the throwaway cluster must go with the rest
+            ports["throwaway PostgreSQL"] = int(database.group(1))
         wait_for(
             "personas ticking through the product",
             lambda: ticked_through_product(token),
@@ -138,9 +142,9 @@ def smoke(copy: Path) -> None:
             stack.kill()
             raise SmokeFailed(f"the stack did not stop within {STOP_WITHIN_S} s of SIGTERM") from None
     deadline = time.monotonic() + 10
-    while (left := processes_under(copy)) or not all(map(port_free, PORTS.values())):
+    while (left := processes_under(copy)) or not all(map(port_free, ports.values())):
         if time.monotonic() > deadline:
-            busy = [f"{name} :{port}" for name, port in PORTS.items() if not port_free(port)]
+            busy = [f"{name} :{port}" for name, port in ports.items() if not port_free(port)]
             raise SmokeFailed(f"after SIGTERM: processes left {left}, ports still open {busy}")
         time.sleep(0.5)
     print(f"smoke: stopped cleanly; {time.monotonic() - started:.0f} s in all")

@@ -41,6 +41,17 @@ def add_persona(
     return user_id
 
 
+def copy_rows(db: psycopg.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Many rows written by SQL in one statement (COPY), as an operator's backfill would:
+    the rollup triggers fire once for the whole batch, not once a row."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with db.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def count_rows(db: psycopg.Connection, table: str) -> int:
     assert table in {"personas", "persona_actions", "persona_feedback"}
     return db.execute(f"SELECT count(*) FROM personas.{table}").fetchone()[0]

@@ -14,10 +14,11 @@ import pytest
 
 from personas.paging import UNPAGED
 from personas.queries import queries
-from tests.service.factories import PERSONA_CHILD_TABLES, add_persona, orphan_counts
+from tests.service.factories import PERSONA_CHILD_TABLES, add_persona, copy_rows, orphan_counts
 from tests.support.commands import run_module
 
 PERSONAS = ["a", "b", "c", "d"]
+BACKFILLED = {"tick_id": "backfill", "tool_name": "tool", "result": "ok"}
 
 
 def listed(db, now: datetime) -> dict[str, int]:
@@ -42,15 +43,11 @@ def backfill(db, rows: int, start: datetime, spread: timedelta, prefix: str) -> 
             PERSONAS[rng.randrange(len(PERSONAS))],
             f"{prefix}-{i}",
             start + timedelta(seconds=rng.uniform(0, spread.total_seconds())),
+            *BACKFILLED.values(),
         )
         for i in range(rows)
     ]
-    with db.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO personas.persona_actions (persona_id, id, tick_id, tool_name, result, created_at)"
-            " VALUES (%s, %s, 'backfill', 'tool', 'ok', %s)",
-            values,
-        )
+    copy_rows(db, "personas.persona_actions", ("persona_id", "id", "created_at", *BACKFILLED), values)
 
 
 def instants(now: datetime) -> list[datetime]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import ROOT
-from tests.service.factories import add_persona, add_tick
+from tests.service.factories import add_persona, add_tick, copy_rows
 
 PERSONAS = ["a", "b", "c"]
 TOOLS = ["todo.create", "todo.list", "calendar.create", "notes"]
@@ -84,21 +84,13 @@ def history(db):
         for i in range(2000)
     ]
     ratings = [
-        (rng.choice(PERSONAS), f"fb-{i}", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
+        (rng.choice(PERSONAS), f"fb-{i}", "tick", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
         for i in range(500)
     ]
-    with db.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO personas.persona_actions"
-            " (persona_id, id, tick_id, tool_name, result, latency_ms, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            actions,
-        )
-        cur.executemany(
-            "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, created_at)"
-            " VALUES (%s, %s, 'tick', %s, %s, %s)",
-            ratings,
-        )
+    action_columns = ("persona_id", "id", "tick_id", "tool_name", "result", "latency_ms", "created_at")
+    copy_rows(db, "personas.persona_actions", action_columns, actions)
+    rating_columns = ("persona_id", "id", "tick_id", "module", "rating", "created_at")
+    copy_rows(db, "personas.persona_feedback", rating_columns, ratings)
     for i in range(60):
         state = rng.choice(["ok", "ok", "failed", "timeout", "running"])
         add_tick(
