@@ -27,6 +27,25 @@ from tests.support.processes import ARTIFACTS, running_web  # noqa: E402, F401 -
 pytest_plugins = ["tests.devauth_fixtures", "tests.devmcp_fixtures", "tests.devllm_fixtures"]
 
 SERVICE_KEY = "test-service-key-0123456789"
+
+# The parts of the suite that take seconds a test (real browsers, fuzzing, the PgBouncer
+# rerun, runner services, whole processes under stress): `-m "not slow"` leaves them out.
+SLOW = (
+    "tests/browser/",
+    "tests/e2e/",
+    "tests/runner/test_service.py",
+    "tests/service/pgbouncer/",
+    "tests/service/test_fuzz.py",
+    "tests/service/test_jwks_stall.py",
+    "tests/service/test_outages.py",
+    "tests/service/test_web_process.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 TABLES = ("personas.persona_actions", "personas.persona_feedback", "personas.personas")
 
 

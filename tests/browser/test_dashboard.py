@@ -136,7 +136,7 @@ def notice(browser) -> str:
 
 
 def screenshot(browser, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / name))
 
 

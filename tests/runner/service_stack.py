@@ -15,12 +15,12 @@ import psycopg
 import requests
 
 from devstack.postgres import free_port
-from devstack.processes import ROOT, Process
+from devstack.processes import Process
 from persona_runner.password import persona_password
 from tests.conftest import SERVICE_KEY
 from tests.devauth.test_organizations import Person, accept, create, invite
+from tests.support.processes import ARTIFACTS
 
-ARTIFACTS = ROOT / "artifacts"
 SECRET = "runner-service-test-secret"
 TIMEOUT = 10
 MIX = {"todo": 0.5, "notes": 0.3, "calendar": 0.2}
@@ -86,7 +86,7 @@ def start_runner(
     name: str, api: Process, devauth: Process, devmcp: Process, devllm: Process, **env: str
 ) -> Process:
     """`python -m persona_runner serve` with the Claude driver on the stand-ins."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     settings = {
         "MANA_API_URL": api.url,

@@ -3,6 +3,7 @@ stopped when the test (or session) is done with it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -11,7 +12,9 @@ import requests
 from devstack.postgres import free_port
 from devstack.processes import ROOT, Process, gunicorn_cmd
 
-ARTIFACTS = ROOT / "artifacts"
+# One folder per pytest-xdist worker (gw0, gw1, ...), so parallel workers never write or
+# read each other's logs; without xdist, artifacts/ itself.
+ARTIFACTS = ROOT / "artifacts" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 @contextmanager
@@ -19,7 +22,7 @@ def running(
     name: str, command: Callable[[int], list[str]], env: dict[str, str], port: int | None = None
 ) -> Iterator[Process]:
     """`command(port)` started with `env`, once its health check answers; stopped on leaving."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     proc = Process(name, command(port), env, port, log_path=ARTIFACTS / f"{name}.log")
     try:
