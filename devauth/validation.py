@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -100,6 +101,8 @@ class NewInvitation(Body):
     # Owners are made by creating a space, never by invitation.
     role: Literal["member", "admin"] = "member"
     organizationId: text(200)
+    # Better Auth refuses to invite someone with a pending invitation unless told to resend it.
+    resend: StrictBool = False
 
 
 class InvitationAnswer(Body):

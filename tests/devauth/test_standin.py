@@ -208,7 +208,7 @@ def test_organization_list_holds_the_users_personal_space(devauth):
     response = spaces(devauth, login(devauth, user["email"]).json()["token"])
     assert response.status_code == 200
     [space] = response.json()
-    assert space["metadata"] == {"type": "personal"} and space["id"] and "Lin" in space["name"]
+    assert space["metadata"] == '{"type":"personal"}' and space["id"] and "Lin" in space["name"]
     assert spaces(devauth, "garbage").status_code == 401
 
 
