@@ -11,7 +11,8 @@ import requests
 
 from devstack.postgres import free_port
 from devstack.processes import Process
-from tests.support.processes import running_gunicorn, without_faults
+from tests.support.counterparts import better_auth_command
+from tests.support.processes import running, running_gunicorn, without_faults
 
 TIMEOUT = 10
 
@@ -46,6 +47,15 @@ def devauth(database_url: str) -> Iterator[Process]:
 
     options = ("--access-logfile", "-")
     with running_gunicorn("devauth", "devauth.app:app", env, options=options, port=port) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
+def better_auth() -> Iterator[Process]:
+    """A stock Better Auth (organization, bearer, jwt; in memory) that devauth's
+    organization routes are held against; started once, on a free loopback port."""
+    command = better_auth_command()
+    with running("better-auth", lambda _port: command, {}) as proc:
         yield proc
 
 
