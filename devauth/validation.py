@@ -124,6 +124,11 @@ class TokenRequest(Body):
     expiresIn: Annotated[StrictInt, Field(ge=-TEN_YEARS, le=TEN_YEARS)] = 3600
 
 
+class Settings(Body):
+    # As a mana-auth with email verification on: a taken email registers "successfully".
+    requireEmailVerification: StrictBool
+
+
 class FaultRequest(Body):
     path: text(2000)
     method: text(10) | None = None

@@ -30,6 +30,13 @@ def add_fault(devauth: Process, path: str, **fault: Any) -> None:
     response.raise_for_status()
 
 
+def change_settings(devauth: Process, **settings: Any) -> dict:
+    """Flip the stand-in's development switches (POST /dev/settings); its answer."""
+    response = requests.post(f"{devauth.url}/dev/settings", json=settings, timeout=TIMEOUT)
+    response.raise_for_status()
+    return response.json()
+
+
 @pytest.fixture(scope="session")
 def devauth(database_url: str) -> Iterator[Process]:
     """The stand-in under gunicorn (two workers, so what they share is proven shared),
@@ -69,3 +76,11 @@ def devauth_clear_faults(devauth: Process) -> Iterator[Process]:
 def admin_token(devauth: Process) -> str:
     """A fresh admin token (the default development user), signed with the current key."""
     return mint_token(devauth, role="admin")
+
+
+@pytest.fixture
+def devauth_verifying_emails(devauth: Process) -> Iterator[Process]:
+    """The stand-in answering as a mana-auth with email verification on, for one test."""
+    change_settings(devauth, requireEmailVerification=True)
+    yield devauth
+    change_settings(devauth, requireEmailVerification=False)
