@@ -24,7 +24,8 @@ def health() -> Response:
 
 @bp.post("/api/v1/auth/register")
 def register() -> Response:
-    """A new user with a personal organization; a taken email is a 409."""
+    """A new user with a personal organization; a taken email is a 409, or with email
+    verification required a 200 naming a made-up user (so nobody learns which emails exist)."""
     body = parse_body(Registration)
     password_hash = hash_password(body.password)
     user_id = str(uuid.uuid4())
@@ -33,6 +34,8 @@ def register() -> Response:
             conn, id=user_id, email=body.email, name=body.name, password_hash=password_hash
         )
         if user is None:
+            if queries.settings.settings(conn)["requireEmailVerification"]:
+                return jsonify(user={"id": str(uuid.uuid4()), "email": body.email.lower(), "name": body.name})
             raise Conflict("A user with that email already exists.", code="USER_ALREADY_EXISTS")
         add_organization(
             conn,

@@ -8,7 +8,7 @@ from devauth import tokens
 from devauth.db import get_db, queries
 from devauth.errors import NotFound
 from devauth.gates import get_config
-from devauth.validation import FaultRequest, TokenRequest, parse_body
+from devauth.validation import FaultRequest, Settings, TokenRequest, parse_body
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -68,3 +68,20 @@ def stored_user(user_id: str) -> Response:
     if user is None:
         raise NotFound("No user with that id.")
     return jsonify(user)
+
+
+@bp.post("/settings")
+def change_settings() -> Response:
+    """Development switches that make the stand-in answer as some deployments do."""
+    body = parse_body(Settings)
+    with get_db().connection() as conn:
+        settings = queries.settings.update_settings(
+            conn, require_email_verification=body.requireEmailVerification
+        )
+    return jsonify(settings)
+
+
+@bp.get("/settings")
+def show_settings() -> Response:
+    with get_db().connection() as conn:
+        return jsonify(queries.settings.settings(conn))

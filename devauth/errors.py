@@ -19,6 +19,7 @@ __all__ = [
     "Forbidden",
     "InjectedFault",
     "NotFound",
+    "Refusal",
     "Unauthorized",
     "ValidationFailed",
     "register_error_handlers",
@@ -33,3 +34,16 @@ class InjectedFault(ApiError):
     def __init__(self, status: int) -> None:
         super().__init__(f"devauth answered {status} on purpose: a fault injected through /dev/faults.")
         self.status = status
+
+
+class Refusal(ApiError):
+    """A refusal on Better Auth's own routes (/api/auth/...), worded as a stock Better Auth
+    words it: `{"code": "<UPPER_SNAKE>", "message"}`, so callers meet one shape on both."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message}

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -100,6 +101,8 @@ class NewInvitation(Body):
     # Owners are made by creating a space, never by invitation.
     role: Literal["member", "admin"] = "member"
     organizationId: text(200)
+    # Better Auth refuses to invite someone with a pending invitation unless told to resend it.
+    resend: StrictBool = False
 
 
 class InvitationAnswer(Body):
@@ -119,6 +122,11 @@ class TokenRequest(Body):
     # Not in the contract: lets a test mint a token from a foreign issuer.
     iss: text(500) | None = None
     expiresIn: Annotated[StrictInt, Field(ge=-TEN_YEARS, le=TEN_YEARS)] = 3600
+
+
+class Settings(Body):
+    # As a mana-auth with email verification on: a taken email registers "successfully".
+    requireEmailVerification: StrictBool
 
 
 class FaultRequest(Body):

@@ -35,7 +35,7 @@ class AuthClient:
         return Login(user_id=str(user["id"]), token=str(token))
 
     def spaces(self, token: str) -> list[Space]:
-        """Every space the persona belongs to, as mana-auth lists them (personal first)."""
+        """Every space the persona belongs to, in mana-auth's (unpromised) order."""
         body = self.http.request("GET", "/api/auth/organization/list", token=token)
         if not isinstance(body, list):
             raise UnexpectedResponse(f"organization list: expected a JSON array, got {str(body)[:200]}")
@@ -46,13 +46,14 @@ class AuthClient:
         return personal_space(self.spaces(token))
 
     def create_space(self, token: str, name: str, slug: str, space_type: str) -> dict[str, Any]:
-        """A shared space owned by the token's user; a taken slug is an ApiError (400/409)."""
+        """A shared space owned by the token's user; a taken slug is an ApiError (400)."""
         body = {"name": name, "slug": slug, "metadata": {"type": space_type}}
         return self._organization("POST", "create", token, json=body)
 
     def invite_member(self, token: str, organization_id: str, email: str) -> dict[str, Any]:
-        """The pending invitation for `email` (mana-auth answers one already pending again)."""
-        body = {"email": email, "role": "member", "organizationId": organization_id}
+        """The pending invitation for `email`: a new one, or the one already pending with a
+        new expiry (`resend`: without it, mana-auth refuses to invite a pending invitee)."""
+        body = {"email": email, "role": "member", "organizationId": organization_id, "resend": True}
         return self._organization("POST", "invite-member", token, json=body)
 
     def accept_invitation(self, token: str, invitation_id: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The rule, for a persona that belongs to a shared space (a pair's family or team 
 it acts in the shared space unless its newest finished tick was already there, so its
 ticks alternate shared, personal, shared, ... counted from its own history, and its
 first tick is in the shared space. A persona with no shared space always acts in its
-personal one. With several shared spaces the first mana-auth lists is the one.
+personal one. With several shared spaces the oldest is the one (earliest `createdAt`,
+then the smallest id): mana-auth lists spaces in no promised order, and the choice must
+not change from one tick to the next.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from persona_runner.errors import NoPersonalSpace
@@ -25,10 +28,15 @@ class Space:
     name: str
     type: str | None = None
     slug: str | None = None
+    created_at: datetime | None = None
 
     @property
     def shared(self) -> bool:
         return self.type != PERSONAL
+
+    def age_key(self) -> tuple[datetime, str]:
+        """Oldest first; a space without a readable `createdAt` after every dated one."""
+        return (self.created_at or datetime.max.replace(tzinfo=UTC), self.id)
 
 
 def space_type(metadata: Any) -> str | None:
@@ -41,6 +49,17 @@ def space_type(metadata: Any) -> str | None:
     return metadata.get("type") if isinstance(metadata, dict) else None
 
 
+def created_at(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp (`...Z` or with an offset) as an aware datetime, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def spaces_of(items: Sequence[Any]) -> list[Space]:
     """mana-auth's organization list as spaces, in its order; rows without an id are dropped."""
     return [
@@ -49,6 +68,7 @@ def spaces_of(items: Sequence[Any]) -> list[Space]:
             name=str(item.get("name", "")),
             type=space_type(item.get("metadata")),
             slug=item.get("slug") if isinstance(item.get("slug"), str) else None,
+            created_at=created_at(item.get("createdAt")),
         )
         for item in items
         if isinstance(item, dict) and item.get("id")
@@ -66,8 +86,9 @@ def choose_space(spaces: Sequence[Space], story: Sequence[Mapping[str, Any]]) ->
     """The space of this tick by the rule above; `story` is the persona's finished
     ticks, newest first, as the personas API's history answers them."""
     personal = personal_space(spaces)
-    shared = next((s for s in spaces if s.type is not None and s.shared), None)
-    if shared is None:
+    shared_spaces = [s for s in spaces if s.type is not None and s.shared]
+    if not shared_spaces:
         return personal
+    shared = min(shared_spaces, key=Space.age_key)
     last_space = story[0].get("spaceId") if story else None
     return personal if last_space == shared.id else shared

@@ -48,17 +48,17 @@ def require_persona_domain(email: str) -> None:
 
 
 def ensure_user(body: PersonaUpsert) -> dict[str, Any]:
-    """Find the mana-auth user by email, registering it when absent (a lost race finds it)."""
+    """The mana-auth user with this email, registered first when absent. The id is always
+    the one mana-auth's find-by-email row names, never the register answer's: a lost race
+    and a mana-auth with email verification on both answer with an id that is not the user's."""
     client = get_mana_auth()
     user = client.find_user(body.email, g.admin_token)
+    if user is not None:
+        return user
+    client.register(body.email, body.password, body.name or body.email.split("@", 1)[0])
+    user = client.find_user(body.email, g.admin_token)
     if user is None:
-        name = body.name or body.email.split("@", 1)[0]
-        user_id = client.register(body.email, body.password, name)
-        if user_id is not None:
-            return {"id": user_id, "email": body.email, "name": name}
-        user = client.find_user(body.email, g.admin_token)
-        if user is None:
-            raise UpstreamError("register", "mana-auth refused the registration and does not list the user.")
+        raise UpstreamError("register", "mana-auth answered the registration but does not list the user.")
     return user
 
 

@@ -108,22 +108,17 @@ class ManaAuth:
                 return user
         return None
 
-    def register(self, email: str, password: str, name: str) -> str | None:
-        """The new user's id, or None when mana-auth says the email is already taken."""
-        response = self._call(
+    def register(self, email: str, password: str, name: str) -> None:
+        """Ask mana-auth to register the user. Its answer says nothing reliable about who
+        the user is: a taken email is a 409/422, or (email verification on) a 200 naming a
+        made-up id, so the caller finds the user by email afterwards."""
+        self._call(
             "register",
             "POST",
             "/api/v1/auth/register",
             ok=(200, 201, 409, 422),
             json={"email": email, "password": password, "name": name},
         )
-        if response.status_code in (409, 422):
-            return None
-        body = self._json("register", response)
-        user_id = (body.get("user") or {}).get("id") or body.get("userId") if isinstance(body, dict) else None
-        if not user_id:
-            raise UpstreamError("register", "mana-auth's register answer carried no user id.")
-        return str(user_id)
 
     def stamp_persona(self, user_id: str) -> None:
         self._call(

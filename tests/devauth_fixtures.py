@@ -11,7 +11,8 @@ import requests
 
 from devstack.postgres import free_port
 from devstack.processes import Process
-from tests.support.processes import running_gunicorn, without_faults
+from tests.support.counterparts import better_auth_command
+from tests.support.processes import running, running_gunicorn, without_faults
 
 TIMEOUT = 10
 
@@ -27,6 +28,13 @@ def add_fault(devauth: Process, path: str, **fault: Any) -> None:
     """Register a fault (POST /dev/faults): `method`, `status`, `delayMs`, `times`."""
     response = requests.post(f"{devauth.url}/dev/faults", json={"path": path, **fault}, timeout=TIMEOUT)
     response.raise_for_status()
+
+
+def change_settings(devauth: Process, **settings: Any) -> dict:
+    """Flip the stand-in's development switches (POST /dev/settings); its answer."""
+    response = requests.post(f"{devauth.url}/dev/settings", json=settings, timeout=TIMEOUT)
+    response.raise_for_status()
+    return response.json()
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +57,15 @@ def devauth(database_url: str) -> Iterator[Process]:
         yield proc
 
 
+@pytest.fixture(scope="session")
+def better_auth() -> Iterator[Process]:
+    """A stock Better Auth (organization, bearer, jwt; in memory) that devauth's
+    organization routes are held against; started once, on a free loopback port."""
+    command = better_auth_command()
+    with running("better-auth", lambda _port: command, {}) as proc:
+        yield proc
+
+
 @pytest.fixture
 def devauth_clear_faults(devauth: Process) -> Iterator[Process]:
     """The stand-in with no faults registered, and none left behind after the test."""
@@ -59,3 +76,11 @@ def devauth_clear_faults(devauth: Process) -> Iterator[Process]:
 def admin_token(devauth: Process) -> str:
     """A fresh admin token (the default development user), signed with the current key."""
     return mint_token(devauth, role="admin")
+
+
+@pytest.fixture
+def devauth_verifying_emails(devauth: Process) -> Iterator[Process]:
+    """The stand-in answering as a mana-auth with email verification on, for one test."""
+    change_settings(devauth, requireEmailVerification=True)
+    yield devauth
+    change_settings(devauth, requireEmailVerification=False)

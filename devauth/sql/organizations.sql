@@ -14,12 +14,11 @@ ON CONFLICT (organization_id, user_id) DO UPDATE SET role = devauth.members.role
 RETURNING id, user_id AS "userId", organization_id AS "organizationId", role, created_at AS "createdAt";
 
 -- name: organizations_of
--- Every space the user belongs to, the personal one first (it is made at registration).
+-- Every space the user belongs to, in no particular order: Better Auth promises none.
 SELECT o.id, o.name, o.slug, o.metadata, o.created_at AS "createdAt"
   FROM devauth.organizations o
   JOIN devauth.members m ON m.organization_id = o.id
- WHERE m.user_id = :user_id
- ORDER BY o.created_at, o.id;
+ WHERE m.user_id = :user_id;
 
 -- name: organization_by_id^
 SELECT id, name, slug, metadata, created_at AS "createdAt"
@@ -32,8 +31,8 @@ SELECT id, role
  WHERE organization_id = :organization_id AND user_id = :user_id;
 
 -- name: members_of
-SELECT m.id, m.user_id AS "userId", m.role, m.created_at AS "createdAt",
-       jsonb_build_object('email', u.email, 'name', u.name) AS "user"
+SELECT m.id, m.organization_id AS "organizationId", m.user_id AS "userId", m.role,
+       m.created_at AS "createdAt", jsonb_build_object('id', u.id, 'email', u.email, 'name', u.name) AS "user"
   FROM devauth.members m
   JOIN devauth.users u ON u.id = m.user_id
  WHERE m.organization_id = :organization_id
@@ -45,17 +44,36 @@ SELECT m.id
   JOIN devauth.users u ON u.id = m.user_id
  WHERE m.organization_id = :organization_id AND lower(u.email) = lower(:email);
 
--- name: invite^
--- The pending invitation for this space and email: a new one, or the one already
--- pending (as it is, so inviting twice is harmless), renewed if it had expired.
+-- name: insert_invitation^
+-- A new pending invitation, or nothing when one is pending already for this space and
+-- email (any case): concurrent invitations of one person lose cleanly, not on the index.
 INSERT INTO devauth.invitations (organization_id, email, role, inviter_id, expires_at)
-VALUES (:organization_id, :email, :role, :inviter_id, :expires_at)
-ON CONFLICT (organization_id, lower(email)) WHERE status = 'pending'
-DO UPDATE SET expires_at = CASE WHEN devauth.invitations.expires_at <= now()
-                                THEN EXCLUDED.expires_at
-                                ELSE devauth.invitations.expires_at END
+VALUES (:organization_id, lower(:email), :role, :inviter_id, :expires_at)
+ON CONFLICT (organization_id, lower(email)) WHERE status = 'pending' DO NOTHING
 RETURNING id, email, role, organization_id AS "organizationId", status,
           inviter_id AS "inviterId", expires_at AS "expiresAt", created_at AS "createdAt";
+
+-- name: drop_expired_invitation!
+-- An expired invitation counts for nothing (Better Auth ignores it): a new one replaces it.
+DELETE FROM devauth.invitations
+ WHERE organization_id = :organization_id AND lower(email) = lower(:email)
+   AND status = 'pending' AND expires_at <= now();
+
+-- name: renew_invitation^
+-- `resend`: the pending invitation, as it was, with a new expiry.
+UPDATE devauth.invitations
+   SET expires_at = :expires_at
+ WHERE organization_id = :organization_id AND lower(email) = lower(:email)
+   AND status = 'pending' AND expires_at > now()
+RETURNING id, email, role, organization_id AS "organizationId", status,
+          inviter_id AS "inviterId", expires_at AS "expiresAt", created_at AS "createdAt";
+
+-- name: invitations_of
+SELECT id, email, role, organization_id AS "organizationId", status,
+       inviter_id AS "inviterId", expires_at AS "expiresAt", created_at AS "createdAt"
+  FROM devauth.invitations
+ WHERE organization_id = :organization_id
+ ORDER BY created_at, id;
 
 -- name: invitation_for_update^
 -- Locked, so two accepts of one invitation take turns and the second finds it accepted.

@@ -82,6 +82,13 @@ CREATE TABLE IF NOT EXISTS devauth.signing_keys (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Development switches (/dev/settings): one row, shared by every worker.
+CREATE TABLE IF NOT EXISTS devauth.settings (
+    only_row                   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    require_email_verification boolean NOT NULL DEFAULT false
+);
+INSERT INTO devauth.settings DEFAULT VALUES ON CONFLICT DO NOTHING;
+
 -- Faults injected by tests; shared by every worker, consumed one call at a time.
 CREATE TABLE IF NOT EXISTS devauth.faults (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

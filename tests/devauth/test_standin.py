@@ -79,6 +79,28 @@ def test_registering_a_taken_email_in_any_case_is_409(devauth):
     assert response.json()["error"] == "Conflict"
 
 
+def test_with_email_verification_on_a_taken_email_registers_under_a_made_up_id(devauth_verifying_emails):
+    devauth = devauth_verifying_emails
+    email = new_email()
+    user = new_user(devauth, email=email)
+    again = register(devauth, email=email.upper(), name="Someone Else")
+    assert again.status_code == 200, again.text
+    made_up = again.json()["user"]
+    assert made_up["id"] != user["id"] and made_up["email"] == email.lower()
+    assert requests.get(f"{devauth.url}/dev/users/{made_up['id']}", timeout=TIMEOUT).status_code == 404
+    assert login(devauth, email).json()["user"]["id"] == user["id"]  # the user is unchanged
+    assert requests.get(f"{devauth.url}/dev/settings", timeout=TIMEOUT).json() == {
+        "requireEmailVerification": True
+    }
+
+
+def test_a_settings_switch_must_be_a_boolean(devauth):
+    response = requests.post(
+        f"{devauth.url}/dev/settings", json={"requireEmailVerification": "yes"}, timeout=TIMEOUT
+    )
+    assert response.status_code == 400 and "requireEmailVerification" in response.json()["message"]
+
+
 def test_concurrent_registrations_of_one_email_make_one_user(devauth):
     email = new_email()
     with ThreadPoolExecutor(4) as pool:
@@ -208,7 +230,7 @@ def test_organization_list_holds_the_users_personal_space(devauth):
     response = spaces(devauth, login(devauth, user["email"]).json()["token"])
     assert response.status_code == 200
     [space] = response.json()
-    assert space["metadata"] == {"type": "personal"} and space["id"] and "Lin" in space["name"]
+    assert space["metadata"] == '{"type":"personal"}' and space["id"] and "Lin" in space["name"]
     assert spaces(devauth, "garbage").status_code == 401
 
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 from mcp.shared.exceptions import MCPError
 
+from persona_runner.spaces import space_type
 from tests.support.mcp import ACCEPT, INIT, User, call, headers_of, mcp_session, run
 from tests.support.standin import TIMEOUT, Person, person, shared_space, spaces
 
@@ -82,5 +83,7 @@ def test_a_third_user_cannot_use_the_shared_space(clean_devmcp, devauth):
 
 
 def listed_personal(devauth, who: Person) -> str:
-    [personal] = [s["id"] for s in spaces(devauth, who.token).json() if s["metadata"]["type"] == "personal"]
+    [personal] = [
+        s["id"] for s in spaces(devauth, who.token).json() if space_type(s["metadata"]) == "personal"
+    ]
     return personal

@@ -17,6 +17,7 @@ import requests
 from devstack.postgres import free_port
 from devstack.processes import Process
 from persona_runner.password import persona_password
+from persona_runner.spaces import space_type
 from tests.conftest import SERVICE_KEY
 from tests.devauth.test_organizations import Person, accept, create, invite
 from tests.support.processes import ARTIFACTS
@@ -79,7 +80,7 @@ def personal_space(devauth: Process, persona: TestPersona) -> str:
         headers={"Authorization": f"Bearer {who.token}"},
         timeout=TIMEOUT,
     ).json()
-    return next(s["id"] for s in listed if s["metadata"]["type"] == "personal")
+    return next(s["id"] for s in listed if space_type(s["metadata"]) == "personal")
 
 
 def start_runner(

@@ -3,6 +3,10 @@ space, counted from its own finished ticks; anyone else stays in the personal on
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from itertools import permutations
+
 import pytest
 
 from persona_runner.errors import NoPersonalSpace
@@ -43,9 +47,26 @@ def test_a_failed_tick_counts_where_it_was_and_one_failed_before_any_space_does_
     assert choose_space([PERSONAL, FAMILY], [tick(None, state), tick("f-1")]) == FAMILY
 
 
-def test_with_several_shared_spaces_the_first_listed_is_the_one():
-    assert choose_space([PERSONAL, TEAM, FAMILY], []) == TEAM
-    assert choose_space([PERSONAL, TEAM, FAMILY], [tick("t-1")]) == PERSONAL
+def at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+@pytest.mark.parametrize("order", list(permutations(range(3))))
+def test_with_several_shared_spaces_the_oldest_is_the_one_whatever_the_listed_order(order):
+    team = replace(TEAM, created_at=at("2026-03-01T10:00:00.100Z"))
+    family = replace(FAMILY, created_at=at("2026-03-01T10:00:00.02Z"))
+    spaces = [[PERSONAL, team, family][i] for i in order]
+    assert choose_space(spaces, []) == family
+    assert choose_space(spaces, [tick("f-1")]) == PERSONAL
+
+
+def test_spaces_created_at_once_or_undated_are_told_apart_by_id():
+    same = at("2026-03-01T10:00:00Z")
+    b, a = Space("b-1", "B", "team", created_at=same), Space("a-1", "A", "family", created_at=same)
+    assert choose_space([PERSONAL, b, a], []) == a
+    undated = Space("0-1", "Undated", "team")
+    assert choose_space([PERSONAL, undated, b], []) == b
+    assert choose_space([PERSONAL, undated, Space("1-1", "U", "brand")], []) == undated
 
 
 def test_a_space_of_unknown_type_is_never_taken_for_a_shared_one():
@@ -58,10 +79,15 @@ def test_no_personal_space_is_refused():
         choose_space([FAMILY], [])
 
 
-def test_mana_auths_list_is_read_in_its_order_with_metadata_as_object_or_string():
+def test_mana_auths_list_is_read_with_metadata_as_object_or_string_and_its_creation_time():
     listed = [
-        {"id": "p-1", "name": "Kate", "metadata": {"type": "personal"}},
-        {"id": "f-1", "name": "The Brandts", "metadata": '{"type": "family"}'},
+        {
+            "id": "f-1",
+            "name": "The Brandts",
+            "metadata": '{"type":"family"}',
+            "createdAt": "2026-03-01T10:00:00.5Z",
+        },
+        {"id": "p-1", "name": "Kate", "metadata": {"type": "personal"}, "createdAt": "not a time"},
         {"name": "no id"},
     ]
-    assert spaces_of(listed) == [PERSONAL, FAMILY]
+    assert spaces_of(listed) == [replace(FAMILY, created_at=at("2026-03-01T10:00:00.500+00:00")), PERSONAL]

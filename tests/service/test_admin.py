@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import requests
 from psycopg.types.json import Jsonb
@@ -271,6 +272,47 @@ def test_concurrent_upserts_of_one_email_end_in_one_persona(live_api, devauth, d
     assert len({r["userId"] for r in results}) == 1
     assert sum(r["created"] for r in results) == 1
     assert count_rows(db, "personas") == 1
+
+
+def test_an_upsert_whose_registration_lost_a_race_stores_the_users_own_id(
+    app, db, devauth_verifying_emails, devauth_clear_faults, admin_token, database_url
+):
+    """With email verification on, registering a taken email answers 200 with a made-up id:
+    one of two upserts that both found no user is told such an id, and must not keep it."""
+    email = new_email()
+    add_fault(devauth_clear_faults, "/api/v1/auth/register", method="POST", delayMs=1500)
+
+    def upsert() -> dict:
+        response = app.test_client().post(BASE, json=upsert_body(email), headers=bearer(admin_token))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stalled = pool.submit(upsert)  # finds no user, then stalls in its registration
+        wait_for(lambda: fault_taken(database_url), "the first upsert to reach its registration")
+        answers = [upsert(), stalled.result()]
+    found = requests.get(
+        f"{devauth_clear_faults.url}/api/v1/admin/users",
+        params={"search": email},
+        headers={"X-Service-Key": SERVICE_KEY, **bearer(admin_token)},
+        timeout=10,
+    ).json()["users"]
+    [user_id] = [u["id"] for u in found if u["email"] == email]
+    assert [a["userId"] for a in answers] == [user_id, user_id]
+    assert sorted(a["created"] for a in answers) == [False, True]
+    assert stored_user(devauth_clear_faults, user_id).json()["kind"] == "persona"
+
+
+def fault_taken(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) = 0 FROM devauth.faults WHERE remaining > 0").fetchone()[0]
+
+
+def wait_for(condition, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout}s for {what}"
+        time.sleep(0.02)
 
 
 # --- upstream failures --------------------------------------------------------------------------

@@ -15,15 +15,29 @@ COUNTERPARTS = Path(__file__).resolve().parent.parent / "counterparts"
 NODE_MODULES = COUNTERPARTS / "node_modules"
 
 
-def counterpart_bin(name: str) -> Path:
-    """`node_modules/.bin/<name>`, or the test is skipped (failed under CI) saying why."""
-    path = NODE_MODULES / ".bin" / name
+BETTER_AUTH_SERVER = COUNTERPARTS / "better_auth_server.mjs"
+
+
+def _installed(path: Path, name: str) -> Path:
+    """`path`, or the test is skipped (failed under CI) saying what is missing."""
     if not path.exists():
         reason = f"tests/counterparts has no {name}: `bash scripts/test.sh` installs it (npm ci there)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+def counterpart_bin(name: str) -> Path:
+    """`node_modules/.bin/<name>`, or the test is skipped (failed under CI) saying why."""
+    return _installed(NODE_MODULES / ".bin" / name, name)
+
+
+def better_auth_command() -> list[str]:
+    """Our script that serves a stock Better Auth on $PORT, run by the Node of the `node`
+    package (Better Auth runs on Node 20 too; one Node for every counterpart)."""
+    _installed(NODE_MODULES / "better-auth" / "package.json", "better-auth")
+    return [str(counterpart_bin("node")), str(BETTER_AUTH_SERVER)]
 
 
 def node22_env() -> dict[str, str]:

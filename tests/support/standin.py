@@ -44,7 +44,7 @@ def admin(token: str) -> dict[str, str]:
 
 
 def spaces(devauth: Process, token: str) -> requests.Response:
-    """GET organization/list as the token's user: the personal space first."""
+    """GET organization/list as the token's user (in no promised order)."""
     return requests.get(f"{devauth.url}{ORG}/list", headers=bearer(token), timeout=TIMEOUT)
 
 
@@ -70,8 +70,12 @@ def create(devauth: Process, who: Person, kind: str = "family", slug: str | None
     return post(devauth, who, "create", {"name": "The Lins", "slug": slug, "metadata": {"type": kind}})
 
 
-def invite(devauth: Process, who: Person, organization_id: str, email: str) -> requests.Response:
+def invite(
+    devauth: Process, who: Person, organization_id: str, email: str, resend: bool = False
+) -> requests.Response:
     body = {"email": email, "role": "member", "organizationId": organization_id}
+    if resend:
+        body["resend"] = True
     return post(devauth, who, "invite-member", body)
 
 
