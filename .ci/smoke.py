@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = {"personas API": 3060, "mana-auth stand-in": 3001, "devmcp": 3069, "devllm": 3080, "runner": 3070}
+PROCFILE_WEB_PORT = 3098
 UP_WITHIN_S = 300  # the first run makes the venv and installs requirements.txt
 TICKS_WITHIN_S = 120
 STOP_WITHIN_S = 60
@@ -51,11 +52,11 @@ def port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def wait_for(what: str, check, within: float, stack: subprocess.Popen) -> None:
+def wait_for(what: str, check, within: float, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + within
     while not check():
-        if stack.poll() is not None:
-            raise SmokeFailed(f"the stack exited ({stack.returncode}) before {what}")
+        if process.poll() is not None:
+            raise SmokeFailed(f"it exited ({process.returncode}) before {what}")
         if time.monotonic() > deadline:
             raise SmokeFailed(f"{what}: not within {within:.0f} s")
         time.sleep(1)
@@ -78,6 +79,58 @@ def ticked_through_product(token: str) -> bool:
     ok_ticks = sum(day.get("ok", 0) for day in insights["runs"]["daily"])
     audited = sum(tool["calls"] for tool in insights["tools"])
     return ok_ticks > 0 and audited > 0 and len(calls) > 0
+
+
+def procfile(copy: Path) -> dict[str, str]:
+    lines = (copy / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def boots_as_deployed(copy: Path, printed: str, database_port: int) -> None:
+    """The Procfile's `release` and `web` lines as a platform runs them (a shell, $PORT,
+    the install's bin first on PATH), against the stack's database and mana-auth."""
+    key = re.search(r"^service key\s+(\S+)", printed, re.MULTILINE)
+    if not key:
+        raise SmokeFailed("the first command printed no service key")
+    env = {
+        **os.environ,
+        "PATH": f"{copy / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{database_port}/personas",
+        "MANA_SERVICE_KEY": key.group(1),
+        "MANA_AUTH_URL": "http://127.0.0.1:3001",
+        "APP_ENV": "development",
+        "PORT": str(PROCFILE_WEB_PORT),
+    }
+    processes = procfile(copy)
+    release = subprocess.run(
+        ["bash", "-c", processes["release"]],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if release.returncode != 0:
+        raise SmokeFailed(f"the Procfile's release failed: {release.stderr[-2000:]}")
+    with open(copy / "procfile-web.log", "wb") as out:
+        web = subprocess.Popen(
+            ["bash", "-c", f"exec {processes['web']}"],
+            cwd=copy,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        ready = f"http://127.0.0.1:{PROCFILE_WEB_PORT}/ready"
+        wait_for("the Procfile's web answering /ready", lambda: answers(ready), 60, web)
+    except SmokeFailed:
+        sys.stdout.write((copy / "procfile-web.log").read_text()[-4000:])
+        raise
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(30)
 
 
 def processes_under(folder: Path) -> list[str]:
@@ -121,8 +174,9 @@ def smoke(copy: Path) -> None:
         print(f"smoke: stack up in {up - started:.0f} s")
         token = admin_token(log)
         database = re.search(r"local PostgreSQL on 127\.0\.0\.1:(\d+)", log.read_text())
-        if database:  # the throwaway cluster must go with the rest
-            ports["throwaway PostgreSQL"] = int(database.group(1))
+        if not database:
+            raise SmokeFailed("the first command printed no throwaway PostgreSQL")
+        ports["throwaway PostgreSQL"] = int(database.group(1))  # it must go with the rest
         wait_for(
             "personas ticking through the product",
             lambda: ticked_through_product(token),
@@ -130,6 +184,8 @@ def smoke(copy: Path) -> None:
             stack,
         )
         print(f"smoke: personas ticked through the product {time.monotonic() - up:.0f} s after start-up")
+        boots_as_deployed(copy, log.read_text(), ports["throwaway PostgreSQL"])
+        print("smoke: the Procfile's release and web run from the same install")
     except SmokeFailed:
         sys.stdout.write(log.read_text()[-4000:])
         raise
@@ -151,7 +207,7 @@ def smoke(copy: Path) -> None:
 
 
 def main() -> int:
-    busy = [port for port in PORTS.values() if not port_free(port)]
+    busy = [port for port in (*PORTS.values(), PROCFILE_WEB_PORT) if not port_free(port)]
     if busy:
         print(f"smoke: ports {busy} are taken; stop whatever holds them first", file=sys.stderr)
         return 1
