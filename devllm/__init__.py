@@ -4,7 +4,8 @@ driver uses, for development and tests only.
 It answers POST /v1/messages deterministically: a short day of 3 to 8 tool calls with
 arguments valid against each tool's schema, then a closing sentence; and, when
 `submit_ratings` is forced, a rating per module used that drops when that module's calls
-failed or were slow. /dev/faults makes the next calls answer 429, 500 or 529. Its state
+failed or were slow. /dev/faults makes the next calls answer 429, 500 or 529, stall, or
+end with another stop reason. Its state
 (the faults) lives in memory, so it runs as one gunicorn worker; it refuses to start with
 APP_ENV=production.
 """
@@ -17,7 +18,7 @@ from flask import Flask
 
 from devllm import dev, messages
 from devllm.config import DevLlmConfig, refuse_production
-from devllm.errors import register_error_handlers
+from devllm.errors import register_error_handlers, with_request_id
 from devllm.faults import Faults, raise_injected
 
 log = logging.getLogger("devllm")
@@ -39,6 +40,7 @@ def create_app(config: DevLlmConfig | None = None) -> Flask:
     faults = Faults()
     app.extensions["devllm.faults"] = faults
     app.before_request(lambda: raise_injected(faults))
+    app.after_request(with_request_id)
     app.register_blueprint(messages.bp)
     app.register_blueprint(dev.bp)
     register_error_handlers(app)

@@ -1,4 +1,7 @@
-"""Errors in the Messages API's own shape: {"type": "error", "error": {"type", "message"}}."""
+"""Errors in the Messages API's own shape, with its headers:
+`{"type": "error", "error": {"type", "message"}, "request_id"}`, the same id in the
+`request-id` header (every answer carries one), and `x-should-retry` saying whether a
+client should try again (true for 408, 409, 429 and 5xx, as the SDK would decide anyway)."""
 
 from __future__ import annotations
 
@@ -16,28 +19,46 @@ TYPES = {
     413: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
+RETRYABLE = (408, 409, 429)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
-def error_response(status: int, message: str) -> Response:
-    response = jsonify(type="error", error={"type": TYPES.get(status, "api_error"), "message": message})
+def new_request_id() -> str:
+    return f"req_dev{secrets.token_hex(12)}"
+
+
+def error_response(status: int, message: str, retry_after: int | None = None) -> Response:
+    request_id = new_request_id()
+    error = {"type": TYPES.get(status, "api_error"), "message": message}
+    response = jsonify(type="error", error=error, request_id=request_id)
     response.status_code = status
-    response.headers["request-id"] = f"req_dev{secrets.token_hex(10)}"
+    response.headers["request-id"] = request_id
+    response.headers["x-should-retry"] = "true" if status in RETRYABLE or status >= 500 else "false"
+    if retry_after is not None:
+        response.headers["retry-after"] = str(retry_after)
+    return response
+
+
+def with_request_id(response: Response) -> Response:
+    """Every answer names itself, as the API's do (errors already have theirs)."""
+    response.headers.setdefault("request-id", new_request_id())
     return response
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, exc.retry_after)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

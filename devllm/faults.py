@@ -1,6 +1,9 @@
-"""Model errors on purpose: the next `times` calls answer `status` (429, 500 or 529);
-or the next `times` forced `submit_ratings` answers break the ratings schema (`badRatings`);
-or the next `times` calls stall `delayMs` before answering (a model slower than a tick).
+"""Model errors and odd answers on purpose: the next `times` calls answer `status` (429,
+500 or 529; with `retryAfter`, that many seconds in a `retry-after` header); or the next
+`times` forced `submit_ratings` answers break the ratings schema (`badRatings`); or the
+next `times` calls stall `delayMs` before answering (a model slower than a tick); or the
+next `times` answers end with `stopReason` (`refusal`, `max_tokens`,
+`model_context_window_exceeded`) instead of their own.
 They live in the one gunicorn worker's memory, which is why devllm runs one worker."""
 
 from __future__ import annotations
@@ -13,23 +16,30 @@ from flask import request
 from devllm.errors import ApiError
 
 STATUSES = (429, 500, 529)
+STOP_REASONS = ("refusal", "max_tokens", "model_context_window_exceeded")
 MESSAGES = {
     429: "Number of requests has exceeded your rate limit (injected by devllm /dev/faults).",
     500: "Internal server error (injected by devllm /dev/faults).",
     529: "Overloaded (injected by devllm /dev/faults).",
 }
+# The API always tells a rate-limited client when to come back; a fault without
+# `retryAfter` says one second (the SDK then waits that long before its retry).
+RATE_LIMIT_RETRY_AFTER = 1
 
 
 class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queue: list[int] = []
+        self._errors: list[tuple[int, int | None]] = []
         self._bad_ratings = 0
         self._delays: list[int] = []
+        self._stop_reasons: list[str] = []
 
-    def add(self, status: int, times: int) -> None:
+    def add(self, status: int, times: int, retry_after: int | None = None) -> None:
+        if retry_after is None and status == 429:
+            retry_after = RATE_LIMIT_RETRY_AFTER
         with self._lock:
-            self._queue.extend([status] * times)
+            self._errors.extend([(status, retry_after)] * times)
 
     def add_bad_ratings(self, times: int) -> None:
         with self._lock:
@@ -39,11 +49,16 @@ class Faults:
         with self._lock:
             self._delays.extend([delay_ms] * times)
 
+    def add_stop_reason(self, stop_reason: str, times: int) -> None:
+        with self._lock:
+            self._stop_reasons.extend([stop_reason] * times)
+
     def clear(self) -> None:
         with self._lock:
-            self._queue.clear()
+            self._errors.clear()
             self._bad_ratings = 0
             self._delays.clear()
+            self._stop_reasons.clear()
 
     def take_delay(self) -> int:
         with self._lock:
@@ -57,9 +72,13 @@ class Faults:
             self._bad_ratings -= 1
             return True
 
-    def take(self) -> int | None:
+    def take_stop_reason(self) -> str | None:
         with self._lock:
-            return self._queue.pop(0) if self._queue else None
+            return self._stop_reasons.pop(0) if self._stop_reasons else None
+
+    def take(self) -> tuple[int, int | None] | None:
+        with self._lock:
+            return self._errors.pop(0) if self._errors else None
 
 
 def raise_injected(faults: Faults) -> None:
@@ -70,6 +89,7 @@ def raise_injected(faults: Faults) -> None:
     delay_ms = faults.take_delay()
     if delay_ms:
         time.sleep(delay_ms / 1000)
-    status = faults.take()
-    if status is not None:
-        raise ApiError(status, MESSAGES[status])
+    error = faults.take()
+    if error is not None:
+        status, retry_after = error
+        raise ApiError(status, MESSAGES[status], retry_after)

@@ -1,4 +1,5 @@
-"""POST /v1/messages: the request checked as the API checks it, then the deterministic answer."""
+"""POST /v1/messages: the request checked as the API checks it, then the deterministic
+answer: cut at `max_tokens` as the API cuts it, or ended as an injected stop reason says."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from devllm import day
+from devllm.cut import cut, output_tokens, tokens
 from devllm.errors import ApiError
 
 bp = Blueprint("messages", __name__)
@@ -86,39 +88,46 @@ def _check_tool_choice(choice: Any, tools: list[dict]) -> None:
         raise ApiError(400, "tool_choice.name: names no tool of this request")
 
 
-def tokens(text: str) -> int:
-    """About one token per four characters, as the driver's cost estimates assume."""
-    return max(1, round(len(text) / 4))
-
-
 @bp.post("/v1/messages")
 def create_message() -> Response:
     check_headers()
     body = parse_body()
+    faults = current_app.extensions["devllm.faults"]
     forced = (body.get("tool_choice") or {}).get("name") == day.RATINGS_TOOL
-    bad_ratings = forced and current_app.extensions["devllm.faults"].take_bad_ratings()
+    bad_ratings = forced and faults.take_bad_ratings()
     content = day.answer(body, bad_ratings=bad_ratings)
-    output_tokens = tokens(str(content))
     stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
-    if output_tokens > body["max_tokens"]:
-        text = " ".join(b.get("text", "") for b in content if b["type"] == "text")
-        content = [{"type": "text", "text": text[: body["max_tokens"] * 4]}]
-        output_tokens, stop_reason = body["max_tokens"], "max_tokens"
+    produced = output_tokens(content)
+    stop_details = None
+    injected = faults.take_stop_reason()
+    if injected == "refusal":
+        # The classifier stops the answer before any tool call is made.
+        content = content[: next((i for i, b in enumerate(content) if b["type"] == "tool_use"), len(content))]
+        stop_reason, stop_details = "refusal", {"type": "refusal", "category": None, "explanation": None}
+        produced = output_tokens(content)
+    elif injected:  # max_tokens or model_context_window_exceeded: cut half-way
+        produced = max(1, produced // 2)
+        content, stop_reason = cut(content, produced), injected
+    if produced > body["max_tokens"]:
+        content, produced, stop_reason = cut(content, body["max_tokens"]), body["max_tokens"], "max_tokens"
     input_tokens = tokens(
         str(body.get("system") or "") + str(body["messages"]) + str(body.get("tools") or "")
     )
-    return jsonify(
-        id=f"msg_dev{secrets.token_hex(12)}",
-        type="message",
-        role="assistant",
-        model=body["model"],
-        content=content,
-        stop_reason=stop_reason,
-        stop_sequence=None,
-        usage={
+    answer = {
+        "id": f"msg_dev{secrets.token_hex(12)}",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
             "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
+            "output_tokens": produced,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
         },
-    )
+    }
+    if stop_details:
+        answer["stop_details"] = stop_details
+    return jsonify(answer)

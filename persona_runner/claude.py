@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,12 +23,15 @@ from anthropic.types import Message
 from persona_runner.config import RunnerConfig
 from persona_runner.day_prompts import opening_turn, ratings_request, system_prompt
 from persona_runner.errors import ConfigError, DriverFailed, RatingsRefused, RunnerError
+from persona_runner.model_waits import MODEL_RETRIES, bounded_waits, error_text
 from persona_runner.models import Action, Persona, Session, TickOutcome
 from persona_runner.product import Product, open_product
 from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratings_tool, shown
 from persona_runner.tool_names import ToolNames, map_tool_names
 
 MAX_OUTPUT_TOKENS = 1024
+# A ratings answer cut at max_tokens is asked once more with this much room.
+RATINGS_RETRY_TOKENS = 4 * MAX_OUTPUT_TOKENS
 ERROR_TEXT_MAX = 500
 STOPPED = "the tick was stopped before the product answered"
 
@@ -75,21 +79,27 @@ class Model:
 
 
 def model_error_text(exc: anthropic.APIStatusError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return f"{error.get('type', '')}: {error.get('message', '')}".strip(": ") or str(exc)[:300]
+    return error_text(exc.body, str(exc))
 
 
 def assistant_turn(reply: Message, keep_tool_use: bool) -> dict[str, Any] | None:
     """The reply as the next request's assistant message (tool_use blocks kept only when
-    they will be answered); None when nothing is left to send back."""
+    they will be answered); None when nothing is left to send back. Thinking blocks go
+    back exactly as they came: the API checks their signatures."""
     content: list[dict[str, Any]] = []
     for block in reply.content:
         if block.type == "text" and block.text:
             content.append({"type": "text", "text": block.text})
         elif block.type == "tool_use" and keep_tool_use:
             content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+        elif block.type in ("thinking", "redacted_thinking"):
+            content.append(block.to_dict(mode="json"))
     return {"role": "assistant", "content": content} if content else None
+
+
+def said(reply: Message) -> str:
+    """The reply's blocks, short, for an error that has to show what came back."""
+    return shown([b.to_dict(mode="json", exclude_none=True) for b in reply.content])
 
 
 async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcome: TickOutcome) -> dict:
@@ -124,12 +134,16 @@ async def play_day(
     model: Model, product: Product, names: ToolNames, tools: list[dict], system: str, opening: str
 ) -> list[dict]:
     """The day: answer every tool_use until the model ends its turn, the turns run out,
-    or the tick's tokens reach the cap. Returns the conversation."""
+    or the tick's tokens reach the cap. An answer cut short (`max_tokens`, or
+    `model_context_window_exceeded`) ends the day too, its half-written tool_use never
+    sent; a refusal fails the tick. Returns the conversation."""
     messages: list[dict] = [{"role": "user", "content": opening}]
     for _ in range(model.config.max_turns):
         if model.tokens_left() <= 0:
             break
         reply = await model.ask(system, messages, tools, min(MAX_OUTPUT_TOKENS, model.tokens_left()))
+        if reply.stop_reason == "refusal":
+            raise DriverFailed(f"model: refused to go on with the day (stop_reason refusal): {said(reply)}")
         uses = [b for b in reply.content if b.type == "tool_use"]
         answering = reply.stop_reason == "tool_use" and bool(uses)
         turn = assistant_turn(reply, keep_tool_use=answering)
@@ -155,18 +169,28 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
 async def rate_day(model: Model, system: str, messages: list[dict], tools: list[dict], modules: list[str]):
     """Force `submit_ratings` and check its input strictly; RatingsRefused otherwise.
     It runs even when the day stopped at the token cap (the day is what the cap ends),
-    bounded by MAX_OUTPUT_TOKENS like any request."""
-    reply = await model.ask(
-        system,
-        then_user(messages, ratings_request(modules)),
-        [*tools, ratings_tool(modules)],
-        MAX_OUTPUT_TOKENS,
-        tool_choice={"type": "tool", "name": RATINGS_TOOL},
-    )
+    bounded by MAX_OUTPUT_TOKENS like any request; an answer cut at max_tokens (its
+    input half-written) is asked once more with RATINGS_RETRY_TOKENS of room."""
+
+    async def ask(max_tokens: int) -> Message:
+        return await model.ask(
+            system,
+            then_user(messages, ratings_request(modules)),
+            [*tools, ratings_tool(modules)],
+            max_tokens,
+            tool_choice={"type": "tool", "name": RATINGS_TOOL},
+        )
+
+    reply = await ask(MAX_OUTPUT_TOKENS)
+    if reply.stop_reason == "max_tokens":
+        reply = await ask(RATINGS_RETRY_TOKENS)
+    if reply.stop_reason == "refusal":
+        raise RatingsRefused(f"model: refused to rate the day (stop_reason refusal): {said(reply)}")
+    if reply.stop_reason in ("max_tokens", "model_context_window_exceeded"):
+        raise RatingsRefused(f"submit_ratings was cut short ({reply.stop_reason}): {said(reply)}")
     used = [b for b in reply.content if b.type == "tool_use" and b.name == RATINGS_TOOL]
     if not used:
-        said = [b.model_dump(mode="json", exclude_none=True) for b in reply.content]
-        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {shown(said)}")
+        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {said(reply)}")
     return parse_ratings(used[0].input, modules)
 
 
@@ -212,23 +236,31 @@ class ClaudeDriver:
         session: Session,
         outcome: TickOutcome,
         story: Sequence[Mapping[str, Any]] = (),
+        deadline: float | None = None,
     ) -> TickOutcome:
         """The tick, written into `outcome` as it goes; DriverFailed (step driver or
-        feedback) when the model or the product fails it."""
+        feedback) when the model or the product fails it. `deadline` (time.monotonic,
+        RUNNER_TICK_TIMEOUT_S from now when not given) bounds any wait the model asks for."""
         outcome.driver, outcome.model = self.name, self.config.model
+        if deadline is None:
+            deadline = time.monotonic() + self.config.tick_timeout
         try:
-            await self._act(persona, session, outcome, story)
+            await self._act(persona, session, outcome, story, deadline)
         except BaseExceptionGroup as group:  # the SDKs' task groups wrap what the body raised
             raise first_runner_error(group) or group from None
         return outcome
 
-    async def _act(self, persona: Persona, session: Session, outcome: TickOutcome, story) -> None:
+    async def _act(
+        self, persona: Persona, session: Session, outcome: TickOutcome, story, deadline: float
+    ) -> None:
         config = self.config
         async with (
             anthropic.AsyncAnthropic(
                 api_key=config.anthropic_api_key,
                 base_url=config.anthropic_base_url,
                 timeout=config.model_timeout,
+                max_retries=MODEL_RETRIES,
+                middleware=[bounded_waits(deadline)],
             ) as client,
             open_product(config.mcp_url, session.token, session.space_id, config.mcp_timeout) as product,
         ):

@@ -16,7 +16,8 @@ log = logging.getLogger("persona_runner.heartbeat")
 
 class Heartbeat:
     """`with Heartbeat(...):` beats in a thread until the block ends. A lease that is
-    gone (404) or another runner's (409) stops the beating and is kept in `lost`."""
+    gone (404) or another runner's (409) stops the beating and is kept in `lost`, which
+    stops the tick (`tick.Guard`)."""
 
     def __init__(self, config: RunnerConfig, persona_id: str) -> None:
         # Its own client: a requests.Session is not to be shared between threads.

@@ -3,7 +3,10 @@ running, keep its lease alive, log in, read its story, pick the space, let the d
 act, post actions, post ratings, report the final state.
 
 A failure at any step still posts the actions collected before it (the product served
-them), reports the tick failed with its step, and releases the lease at once.
+them), reports the tick failed with its step, and releases the lease at once. A lease
+lost to another runner (a heartbeat answered 404 or 409) stops the tick at once: the
+actions served are posted, the tick is reported failed at step `lease`, and nothing else
+(no ratings, no release of a lease that is not ours) is sent for it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ ERROR_MAX = 2000
 
 
 class TickFailed(RunnerError):
-    """A persona's tick stopped at `step` (login, spaces, driver, actions, feedback, timeout)."""
+    """A persona's tick stopped at `step` (login, spaces, driver, actions, feedback, timeout, lease)."""
 
     state = "failed"
 
@@ -48,6 +51,34 @@ class TickTimedOut(TickFailed):
 
     def __init__(self, reason: str) -> None:
         super().__init__("timeout", reason)
+
+
+class LeaseLost(TickFailed):
+    def __init__(self, reason: str) -> None:
+        super().__init__("lease", f"the lease is gone, so another runner may drive this persona: {reason}")
+
+
+@dataclass
+class Guard:
+    """Why a tick must stop now, if it must: its lease lost, the runner stopping, or its
+    time up."""
+
+    deadline: float
+    stop: threading.Event | None = None
+    heartbeat: Heartbeat | None = None
+
+    def check_lease(self) -> None:
+        if self.heartbeat is not None and self.heartbeat.lost:
+            raise LeaseLost(self.heartbeat.lost)
+
+    def reason(self) -> TickFailed | None:
+        if self.heartbeat is not None and self.heartbeat.lost:
+            return LeaseLost(self.heartbeat.lost)
+        if self.stop is not None and self.stop.is_set():
+            return TickTimedOut("stopped: the runner is shutting down")
+        if time.monotonic() >= self.deadline:
+            return TickTimedOut("stopped: the tick ran past RUNNER_TICK_TIMEOUT_S")
+        return None
 
 
 def new_tick_id(now: datetime | None = None) -> str:
@@ -136,40 +167,44 @@ class Tick:
         self.report(
             result, {"runnerId": self.config.runner_id, "state": "running", "driver": self.driver.name}
         )
-        deadline = started + self.config.tick_timeout
-        with Heartbeat(self.config, persona.user_id) if leased else contextlib.nullcontext():
+        heartbeat = Heartbeat(self.config, persona.user_id) if leased else None
+        guard = Guard(started + self.config.tick_timeout, stop, heartbeat)
+        with heartbeat or contextlib.nullcontext():
             try:
-                feedback_posted = self.steps(persona, result, deadline, stop)
+                feedback_posted = self.steps(persona, result, guard)
             except TickFailed as exc:
                 result.state, result.step, result.error = exc.state, exc.step, exc.reason
                 feedback_posted = False
                 self.post_collected(result)
         result.seconds = time.monotonic() - started
         self.report(result, result.report(self.config.runner_id))
-        if leased and not feedback_posted:
+        if leased and not feedback_posted and result.step != "lease":
             self.release(result)
         return result
 
-    def steps(
-        self, persona: Persona, result: TickResult, deadline: float, stop: threading.Event | None
-    ) -> bool:
-        """The tick's steps in order; True when ratings were posted (which ends the lease)."""
+    def steps(self, persona: Persona, result: TickResult, guard: Guard) -> bool:
+        """The tick's steps in order; True when ratings were posted (which ends the lease).
+        A lost lease is looked for before each step, and all along the driver's."""
+        guard.check_lease()
         with step("login"):
             login = self.auth.login(persona.email, persona_password(persona.email, self.config.seed_secret))
         if login.user_id != persona.user_id:
             # Posting as one persona after logging in as another would corrupt both audits.
             raise TickFailed("login", f"logged in as user {login.user_id}, expected {persona.user_id}")
+        guard.check_lease()
         with step("spaces"):
             story = self.internal.history(persona.user_id, self.config.history_ticks)
             space = choose_space(self.auth.spaces(login.token), story)
         result.space_id = space.id
         session = Session(tick_id=result.tick_id, user_id=login.user_id, space_id=space.id, token=login.token)
-        self.act(persona, session, story, result.outcome, deadline, stop)
+        self.act(persona, session, story, result.outcome, guard)
         outcome = result.outcome
+        guard.check_lease()
         with step("actions"):
             if outcome.actions:
                 self.internal.post_actions(persona.user_id, result.tick_id, outcome.actions)
         result.actions_posted = True
+        guard.check_lease()
         with step("feedback"):
             if outcome.ratings:
                 self.internal.post_feedback(
@@ -183,17 +218,16 @@ class Tick:
         session: Session,
         story: Story,
         outcome: TickOutcome,
-        deadline: float,
-        stop: threading.Event | None,
+        guard: Guard,
     ) -> None:
-        """The driver writes into `outcome`; TickFailed at its step when it fails,
-        TickTimedOut when the deadline passes or `stop` is set first."""
+        """The driver writes into `outcome`; TickFailed at its step when it fails, or
+        whatever `guard` says first (TickTimedOut, LeaseLost)."""
         try:
             act = getattr(self.driver, "act", None)
             if act is None:
                 self.driver.run_tick(persona, session, story=story, outcome=outcome)
             else:
-                asyncio.run(within(act(persona, session, outcome, story), deadline, stop))
+                asyncio.run(within(act(persona, session, outcome, story, deadline=guard.deadline), guard))
             outcome.check()
         except TickFailed:
             raise
@@ -235,20 +269,19 @@ class Tick:
             result.notes.append("lease released")
 
 
-async def within(work: Any, deadline: float, stop: threading.Event | None) -> None:
-    """Await the driver's coroutine until it ends, the deadline passes, or `stop` is set;
-    then cancel it (what it did so far stays in its outcome) and raise TickTimedOut."""
+async def within(work: Any, guard: Guard) -> None:
+    """Await the driver's coroutine until it ends or `guard` gives a reason to stop (looked
+    at every tenth of a second); then cancel it (what it did so far stays in its outcome)
+    and raise that reason."""
     task = asyncio.ensure_future(work)
     while not task.done():
-        left = deadline - time.monotonic()
-        stopping = stop is not None and stop.is_set()
-        if left <= 0 or stopping:
+        reason = guard.reason()
+        if reason is not None:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
-            reason = "the runner is shutting down" if stopping else "the tick ran past RUNNER_TICK_TIMEOUT_S"
-            raise TickTimedOut(f"stopped: {reason}")
-        await asyncio.wait({task}, timeout=min(left, 0.1) if stop is not None else left)
+            raise reason
+        await asyncio.wait({task}, timeout=min(max(guard.deadline - time.monotonic(), 0), 0.1))
     task.result()
 
 

@@ -93,7 +93,8 @@ class LeaseExtended(ResponseModel):
 
 
 TickState = Literal["running", "ok", "failed", "timeout"]
-TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout"]
+# Where a failed or timed-out tick stopped; `lease`: another runner holds its persona now.
+TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease"]
 
 
 class TickOut(ResponseModel):

@@ -29,6 +29,7 @@ from werkzeug.routing import BaseConverter
 from personas import jsonio
 from personas.errors import ApiError, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
+from personas.responses import TickStep
 
 # Length caps, stated in the OpenAPI document: generous for real use, small enough
 # that one row can never blow up an index entry or a log line.
@@ -138,9 +139,7 @@ class TickReport(RequestModel):
     runnerId: text(ID_MAX, 1)
     state: Literal["running", "ok", "failed", "timeout"]
     # Checked even when absent: a failure must name its step.
-    step: Literal["login", "spaces", "driver", "actions", "feedback", "timeout"] | None = Field(
-        default=None, validate_default=True
-    )
+    step: TickStep | None = Field(default=None, validate_default=True)
     error: text(TICK_ERROR_MAX) | None = None
     driver: text(DRIVER_MAX) | None = None
     model: text(NAME_MAX) | None = None

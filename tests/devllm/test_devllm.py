@@ -9,9 +9,12 @@ import anthropic
 import jsonschema
 import pytest
 import requests
+from anthropic.types import Message
+from anthropic.types.shared import ErrorResponse
+from pydantic import BaseModel
 
 from devllm.config import DevLlmConfig, ProductionRefused
-from devstack.processes import ROOT
+from devstack.processes import ROOT, Process
 from tests.devllm_fixtures import TIMEOUT
 
 MODEL = "claude-dev"
@@ -297,3 +300,139 @@ def test_devllm_imports_nothing_of_the_service_or_the_other_stand_ins():
     sources = "".join(p.read_text() for p in (ROOT / "devllm").rglob("*.py"))
     for package in ("personas", "persona_runner", "devmcp", "devauth"):
         assert f"from {package}" not in sources and f"import {package}" not in sources
+
+
+# --- faithful to the API as it is: its types, headers, cuts and stop reasons ----------
+
+HEADERS = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+
+
+def post(devllm: Process, body: dict) -> requests.Response:
+    return requests.post(f"{devllm.url}/v1/messages", json=body, headers=HEADERS, timeout=TIMEOUT)
+
+
+def no_extras(model: BaseModel, where: str = "answer") -> None:
+    """Every field devllm sent is one the SDK's type declares, all the way down."""
+    assert not model.model_extra, f"{where}: fields the SDK does not know: {model.model_extra}"
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        for i, part in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(part, BaseModel):
+                no_extras(part, f"{where}.{name}.{i}")
+
+
+def as_message(answer: requests.Response) -> Message:
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["request-id"].startswith("req_")
+    message = Message.model_validate(answer.json(), strict=True)
+    no_extras(message)
+    return message
+
+
+def as_error(answer: requests.Response, status: int) -> ErrorResponse:
+    assert answer.status_code == status, answer.text
+    error = ErrorResponse.model_validate(answer.json(), strict=True)
+    no_extras(error)
+    assert error.request_id == answer.headers["request-id"] and error.request_id.startswith("req_")
+    return error
+
+
+def day_turn(max_tokens: int = 1024) -> dict:
+    return {
+        "model": MODEL,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": DAY}],
+        "tools": TOOLS,
+    }
+
+
+def ratings_turn(max_tokens: int = 1024) -> dict:
+    """A forced ratings request after a day of one call in each of three modules."""
+    calls = [
+        {"type": "tool_use", "id": f"t{i}", "name": f"{module}__list", "input": {}}
+        for i, module in enumerate(MODULES[:3])
+    ]
+    results = [{"type": "tool_result", "tool_use_id": call["id"], "content": "[]"} for call in calls]
+    messages = [
+        {"role": "user", "content": "A day with todo."},
+        {"role": "assistant", "content": calls},
+        {"role": "user", "content": results},
+    ]
+    return {
+        "model": MODEL,
+        "max_tokens": max_tokens,
+        "messages": messages,
+        "tools": [ratings_tool(list(MODULES[:3]))],
+        "tool_choice": {"type": "tool", "name": "submit_ratings"},
+    }
+
+
+def test_every_answer_parses_as_the_sdks_own_types_with_a_request_id(clean_devllm):
+    day = as_message(post(clean_devllm, day_turn()))
+    assert day.stop_reason == "tool_use" and day.content[-1].type == "tool_use"
+    assert as_message(post(clean_devllm, ratings_turn())).stop_reason == "tool_use"
+    hi = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    assert as_message(post(clean_devllm, hi)).stop_reason == "end_turn"
+    refused = as_error(
+        post(clean_devllm, {**day_turn(), "tools": [{"name": "a.b", "input_schema": ITEM}]}), 400
+    )
+    assert refused.error.type == "invalid_request_error"
+    no_key = requests.post(f"{clean_devllm.url}/v1/messages", json=hi, timeout=TIMEOUT)
+    assert as_error(no_key, 401).error.type == "authentication_error"
+    assert no_key.headers["x-should-retry"] == "false"
+    for status, kind in ((429, "rate_limit_error"), (500, "api_error"), (529, "overloaded_error")):
+        fault(clean_devllm, status=status)
+        failed = post(clean_devllm, hi)
+        assert as_error(failed, status).error.type == kind
+        assert failed.headers["x-should-retry"] == "true"
+
+
+def test_retry_after_goes_with_faulted_429_and_529_and_a_429_always_has_one(clean_devllm):
+    hi = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    fault(clean_devllm, status=429, retryAfter=3600)
+    fault(clean_devllm, status=529, retryAfter=7)
+    fault(clean_devllm, status=429)
+    fault(clean_devllm, status=529)
+    assert [post(clean_devllm, hi).headers.get("retry-after") for _ in range(4)] == ["3600", "7", "1", None]
+    for bad in ({"status": 500, "retryAfter": 5}, {"status": 429, "retryAfter": -1}, {"retryAfter": 5}):
+        refused = requests.post(f"{clean_devllm.url}/dev/faults", json=bad, timeout=TIMEOUT)
+        assert refused.status_code == 400 and "retryAfter" in refused.json()["error"]["message"]
+
+
+def test_max_tokens_cuts_a_tool_use_mid_input_as_the_api_does(clean_devllm):
+    whole = as_message(post(clean_devllm, ratings_turn()))
+    cut = as_message(post(clean_devllm, ratings_turn(max_tokens=30)))
+    assert cut.stop_reason == "max_tokens" and cut.usage.output_tokens == 30
+    # The tool_use block is there, with only the first part of its input.
+    (use,) = cut.content
+    assert use.type == "tool_use" and use.name == "submit_ratings" and use.id == whole.content[0].id
+    whole_ratings, ratings = whole.content[0].input["ratings"], use.input["ratings"]
+    assert len(whole_ratings) == 3 and 1 <= len(ratings) <= 3
+    assert ratings[:-1] == whole_ratings[: len(ratings) - 1]  # whole items before the cut
+    assert ratings[-1] != whole_ratings[len(ratings) - 1]  # the last one cut mid-way
+
+
+@pytest.mark.parametrize("stop_reason", ["max_tokens", "model_context_window_exceeded"])
+def test_an_injected_cut_ends_the_next_answers_half_way_then_stops(clean_devllm, stop_reason):
+    whole = as_message(post(clean_devllm, ratings_turn()))
+    fault(clean_devllm, stopReason=stop_reason, times=2)
+    for _ in range(2):
+        cut = as_message(post(clean_devllm, ratings_turn()))
+        assert cut.stop_reason == stop_reason and cut.usage.output_tokens < whole.usage.output_tokens
+        assert cut.content[0].input != whole.content[0].input
+    assert as_message(post(clean_devllm, ratings_turn())).stop_reason == "tool_use"
+
+
+def test_an_injected_refusal_carries_no_tool_use(clean_devllm):
+    fault(clean_devllm, stopReason="refusal", times=2)
+    for body in (day_turn(), ratings_turn()):
+        refusal = as_message(post(clean_devllm, body))
+        assert refusal.stop_reason == "refusal" and refusal.stop_details.type == "refusal"
+        assert all(block.type == "text" for block in refusal.content)
+    assert as_message(post(clean_devllm, day_turn())).stop_reason == "tool_use"
+    bad = requests.post(f"{clean_devllm.url}/dev/faults", json={"stopReason": "pause_turn"}, timeout=TIMEOUT)
+    assert bad.status_code == 400 and "stopReason" in bad.json()["error"]["message"]
+
+
+def fault(devllm: Process, **body) -> None:
+    requests.post(f"{devllm.url}/dev/faults", json=body, timeout=TIMEOUT).raise_for_status()

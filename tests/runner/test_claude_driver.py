@@ -6,6 +6,7 @@ against what devmcp says it served."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -143,24 +144,92 @@ def test_the_model_answering_529_twice_is_retried_and_counted_once(config):
     assert abs(outcome.usage.output_tokens - baseline.usage.output_tokens) <= slack
 
 
-def test_the_model_failing_past_the_retries_fails_at_driver_with_usage_so_far(config):
-    persona, session = new_persona(config)
-    outcome = TickOutcome()
-    # Every tool call stalls a moment, long enough to make the model fail while one runs.
+def after_the_first_request(
+    config: RunnerConfig, persona, session, outcome: TickOutcome, **llm_fault
+) -> None:
+    """Drive the tick; while the first request's first tool call stalls in the product,
+    set devllm's `llm_fault`, so it meets the requests after the first."""
     fault(config.mcp_url, tool="*", errorRate=0, delayMs=1500, times=1)
 
     async def tick() -> None:
         driving = asyncio.ensure_future(ClaudeDriver(config).act(persona, session, outcome))
         while outcome.usage.requests == 0 and not driving.done():
             await asyncio.sleep(0.02)
-        await asyncio.to_thread(fault, str(config.anthropic_base_url), status=529, times=3)
+        await asyncio.to_thread(fault, str(config.anthropic_base_url), **llm_fault)
         await driving
 
+    asyncio.run(tick())
+
+
+def test_the_model_failing_past_the_retries_fails_at_driver_with_usage_so_far(config):
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
     with pytest.raises(DriverFailed) as failed:
-        asyncio.run(tick())
+        after_the_first_request(config, persona, session, outcome, status=529, times=3)
     assert failed.value.step == "driver" and "529" in str(failed.value)
     assert outcome.usage.requests == 1 and outcome.usage.input_tokens > 0 and outcome.usage.cost_usd > 0
     assert outcome.actions and not outcome.ratings
+
+
+def test_a_rate_limit_asking_to_wait_past_the_ticks_time_fails_at_once(config):
+    fault(str(config.anthropic_base_url), status=429, retryAfter=3600, times=3)
+    persona, session = new_persona(config)
+    started = time.monotonic()
+    with pytest.raises(DriverFailed) as failed:
+        asyncio.run(ClaudeDriver(config).act(persona, session, TickOutcome(), deadline=started + 60))
+    assert time.monotonic() - started < 15
+    assert failed.value.step == "driver" and str(failed.value).startswith("model: 429 rate_limit_error")
+    assert "3600 s" in str(failed.value)
+
+
+def test_a_refusal_in_the_day_fails_at_driver_saying_the_model_refused(config):
+    fault(str(config.anthropic_base_url), stopReason="refusal")
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    with pytest.raises(DriverFailed) as failed:
+        ClaudeDriver(config).run_tick(persona, session, outcome=outcome)
+    assert failed.value.step == "driver" and "refused" in str(failed.value)
+    assert outcome.actions == [] and outcome.usage.requests == 1
+
+
+def test_a_refusal_to_rate_fails_at_feedback_saying_the_model_refused(config):
+    config = replace(config, max_turns=1)  # one request for the day, then the ratings
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    with pytest.raises(RatingsRefused) as refused:
+        after_the_first_request(config, persona, session, outcome, stopReason="refusal")
+    assert refused.value.step == "feedback" and "refused to rate" in str(refused.value)
+    assert outcome.actions and outcome.ratings == [] and outcome.usage.requests == 2
+
+
+def test_ratings_cut_at_max_tokens_are_asked_once_more_with_more_room(config):
+    config = replace(config, max_turns=1)
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    after_the_first_request(config, persona, session, outcome, stopReason="max_tokens")
+    assert outcome.usage.requests == 3
+    assert {r.module for r in outcome.ratings} == {a.tool_name.split(".")[0] for a in outcome.actions}
+
+
+def test_ratings_cut_twice_count_as_refused(config):
+    config = replace(config, max_turns=1)
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    with pytest.raises(RatingsRefused) as refused:
+        after_the_first_request(config, persona, session, outcome, stopReason="max_tokens", times=2)
+    assert refused.value.step == "feedback" and "max_tokens" in str(refused.value)
+    assert outcome.ratings == [] and outcome.usage.requests == 3
+
+
+def test_the_context_window_filling_ends_the_day_and_the_day_is_still_rated(config):
+    persona, session = new_persona(config)
+    outcome = TickOutcome()
+    since = datetime.now(UTC)
+    after_the_first_request(config, persona, session, outcome, stopReason="model_context_window_exceeded")
+    # The second answer was cut: its half-written calls never reach the product.
+    assert outcome.usage.requests == 3 and 1 <= len(outcome.actions) <= 2
+    assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
+    assert {r.module for r in outcome.ratings} == {a.tool_name.split(".")[0] for a in outcome.actions}
 
 
 def test_a_product_refusing_the_token_fails_at_driver(config):

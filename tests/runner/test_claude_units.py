@@ -8,8 +8,9 @@ from datetime import date
 
 import jsonschema
 import pytest
+from anthropic.types import Message
 
-from persona_runner.claude import input_hash, then_user
+from persona_runner.claude import assistant_turn, input_hash, then_user
 from persona_runner.config import DEFAULT_MODEL, RunnerConfig
 from persona_runner.day_prompts import favoured_modules, opening_turn, system_prompt
 from persona_runner.errors import ConfigError, RatingsRefused
@@ -212,3 +213,27 @@ def test_the_driver_settings_come_from_the_environment_with_documented_defaults(
 def test_bad_driver_settings_are_refused_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         RunnerConfig.from_env({"MANA_SERVICE_KEY": "k", name: value})
+
+
+def test_thinking_blocks_go_back_to_the_model_unchanged():
+    thinking = {"type": "thinking", "thinking": "Todo first, then notes.", "signature": "sig-Zx9=="}
+    redacted = {"type": "redacted_thinking", "data": "opaque-bytes=="}
+    use = {"type": "tool_use", "id": "toolu_1", "name": "todo__list", "input": {"limit": 5}}
+    reply = Message.model_validate(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-dev",
+            "content": [thinking, redacted, {"type": "text", "text": "Let me look."}, use],
+            "stop_reason": "tool_use",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 20},
+        }
+    )
+    turn = assistant_turn(reply, keep_tool_use=True)
+    assert turn == {
+        "role": "assistant",
+        "content": [thinking, redacted, {"type": "text", "text": "Let me look."}, use],
+    }
+    assert assistant_turn(reply, keep_tool_use=False)["content"][:2] == [thinking, redacted]

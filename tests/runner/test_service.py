@@ -15,6 +15,7 @@ import requests
 from devstack.postgres import free_port
 from devstack.processes import Process, gunicorn_cmd
 from persona_runner.claude import STOPPED
+from tests.conftest import SERVICE_KEY
 from tests.devmcp_fixtures import devmcp_env
 from tests.runner.service_stack import (
     ARTIFACTS,
@@ -275,6 +276,59 @@ def test_ratings_out_of_schema_post_nothing_and_fail_the_tick_at_feedback(stack,
     assert "submit_ratings" in tick["error"] or "rating" in tick["error"]
     assert tick["actions"] >= 3 and feedback_of(db, persona.id) == []
     assert leased(db) == []
+
+
+def test_a_rate_limit_asking_to_wait_an_hour_fails_the_tick_within_seconds_at_driver(stack, admin_token):
+    db, api = stack["db"], stack["api"]
+    persona = add_persona(api, admin_token, "ratelimited")
+    fault(stack["llm"], status=429, retryAfter=3600, times=3)
+    service = runner(stack, "runner-429")
+    try:
+        wait_for("the tick to fail", lambda: finished(db, [persona]), timeout=20)
+    finally:
+        service.stop()
+    [tick] = ticks_of(db, persona.id)
+    assert (tick["state"], tick["step"]) == ("failed", "driver")
+    assert tick["error"].startswith("model: 429 rate_limit_error")
+    assert (tick["finished_at"] - tick["started_at"]).total_seconds() < 10
+    assert leased(db) == []
+
+
+def test_a_lease_taken_by_another_runner_stops_the_tick_at_step_lease(stack, admin_token):
+    db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
+    persona = add_persona(api, admin_token, "robbed")
+    fault(stack["llm"], delayMs=1000, times=50)
+    since = now_iso()
+    service = runner(stack, "runner-robbed", RUNNER_LEASE_S="5")
+    try:
+        wait_for("the tick to run", lambda: running(db, [persona]))
+        wait_for("a first action", lambda: served_calls(devmcp, since, [persona]), timeout=20)
+        # The lease is released under the runner and claimed by another one.
+        internal = f"{api.url}/api/v1/personas/internal/claims"
+        headers = {"X-Service-Key": SERVICE_KEY}
+        taken = requests.delete(
+            f"{internal}/{persona.id}", params={"runnerId": "runner-robbed"}, headers=headers, timeout=TIMEOUT
+        )
+        assert taken.status_code == 204
+        claim = {"runnerId": "thief", "limit": 10, "leaseSeconds": 600}
+        claimed = requests.post(internal, json=claim, headers=headers, timeout=TIMEOUT).json()["personas"]
+        assert [p["userId"] for p in claimed] == [persona.id]
+        took_at = time.monotonic()
+        # The next heartbeat (every 5/3 s) meets the thief's lease: the tick stops there.
+        wait_for("the tick to stop", lambda: finished(db, [persona]), timeout=10)
+        stopped_after = time.monotonic() - took_at
+    finally:
+        service.stop()
+    [tick] = ticks_of(db, persona.id)
+    assert (tick["state"], tick["step"]) == ("failed", "lease") and "409" in tick["error"]
+    assert stopped_after < 5
+    # What the product served is posted; nothing else: no ratings, the thief's lease kept.
+    assert tick["actions"] >= 1
+    assert sorted(row[0] for row in action_rows(db, [persona])) == sorted(
+        call[0] for call in served_calls(devmcp, since, [persona])
+    )
+    assert feedback_of(db, persona.id) == []
+    assert lease_of(db, persona.id)[0] == "thief"
 
 
 def test_paused_the_runner_stays_up_and_claims_nothing(stack, admin_token):

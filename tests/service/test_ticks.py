@@ -104,6 +104,15 @@ def test_a_final_state_for_an_unreported_tick_creates_it_finished(client, db, in
     assert tick["startedAt"] <= tick["finishedAt"]
 
 
+def test_a_tick_whose_lease_was_lost_fails_at_step_lease(client, db, internal_headers):
+    add_persona(db, "p1")
+    body = {"runnerId": "runner-a", "state": "failed", "step": "lease", "error": "409 lease held by runner-b"}
+    response = put_tick(client, internal_headers, body)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["tick"]["step"] == "lease"
+    assert tick_row(db)["step"] == "lease"
+
+
 @pytest.mark.parametrize(
     "second",
     [
