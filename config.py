@@ -54,6 +54,9 @@ class Config:
     # FLEET_DAILY_BUDGET_USD: claims hand out no persona once the cost of the ticks started
     # this UTC day reaches it. None: no budget.
     fleet_daily_budget_usd: float | None = None
+    # FLEET_TICK_COST_ESTIMATE_USD: what a claim reserves per persona before any tick has
+    # finished (then: the mean cost of the fleet's last 50 finished ticks).
+    fleet_tick_cost_estimate_usd: float = 0.1
 
     @property
     def production(self) -> bool:
@@ -98,6 +101,9 @@ class Config:
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
             fleet_daily_budget_usd=env.number(
                 "FLEET_DAILY_BUDGET_USD", None, minimum=0, unit="a number of US dollars"
+            ),
+            fleet_tick_cost_estimate_usd=env.number(
+                "FLEET_TICK_COST_ESTIMATE_USD", 0.1, minimum=0, unit="a number of US dollars"
             ),
         )
         config.check()

@@ -73,6 +73,8 @@ class DueList(ResponseModel):
 class Budget(ResponseModel):
     limitUsd: float
     spentUsd: float
+    # The expected cost of the ticks leased and not reported yet, held against the limit.
+    reservedUsd: float
     resetsAt: datetime
 
 

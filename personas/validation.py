@@ -138,7 +138,8 @@ class TickReport(RequestModel):
     runnerId: text(ID_MAX, 1)
     state: Literal["running", "ok", "failed", "timeout"]
     # Checked even when absent: a failure must name its step.
-    step: Literal["login", "spaces", "driver", "actions", "feedback", "timeout"] | None = Field(
+    # `abandoned` is what the service closes a tick with when its lease lapsed unreported.
+    step: Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "abandoned"] | None = Field(
         default=None, validate_default=True
     )
     error: text(TICK_ERROR_MAX) | None = None
