@@ -22,6 +22,7 @@ from personas.validation import (
     ClaimRequest,
     DuePage,
     FeedbackBatch,
+    FeedbackRow,
     parse_body,
     parse_query,
 )
@@ -188,11 +189,11 @@ def append_feedback(id: str) -> Response:
     batch = parse_body(FeedbackBatch)
     rows = batch.feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
-    first: dict[str, object] = {}
+    first: dict[tuple[str, str], FeedbackRow] = {}
     for row in rows:
-        first.setdefault(feedback_key(row.tickId, row.module), row)
+        first.setdefault((row.tickId, row.module), row)
     params = {
-        "ids": list(first),
+        "ids": [feedback_key(r.tickId, r.module) for r in first.values()],
         "tick_ids": [r.tickId for r in first.values()],
         "modules": [r.module for r in first.values()],
         "ratings": [r.rating for r in first.values()],

@@ -157,6 +157,8 @@ class Upserted(ResponseModel):
     userId: str
     email: str
     created: bool
+    # Whether the password in the body logs in (false: the user was registered with another).
+    loginOk: bool
 
 
 class PersonaSummary(ResponseModel):

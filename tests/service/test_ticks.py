@@ -314,3 +314,30 @@ def test_a_runner_may_report_the_abandoned_step(client, db, internal_headers):
     body = {"runnerId": "runner-a", "state": "timeout", "step": "abandoned"}
     assert put_tick(client, internal_headers, body).status_code == 200
     assert tick_row(db)["step"] == "abandoned"
+
+
+# --- totals never overflow ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"])
+@pytest.mark.parametrize("value", [10**9 + 1, 2**62])
+def test_a_usage_field_above_a_billion_is_refused_by_name(client, db, internal_headers, field, value):
+    add_persona(db, "p1")
+    response = put_tick(client, internal_headers, {**FINISHED, "usage": {field: value}})
+    assert response.status_code == 400
+    assert [d["field"] for d in response.get_json()["details"]] == [f"usage.{field}"]
+    assert tick_row(db) is None
+
+
+def test_many_maximal_reports_on_one_day_are_all_recorded(client, db, internal_headers):
+    add_persona(db, "p1")
+    most = {k: 10**9 for k in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens")}
+    for i in range(40):
+        body = {**FINISHED, "usage": most, "costUsd": 1_000_000.0}
+        response = put_tick(client, internal_headers, body, tick=f"t{i}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+    day = db.execute(
+        "SELECT ticks, input_tokens, output_tokens, cost_usd::float8 FROM personas.tick_runs_daily"
+        " WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    assert day == (40, 40 * 10**9, 40 * 10**9, 40_000_000.0)
