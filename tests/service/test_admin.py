@@ -414,8 +414,8 @@ def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, d
     ):
         db.execute(
             "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, notes,"
-            " created_at) VALUES ('p1', %s, 't', %s, %s, %s, %s)",
-            (f"k{i}", module, stars, note, now - timedelta(minutes=10 - i)),
+            " created_at) VALUES ('p1', %s, %s, %s, %s, %s, %s)",
+            (f"k{i}", f"t{i}", module, stars, note, now - timedelta(minutes=10 - i)),
         )
     body = client.get(f"{BASE}/p1", headers=bearer(admin_token)).get_json()
     assert body["persona"]["userId"] == "p1" and body["persona"]["systemPrompt"]
