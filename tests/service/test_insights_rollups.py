@@ -84,7 +84,7 @@ def history(db):
         for i in range(2000)
     ]
     ratings = [
-        (rng.choice(PERSONAS), f"fb-{i}", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
+        (rng.choice(PERSONAS), f"fb-{i}", f"tick-{i}", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
         for i in range(500)
     ]
     with db.cursor() as cur:
@@ -96,7 +96,7 @@ def history(db):
         )
         cur.executemany(
             "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, created_at)"
-            " VALUES (%s, %s, 'tick', %s, %s, %s)",
+            " VALUES (%s, %s, %s, %s, %s, %s)",
             ratings,
         )
     for i in range(60):
