@@ -39,6 +39,9 @@ class Config:
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 5.0
     upstream_max_in_flight: int = 2
+    # How long one request may spend on mana-auth in all, waiting for a free slot of the
+    # bulkhead included: calls queue for their turn until then, and are shed (503) after.
+    upstream_request_deadline: float = 10.0
     db_pool_min: int = 1
     db_pool_max: int = 8
     # How long a request waits for a pooled connection before answering 503.
@@ -54,6 +57,9 @@ class Config:
     # FLEET_DAILY_BUDGET_USD: claims hand out no persona once the cost of the ticks started
     # this UTC day reaches it. None: no budget.
     fleet_daily_budget_usd: float | None = None
+    # FLEET_TICK_COST_ESTIMATE_USD: what a claim reserves per persona before any tick has
+    # finished (then: the mean cost of the fleet's last 50 finished ticks).
+    fleet_tick_cost_estimate_usd: float = 0.1
 
     @property
     def production(self) -> bool:
@@ -89,6 +95,7 @@ class Config:
             upstream_connect_timeout=env.seconds("MANA_AUTH_CONNECT_TIMEOUT", 2.0),
             upstream_read_timeout=env.seconds("MANA_AUTH_READ_TIMEOUT", 5.0),
             upstream_max_in_flight=env.whole("MANA_AUTH_MAX_IN_FLIGHT", 2, minimum=1),
+            upstream_request_deadline=env.seconds("MANA_AUTH_DEADLINE", 10.0),
             db_pool_min=env.whole("DB_POOL_MIN", 1, minimum=0),
             db_pool_max=env.whole("DB_POOL_MAX", 8, minimum=1),
             db_pool_timeout=env.seconds("DB_POOL_TIMEOUT", 3.0),
@@ -98,6 +105,9 @@ class Config:
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
             fleet_daily_budget_usd=env.number(
                 "FLEET_DAILY_BUDGET_USD", None, minimum=0, unit="a number of US dollars"
+            ),
+            fleet_tick_cost_estimate_usd=env.number(
+                "FLEET_TICK_COST_ESTIMATE_USD", 0.1, minimum=0, unit="a number of US dollars"
             ),
         )
         config.check()

@@ -32,6 +32,15 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 gate(bp, check_admin, "adminJwt")
 
 
+@bp.after_request
+def private_answer(response: Response) -> Response:
+    """Admin answers hold operators' data: never cached, never sniffed into another type
+    (insights, nested here, included)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 # Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
 # has registered already, so doing it in create_app broke every second app of a process.
 bp.register_blueprint(insights.bp)
@@ -93,6 +102,10 @@ def upsert() -> Response:
     # Stamping is idempotent, so a re-run after any failure above or below repairs the persona.
     get_mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
+    # An existing user keeps the password it was registered with: say whether the one the
+    # caller derived (the runner derives the same) still logs in, rather than a plain 200
+    # for a persona whose every tick would fail at login.
+    login_ok = get_mana_auth().login_works(email, body.password)
     with get_db().connection() as conn:
         row = queries.admin.upsert_persona(
             conn,
@@ -104,7 +117,7 @@ def upsert() -> Response:
             module_mix=Jsonb(body.moduleMix),
             tick_cadence=body.tickCadence,
         )
-    return jsonify(ok=True, userId=user_id, email=email, created=row["created"])
+    return jsonify(ok=True, userId=user_id, email=email, created=row["created"], loginOk=login_ok)
 
 
 LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["createdAt"], row["userId"]))
@@ -151,14 +164,15 @@ def detail(id: str) -> Response:
 @bp.delete("/<persona:id>")
 @operation("Hard-delete a persona here and in mana-auth.", ok=Deleted, errors=(401, 403, 404, 502, 504))
 def delete(id: str) -> Response:
-    with get_db().connection() as conn:
-        if not queries.admin.persona_exists(conn, persona_id=id):
+    # One transaction holding the persona's row: concurrent deletes of one persona take
+    # turns, and the ones after the first find no row (404), as a retry would.
+    with get_db().connection() as conn, conn.transaction():
+        if queries.admin.lock_persona_for_delete(conn, persona_id=id) is None:
             # No persona row, no call to mana-auth: this route can never delete a human.
             raise NotFound("No persona with that id.")
-    # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
-    # order could leave a mana-auth user that nothing here points to any more.
-    get_mana_auth().delete_user(id, g.admin_token)
-    with get_db().connection() as conn:
+        # mana-auth first: if it fails, our rows stay (rolled back) and a retry finishes
+        # the job; the other order could leave a mana-auth user nothing here points to.
+        get_mana_auth().delete_user(id, g.admin_token)
         queries.admin.delete_persona_rows(conn, persona_id=id)
     return jsonify(ok=True, deleted=id)
 

@@ -1,4 +1,6 @@
-"""The runner's deterministic row keys: `{tickId}-{i}-{toolName}` and `{tickId}-{module}`.
+"""The row ids clients read: `{tickId}-{i}-{toolName}` and `{tickId}-{module}`. They are
+not what makes a row unique (that is the tick, index and tool, or the tick and module, as
+columns: concatenated, `fc-a` + `b-c` and `fc-a-b` + `c` would be one key).
 
 A key longer than KEY_MAX keeps its head and replaces the rest with a SHA-256 of the
 whole key, so two long keys that differ only near the end never collide.

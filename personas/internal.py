@@ -22,6 +22,7 @@ from personas.validation import (
     ClaimRequest,
     DuePage,
     FeedbackBatch,
+    FeedbackRow,
     parse_body,
     parse_query,
 )
@@ -67,27 +68,42 @@ def due() -> Response:
 def claim() -> Response:
     """Lease due personas to one runner; however many claim at once, none is handed out twice."""
     body = parse_body(ClaimRequest)
-    budget = current_app.config["PERSONAS"].fleet_daily_budget_usd
+    config = current_app.config["PERSONAS"]
+    budget = config.fleet_daily_budget_usd
     # One transaction: its start (now()) is the clock of the sweep, the rule, the lease
     # and the budget's day.
     with get_db().connection() as conn:
+        if budget is not None:
+            queries.internal.lock_fleet_budget(conn)
         queries.internal.sweep_expired_leases(conn)
-        clock = queries.internal.claim_lease(conn, lease_seconds=body.leaseSeconds, budget_usd=budget)
+        clock = queries.internal.claim_lease(
+            conn,
+            lease_seconds=body.leaseSeconds,
+            budget_usd=budget,
+            estimate=config.fleet_tick_cost_estimate_usd,
+        )
         rows = queries.internal.claim_personas(
             conn,
             runner_id=body.runnerId,
             limit=body.limit,
             lease_until=clock["lease_until"],
             budget_usd=budget,
+            tick_cost=clock["tick_cost"],
         )
     answer = {"personas": rows, "leaseUntil": clock["lease_until"], "serverTime": clock["server_time"]}
     if budget is not None:
-        answer["budget"] = {
-            "limitUsd": budget,
-            "spentUsd": clock["budget_spent_usd"],
-            "resetsAt": clock["budget_resets_at"],
-        }
+        answer["budget"] = budget_answer(budget, clock, len(rows))
     return jsonify(answer)
+
+
+def budget_answer(budget: float, clock: dict, leased: int) -> dict:
+    """Where the budget stands after this claim: its own reservations included."""
+    return {
+        "limitUsd": budget,
+        "spentUsd": clock["budget_spent_usd"],
+        "reservedUsd": clock["budget_reserved_usd"] + leased * float(clock["tick_cost"]),
+        "resetsAt": clock["budget_resets_at"],
+    }
 
 
 @bp.post("/claims/<persona:personaId>/heartbeat")
@@ -173,11 +189,11 @@ def append_feedback(id: str) -> Response:
     batch = parse_body(FeedbackBatch)
     rows = batch.feedback
     # The first rating of a module in a tick wins, within a batch as across retries.
-    first: dict[str, object] = {}
+    first: dict[tuple[str, str], FeedbackRow] = {}
     for row in rows:
-        first.setdefault(feedback_key(row.tickId, row.module), row)
+        first.setdefault((row.tickId, row.module), row)
     params = {
-        "ids": list(first),
+        "ids": [feedback_key(r.tickId, r.module) for r in first.values()],
         "tick_ids": [r.tickId for r in first.values()],
         "modules": [r.module for r in first.values()],
         "ratings": [r.rating for r in first.values()],

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 
 from config import Config
 from personas.errors import Unavailable, UpstreamError
@@ -21,6 +22,8 @@ from personas.metrics import UPSTREAM_CALLS
 
 log = logging.getLogger(__name__)
 JWKS_PATH = "/api/v1/auth/jwks"
+# Less time than this left before the request's deadline: no call is started.
+MIN_CALL_SECONDS = 0.25
 
 
 class ManaAuth:
@@ -28,10 +31,21 @@ class ManaAuth:
         self.base = config.mana_auth_url.rstrip("/")
         self.service_key = config.service_key
         self.timeout = (config.upstream_connect_timeout, config.upstream_read_timeout)
+        self.request_budget = config.upstream_request_deadline
         self.session = session
         # A bulkhead: however long mana-auth stalls, at most this many of a worker's
-        # threads wait on it, so the rest keep serving runners.
+        # calls are on the wire at once, so the rest keep serving runners. The others wait
+        # their turn, each until its request's deadline, then are shed (503).
         self.in_flight = threading.BoundedSemaphore(config.upstream_max_in_flight)
+
+    def deadline(self) -> float:
+        """When the current request must be done with mana-auth (monotonic clock): its
+        start plus MANA_AUTH_DEADLINE; outside a request, that long from now."""
+        if has_request_context():
+            if "mana_auth_deadline" not in g:
+                g.mana_auth_deadline = time.monotonic() + self.request_budget
+            return g.mana_auth_deadline
+        return time.monotonic() + self.request_budget
 
     def _call(
         self,
@@ -45,22 +59,38 @@ class ManaAuth:
         headers = {"Content-Type": "application/json", "X-Service-Key": self.service_key}
         if admin_jwt:
             headers["Authorization"] = f"Bearer {admin_jwt}"
-        if not self.in_flight.acquire(blocking=False):
-            UPSTREAM_CALLS.labels(step, "shed").inc()
-            raise Unavailable(
-                "Too many calls to mana-auth are waiting already; try again shortly.", step=step
-            )
+        deadline = self.deadline()
+        if not self.in_flight.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            self._shed(step)
         try:
-            return self._send(step, method, path, headers, ok, **kwargs)
+            # The read waits no longer than the request has left (a 504 past it); a turn
+            # that came too late for any answer is shed like one that never came.
+            left = deadline - time.monotonic()
+            if left < MIN_CALL_SECONDS:
+                self._shed(step)
+            timeout = (self.timeout[0], min(self.timeout[1], left))
+            return self._send(step, method, path, headers, ok, timeout, **kwargs)
         finally:
             self.in_flight.release()
 
+    @staticmethod
+    def _shed(step: str) -> None:
+        UPSTREAM_CALLS.labels(step, "shed").inc()
+        raise Unavailable("mana-auth is busy with other calls; try again shortly.", step=step)
+
     def _send(
-        self, step: str, method: str, path: str, headers: dict[str, str], ok: tuple[int, ...], **kwargs: Any
+        self,
+        step: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        ok: tuple[int, ...],
+        timeout: tuple[float, float],
+        **kwargs: Any,
     ) -> requests.Response:
         try:
             response = self.session.request(
-                method, self.base + path, headers=headers, timeout=self.timeout, **kwargs
+                method, self.base + path, headers=headers, timeout=timeout, **kwargs
             )
         except requests.Timeout:
             UPSTREAM_CALLS.labels(step, "timeout").inc()
@@ -127,6 +157,18 @@ class ManaAuth:
             f"/api/v1/internal/users/{quote(user_id, safe='')}/persona-stamp",
             json={"accessTier": "founder"},
         )
+
+    def login_works(self, email: str, password: str) -> bool:
+        """Whether the persona logs in with this password, as its runner will: a user made
+        under an older PERSONA_SEED_SECRET keeps its old password and would not."""
+        response = self._call(
+            "login",
+            "POST",
+            "/api/v1/auth/login",
+            ok=(200, 400, 401, 403),
+            json={"email": email, "password": password},
+        )
+        return response.status_code == 200
 
     def delete_user(self, user_id: str, admin_jwt: str) -> bool:
         """Delete the user's data; False when mana-auth no longer knows the user."""

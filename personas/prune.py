@@ -82,6 +82,14 @@ def delete_in_batches(
     return removed
 
 
+def close_abandoned_ticks(conn: psycopg.Connection, config: Config) -> int:
+    """End the lapsed leases, closing their runners' running ticks as abandoned, as the
+    next claim would: a fleet that stopped claiming still gets its ticks closed."""
+    with conn.transaction():
+        apply_transaction_settings(conn, config)
+        return queries.internal.sweep_expired_leases(conn)
+
+
 def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
     days = args.days or config.action_retention_days
     with connect(config) as conn:
@@ -91,8 +99,13 @@ def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
             count = queries.prune.count_expired_actions(conn, cutoff=cutoff)
             print(f"prune: dry run: would remove {count} persona_actions rows {window}", file=out)
             return
+        leases = close_abandoned_ticks(conn, config)
         removed = delete_in_batches(conn, config, cutoff, args.batch_size, out)
-    print(f"prune: removed {removed} persona_actions rows {window}", file=out)
+    print(
+        f"prune: removed {removed} persona_actions rows {window}; ended {leases} lapsed leases"
+        " (their runners' running ticks closed as abandoned)",
+        file=out,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,6 +73,8 @@ class DueList(ResponseModel):
 class Budget(ResponseModel):
     limitUsd: float
     spentUsd: float
+    # The expected cost of the ticks leased and not reported yet, held against the limit.
+    reservedUsd: float
     resetsAt: datetime
 
 
@@ -93,8 +95,9 @@ class LeaseExtended(ResponseModel):
 
 
 TickState = Literal["running", "ok", "failed", "timeout"]
-# Where a failed or timed-out tick stopped; `lease`: another runner holds its persona now.
-TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease"]
+# Where a failed or timed-out tick stopped; `lease`: another runner holds its persona now;
+# `abandoned`: the service closed it, its lease lapsed with no final report.
+TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease", "abandoned"]
 
 
 class TickOut(ResponseModel):
@@ -156,6 +159,8 @@ class Upserted(ResponseModel):
     userId: str
     email: str
     created: bool
+    # Whether the password in the body logs in (false: the user was registered with another).
+    loginOk: bool
 
 
 class PersonaSummary(ResponseModel):

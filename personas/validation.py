@@ -26,6 +26,7 @@ from pydantic import (
 )
 from werkzeug.routing import BaseConverter
 
+from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio
 from personas.errors import ApiError, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
@@ -116,7 +117,9 @@ TICK_ERROR_MAX = 2000
 DRIVER_MAX = 100
 # numeric(14, 6) holds less than 10^8 dollars; no tick costs anything near this cap.
 COST_MAX = 1_000_000
-TOKENS_MAX = 2**62
+# A tick's usage, each field: far above any real tick, and low enough that the day's
+# rollups (bigint) would need billions of maximal reports to overflow.
+TOKENS_MAX = 10**9
 Tokens = Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)]
 
 
@@ -236,14 +239,12 @@ class PersonaIdConverter(BaseConverter):
     regex = f"[^/\\x00]{{1,{ID_MAX}}}"
 
 
-def _module_weight(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
 ModuleName = text(NAME_MAX, 1)
-ModuleWeight = Annotated[StrictFloat, Field(ge=0), AfterValidator(_module_weight)]
+# The bounds are stated in the OpenAPI document; check_weight decides (and says finite).
+ModuleWeight = Annotated[
+    StrictFloat, Field(json_schema_extra={"minimum": 0, "maximum": WEIGHT_MAX}), AfterValidator(check_weight)
+]
+ModuleMix = Annotated[dict[ModuleName, ModuleWeight], AfterValidator(check_module_mix)]
 EMAIL_MAX = 254
 EMAIL_LOCAL_MAX = 64  # the limit of RFC 5321 on the part before the @
 # mana-auth's own password bounds: anything it would refuse is refused here first.
@@ -267,7 +268,7 @@ class PersonaUpsert(RequestModel):
     password: text(PASSWORD_MAX, PASSWORD_MIN)
     archetype: text(NAME_MAX, 1)
     systemPrompt: text(PROMPT_MAX, 1)
-    moduleMix: dict[ModuleName, ModuleWeight]
+    moduleMix: ModuleMix
     name: text(NAME_MAX, 1) | None = None
     tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from apibase.module_mix import check_module_mix, check_weight
+
 DEFAULT_PATH = Path(__file__).resolve().parent / "catalog.json"
 EMAIL_DOMAIN = "mana.test"
 
@@ -79,7 +81,7 @@ def prompt(value: str) -> str:
 
 
 Identifier = Annotated[StrictStr, AfterValidator(identifier)]
-Weight = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
+Weight = Annotated[float, Field(strict=True), AfterValidator(check_weight)]
 
 
 class Pair(BaseModel):
@@ -100,7 +102,8 @@ class CatalogPersona(BaseModel):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     archetype: Identifier
     systemPrompt: Annotated[StrictStr, Field(max_length=20_000), AfterValidator(prompt)]
-    moduleMix: Annotated[dict[Identifier, Weight], Field(min_length=1)]
+    # The same rule as the admin API's: each weight finite, 0..10^6; one above 0.
+    moduleMix: Annotated[dict[Identifier, Weight], AfterValidator(check_module_mix)]
     tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
     pair: Pair | None = None
 

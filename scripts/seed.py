@@ -88,6 +88,12 @@ def dry_run(target: AdminTarget, personas: list[CatalogPersona], where: SpaceTar
     return EXIT_OK
 
 
+LOGIN_FAILS = (
+    "its password does not log in: its user was made with another PERSONA_SEED_SECRET, "
+    "so every tick would fail at login"
+)
+
+
 def upsert_personas(
     target: AdminTarget, personas: list[CatalogPersona], secret: str
 ) -> tuple[dict[str, int], set[str]] | None:
@@ -110,6 +116,10 @@ def upsert_personas(
             except RunnerError as exc:
                 counts["failed"] += 1
                 print(f"failed   {persona.email}  {exc.detail if isinstance(exc, ApiError) else exc}")
+                continue
+            if answer.get("loginOk") is False:
+                counts["failed"] += 1
+                print(f"failed   {persona.email}  upserted, but {LOGIN_FAILS}")
                 continue
             outcome = {True: "created", False: "updated"}.get(answer.get("created"), "upserted")
             counts[outcome] += 1

@@ -15,8 +15,10 @@ RETURNING user_id, (xmax = 0) AS created;
 -- name: persona_by_email^
 SELECT user_id FROM personas.personas WHERE lower(email) = lower(:email);
 
--- name: persona_exists$
-SELECT EXISTS (SELECT 1 FROM personas.personas WHERE user_id = :persona_id);
+-- name: lock_persona_for_delete$
+-- The persona's row, locked until its deletion commits (or rolls back): a second delete
+-- of the same persona waits here, then finds no row. No row: no persona.
+SELECT user_id FROM personas.personas WHERE user_id = :persona_id FOR UPDATE;
 
 -- name: list_personas
 -- Newest first, each with its number of actions in the rolling last 7 x 24 hours.

@@ -16,3 +16,39 @@ RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT date_trunc('day', now(), 'UTC') + interval '1 day'
 $$;
+
+-- What the claims in flight have reserved: the expected cost of each leased persona whose
+-- tick is not reported yet. A reservation counts until its lease's end (heartbeats move
+-- it on), so one whose report never comes stops counting by itself.
+CREATE OR REPLACE FUNCTION personas.fleet_reserved_usd()
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(sum(reserved_usd), 0)
+      FROM personas.personas
+     WHERE reserved_until IS NOT NULL AND reserved_until > now()
+$$;
+
+-- The expected cost of one tick: the mean cost of the fleet's 50 newest finished ticks
+-- (abandoned ones left out: their cost is unknown), or :estimate before there are any.
+CREATE OR REPLACE FUNCTION personas.expected_tick_cost(estimate numeric)
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(avg(cost_usd), estimate)
+      FROM (SELECT cost_usd
+              FROM personas.persona_ticks
+             WHERE finished_at IS NOT NULL AND step IS DISTINCT FROM 'abandoned'
+             ORDER BY finished_at DESC
+             LIMIT 50) newest
+$$;
+
+-- How many more ticks the budget covers: while spend and reservations are below it, as
+-- many as it takes to reach it, so the day ends at most one tick's cost over. Free ticks
+-- (an expected cost of 0) are not limited by it.
+CREATE OR REPLACE FUNCTION personas.budget_room(budget numeric, tick_cost numeric)
+RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN budget - used <= 0 THEN 0
+                WHEN tick_cost <= 0 THEN 9223372036854775807
+                ELSE least(ceil((budget - used) / tick_cost), 9223372036854775807)::bigint END
+      FROM (SELECT personas.fleet_spent_today() + personas.fleet_reserved_usd() AS used) u
+$$;

@@ -16,7 +16,9 @@ SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
 
 -- name: budget_standing^
 -- Where the fleet budget stands, by the rules claims decide it with (sql/functions/budget.sql).
-SELECT personas.fleet_spent_today()::float8 AS "spentUsd", personas.budget_resets_at() AS "resetsAt";
+SELECT personas.fleet_spent_today()::float8 AS "spentUsd",
+       personas.fleet_reserved_usd()::float8 AS "reservedUsd",
+       personas.budget_resets_at() AS "resetsAt";
 
 -- name: failing_personas
 -- Personas whose last 3 finished ticks all failed or timed out. Candidates are the personas

@@ -1,24 +1,57 @@
+-- name: lock_fleet_budget!
+-- Budgeted claims take their turn, one after the other, until each commits: the next one's
+-- statements then see the reservations the last one made, so however many runners claim
+-- at once, no two spend the same room left in the budget. Transaction-scoped (fine
+-- behind a transaction pooler); taken before the statements below read anything.
+SELECT pg_advisory_xact_lock(hashtext('personas.fleet_budget'));
+
 -- name: sweep_expired_leases!
 -- Ends the leases that have run out, so their personas are back in the claimable index
--- before the claim below walks it (the claim runs next, in the same transaction).
+-- before the claim below walks it (the claim runs next, in the same transaction); prune
+-- runs it too. A tick the lapsed lease's runner still has running will never be reported
+-- (a live runner heartbeats): it is closed as timeout at step 'abandoned', which counts as
+-- the persona's activity, and the lease's budget reservation ends with it.
 -- Rows another claimer is sweeping or claiming right now are skipped, not waited for.
+WITH lapsed AS (
+    SELECT user_id, lease_runner
+      FROM personas.personas
+     WHERE lease_until <= now()
+       FOR UPDATE SKIP LOCKED
+), abandoned AS (
+    UPDATE personas.persona_ticks t
+       SET state = 'timeout',
+           step = 'abandoned',
+           error = 'The runner''s lease lapsed with no final report of this tick.',
+           finished_at = now()
+      FROM lapsed l
+     WHERE t.persona_id = l.user_id AND t.runner_id = l.lease_runner AND t.state = 'running'
+ RETURNING t.persona_id
+)
 UPDATE personas.personas p
-   SET lease_runner = NULL, lease_until = NULL
- WHERE p.user_id IN (SELECT user_id
-                       FROM personas.personas
-                      WHERE lease_until <= now()
-                        FOR UPDATE SKIP LOCKED);
+   SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL,
+       last_active_at = CASE WHEN p.user_id IN (SELECT persona_id FROM abandoned)
+                             THEN now() ELSE p.last_active_at END,
+       run_requested_at = CASE WHEN p.user_id IN (SELECT persona_id FROM abandoned)
+                               THEN NULL ELSE p.run_requested_at END
+  FROM lapsed
+ WHERE p.user_id = lapsed.user_id;
 
 -- name: claim_lease^
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
 -- moment claim_personas judges by and leases from): the server time, the lease's end,
 -- and with a fleet budget (:budget_usd, null: none) where today's spend stands: the cost
--- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep.
+-- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep, what the
+-- claims in flight have reserved, and the expected cost of a tick that this claim
+-- reserves per persona (:estimate before any tick has finished).
 SELECT now() AS server_time,
        now() + :lease_seconds::int * interval '1 second' AS lease_until,
        personas.budget_resets_at() AS budget_resets_at,
        CASE WHEN :budget_usd::numeric IS NOT NULL
-            THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd;
+            THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd,
+       CASE WHEN :budget_usd::numeric IS NOT NULL
+            THEN personas.fleet_reserved_usd()::float8 END AS budget_reserved_usd,
+       CASE WHEN :budget_usd::numeric IS NOT NULL
+            THEN personas.expected_tick_cost(:estimate::numeric) END AS tick_cost;
 
 -- name: claim_personas
 -- Lease up to :limit due personas to one runner until :lease_until (claim_lease's, read
@@ -28,23 +61,27 @@ SELECT now() AS server_time,
 -- UPDATE SKIP LOCKED makes concurrent claimers pass over each other's rows instead of
 -- waiting for them, and a row another claimer leased since our snapshot is re-checked
 -- against the lease test when we lock it, so it drops out: no persona goes to two
--- runners while a lease is live. The fleet budget is decided in this statement too: at
--- or over it, the claim leases nothing (a one-time filter on the walk, not a join, so
--- the plan stays the same; only read when a budget is set).
+-- runners while a lease is live. The fleet budget is decided in this statement too: it
+-- leases no more personas than the room left (today's spend and the reservations in
+-- flight against the budget, at :tick_cost each, claim_lease's) covers, and reserves
+-- :tick_cost for each persona it leases (only read when a budget is set; the claims of a
+-- budget take turns, lock_fleet_budget).
 WITH due AS (
     SELECT p.user_id
       FROM personas.personas p
      WHERE p.lease_until IS NULL
-       AND (:budget_usd::numeric IS NULL OR personas.fleet_spent_today() < :budget_usd::numeric)
        AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
                            p.lease_until, now())
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
-     LIMIT :limit
+     LIMIT CASE WHEN :budget_usd::numeric IS NULL THEN :limit
+                ELSE least(:limit, personas.budget_room(:budget_usd::numeric, :tick_cost::numeric)) END
        FOR UPDATE OF p SKIP LOCKED
 ), leased AS (
     UPDATE personas.personas p
        SET lease_runner = :runner_id,
-           lease_until = :lease_until::timestamptz
+           lease_until = :lease_until::timestamptz,
+           reserved_usd = :tick_cost::numeric,
+           reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END
       FROM due
      WHERE p.user_id = due.user_id
  RETURNING p.user_id, p.email, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
@@ -72,7 +109,7 @@ WITH target AS (
        FOR UPDATE
 ), released AS (
     UPDATE personas.personas p
-       SET lease_runner = NULL, lease_until = NULL
+       SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL
       FROM target t
      WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
  RETURNING p.user_id
@@ -95,7 +132,9 @@ WITH target AS (
        FOR NO KEY UPDATE
 ), extended AS (
     UPDATE personas.personas p
-       SET lease_until = now() + :lease_seconds::int * interval '1 second'
+       SET lease_until = now() + :lease_seconds::int * interval '1 second',
+           reserved_until = CASE WHEN p.reserved_usd IS NOT NULL
+                                 THEN now() + :lease_seconds::int * interval '1 second' END
       FROM target t
      WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
  RETURNING p.lease_until

@@ -23,7 +23,8 @@ UPDATE personas.personas
 
 -- name: insert_actions!
 -- The whole batch in one statement; a retried batch conflicts on its keys and adds nothing.
--- Each row keeps its index in the batch (call_index): the order the calls were made in.
+-- Each row keeps its index in the batch (call_index): the order the calls were made in,
+-- and with the tick and the tool the row's key (the id is what clients read, not the key).
 INSERT INTO personas.persona_actions
        (persona_id, id, tick_id, tool_name, input_hash, result, error_message, latency_ms, call_index)
 SELECT :persona_id, r.id, r.tick_id, r.tool_name, r.input_hash, r.result, r.error_message, r.latency_ms,
@@ -31,13 +32,14 @@ SELECT :persona_id, r.id, r.tick_id, r.tool_name, r.input_hash, r.result, r.erro
   FROM unnest(:ids::text[], :tick_ids::text[], :tool_names::text[], :input_hashes::text[],
               :results::text[], :error_messages::text[], :latencies::int[])
        WITH ORDINALITY AS r(id, tick_id, tool_name, input_hash, result, error_message, latency_ms, call_index)
-    ON CONFLICT (persona_id, id) DO NOTHING;
+    ON CONFLICT (persona_id, tick_id, call_index, tool_name) DO NOTHING;
 
 -- name: insert_feedback!
--- The first rating of a module in a tick wins: later ones conflict and are dropped.
+-- The first rating of a module in a tick wins: later ones conflict on (tick, module) and
+-- are dropped.
 INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, notes)
 SELECT :persona_id, r.id, r.tick_id, r.module, r.rating, r.notes
   FROM unnest(:ids::text[], :tick_ids::text[], :modules::text[], :ratings::smallint[],
               :notes::text[])
        AS r(id, tick_id, module, rating, notes)
-    ON CONFLICT (persona_id, id) DO NOTHING;
+    ON CONFLICT (persona_id, tick_id, module) DO NOTHING;

@@ -77,3 +77,13 @@ SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.erro
                        FROM personas.persona_actions
                       WHERE persona_id = t.persona_id AND tick_id = t.tick_id) a
  WHERE t.persona_id = :persona_id AND t.tick_id = :tick_id;
+
+-- name: mark_tick_reported!
+-- A tick's final report: the persona's activity (as mark_active), and the budget
+-- reservation its claim made ends, the tick's own cost now recorded in its place.
+UPDATE personas.personas
+   SET last_active_at = now(),
+       run_requested_at = NULL,
+       reserved_usd = NULL,
+       reserved_until = NULL
+ WHERE user_id = :persona_id;

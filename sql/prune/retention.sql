@@ -10,11 +10,10 @@ SELECT count(*) FROM personas.persona_actions WHERE created_at < :cutoff;
 -- One bounded batch, oldest first along the created_at index. Each batch is its own
 -- short transaction, so no lock is held over millions of rows and writers of new
 -- actions never wait on the prune. Ratings (persona_feedback) are never pruned.
-DELETE FROM personas.persona_actions a
- USING (SELECT persona_id, id
-          FROM personas.persona_actions
-         WHERE created_at < :cutoff
-         ORDER BY created_at
-         LIMIT :batch_size) expired
- WHERE a.persona_id = expired.persona_id
-   AND a.id = expired.id;
+-- Rows are picked by their physical address: an id is not unique (migration 0015).
+DELETE FROM personas.persona_actions
+ WHERE ctid = ANY (ARRAY(SELECT ctid
+                           FROM personas.persona_actions
+                          WHERE created_at < :cutoff
+                          ORDER BY created_at
+                          LIMIT :batch_size));

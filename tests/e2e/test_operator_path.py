@@ -145,6 +145,24 @@ def test_each_seeded_persona_logs_in_with_its_derived_password_and_not_with_anot
             assert wrong.status_code == 401, (email, wrong.text)
 
 
+def test_a_seed_with_a_rotated_secret_says_which_personas_no_longer_log_in(
+    seeded, live_api, devauth, admin_token
+):
+    rotated = run_script(
+        "seed.py",
+        f"--api={live_api.url}",
+        f"--jwt={admin_token}",
+        f"--mana-auth={devauth.url}",
+        "--no-spaces",
+        PERSONA_SEED_SECRET="a-rotated-secret-that-registered-nobody",
+    )
+    assert rotated.returncode == 1, rotated.stdout + rotated.stderr
+    lines = rotated.stdout.splitlines()[:-1]
+    assert len(lines) == len(seeded)
+    assert all(line.startswith("failed ") and "does not log in" in line for line in lines), lines
+    assert_no_traceback(rotated)
+
+
 @pytest.mark.parametrize(
     ("claims", "status"),
     [({"expiresIn": -3600}, "401"), ({"role": "user"}, "403")],

@@ -111,6 +111,8 @@ REFUSALS = {
     "blank prompt": (set_field("systemPrompt", "   "), "systemPrompt"),
     "prompt under 20 characters": (set_field("systemPrompt", "  You are Kate.     "), "systemPrompt"),
     "negative weight": (set_weight(-0.1), "moduleMix.calendar"),
+    "weight over a million": (set_weight(1e308), "moduleMix.calendar"),
+    "only zero weights": (lambda e: e.__setitem__("moduleMix", {"todo": 0, "notes": 0.0}), "moduleMix"),
     "weight as a string": (set_weight("0.35"), "moduleMix.calendar"),
     "weight as a bool": (set_weight(True), "moduleMix.calendar"),
     "module that is not an identifier": (

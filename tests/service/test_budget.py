@@ -55,14 +55,16 @@ def next_utc_midnight() -> datetime:
 def test_under_the_budget_claims_hand_out_personas_and_say_where_it_stands(budget_client, db):
     add_persona(db, "spender")
     add_persona(db, "p1")
-    spend(db, "spender", "t1", 0.25)
-    spend(db, "spender", "t2", 0.5)
-    spend(db, "spender", "yesterday", 5.0, started=datetime.now(UTC) - timedelta(days=1, hours=1))
+    spend(db, "spender", "t1", 0.05)
+    spend(db, "spender", "t2", 0.1)
+    spend(db, "spender", "yesterday", 0.15, started=datetime.now(UTC) - timedelta(days=1, hours=1))
     body = claim(budget_client)
     assert {p["userId"] for p in body["personas"]} == {"spender", "p1"}
     budget = body["budget"]
     assert budget["limitUsd"] == LIMIT
-    assert budget["spentUsd"] == pytest.approx(0.75)
+    assert budget["spentUsd"] == pytest.approx(0.15)
+    # Each persona handed out holds the mean cost of the finished ticks (0.1) in reserve.
+    assert budget["reservedUsd"] == pytest.approx(0.2)
     assert datetime.fromisoformat(budget["resetsAt"]) == next_utc_midnight()
 
 
@@ -157,7 +159,14 @@ def drive_until_refused(base: str, runner: str, running: Running, start: threadi
         ran += 1
 
 
-def test_eight_claimers_at_the_limit_overshoot_by_at_most_the_ticks_already_running(service_env, db):
+@pytest.fixture(scope="module")
+def budget_api(service_env):
+    """The service under gunicorn with the budget set, shared by this module's races."""
+    with running_web("web-budget", {**service_env, "FLEET_DAILY_BUDGET_USD": str(LIMIT)}) as api:
+        yield api
+
+
+def test_eight_claimers_at_the_limit_overshoot_by_at_most_the_ticks_already_running(budget_api, db):
     """The proof: a tick's cost is recorded when it ends; a claim leases nothing once the
     recorded spend has reached the limit. So every tick started after the spend reached the
     limit would have been claimed by a claim that saw the spend below it, i.e. while the
@@ -168,17 +177,16 @@ def test_eight_claimers_at_the_limit_overshoot_by_at_most_the_ticks_already_runn
         add_persona(db, f"fleet-{i:02}", cadence="hourly")
     add_persona(db, "spender")
     spend(db, "spender", "earlier", LIMIT - 0.35)  # the fleet reaches the limit after a few ticks
-    with running_web("web-budget", {**service_env, "FLEET_DAILY_BUDGET_USD": str(LIMIT)}) as api:
-        base = f"{api.url}{BASE}"
-        running = Running()
-        start = threading.Barrier(CLAIMERS)
-        with ThreadPoolExecutor(max_workers=CLAIMERS) as pool:
-            ran = sum(
-                pool.map(lambda n: drive_until_refused(base, f"runner-{n}", running, start), range(CLAIMERS))
-            )
-        final = requests.post(
-            f"{base}/claims", json={"runnerId": "late"}, headers={"X-Service-Key": SERVICE_KEY}, timeout=30
-        ).json()
+    base = f"{budget_api.url}{BASE}"
+    running = Running()
+    start = threading.Barrier(CLAIMERS)
+    with ThreadPoolExecutor(max_workers=CLAIMERS) as pool:
+        ran = sum(
+            pool.map(lambda n: drive_until_refused(base, f"runner-{n}", running, start), range(CLAIMERS))
+        )
+    final = requests.post(
+        f"{base}/claims", json={"runnerId": "late"}, headers={"X-Service-Key": SERVICE_KEY}, timeout=30
+    ).json()
     spent = db.execute("SELECT sum(cost_usd)::float8 FROM personas.persona_ticks").fetchone()[0]
     assert final["personas"] == []
     assert final["budget"]["spentUsd"] == pytest.approx(spent)
@@ -186,3 +194,81 @@ def test_eight_claimers_at_the_limit_overshoot_by_at_most_the_ticks_already_runn
     assert spent >= LIMIT
     assert spent - LIMIT < CLAIMERS * TICK_COST, (spent, ran, running.most)
     assert ran < 60, "claims never stopped"
+
+
+# --- reservations: the day ends at most one tick over, whatever the claimers ----------
+
+
+def claim_over_http(base: str, runner: str, start: threading.Barrier) -> list[str]:
+    start.wait()
+    answer = requests.post(
+        f"{base}/claims", json={"runnerId": runner}, headers={"X-Service-Key": SERVICE_KEY}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return [p["userId"] for p in answer.json()["personas"]]
+
+
+def test_sixteen_claimers_just_under_the_budget_get_one_persona_between_them(budget_api, db):
+    for i in range(20):
+        add_persona(db, f"fleet-{i:02}")
+    add_persona(db, "spender")
+    spend(db, "spender", "earlier", LIMIT - 0.000001)  # a tick costs about the whole budget
+    base = f"{budget_api.url}{BASE}"
+    start = threading.Barrier(16)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        handed = [
+            pid
+            for got in pool.map(lambda n: claim_over_http(base, f"r-{n}", start), range(16))
+            for pid in got
+        ]
+    assert len(handed) == 1, handed
+
+
+def test_one_greedy_claim_just_under_the_budget_gets_what_the_budget_covers(budget_client, db):
+    for i in range(20):
+        add_persona(db, f"fleet-{i:02}")
+    add_persona(db, "spender")
+    spend(db, "spender", "earlier", LIMIT - 0.000001)
+    body = claim(budget_client, limit=500)
+    assert len(body["personas"]) == 1
+    assert body["budget"]["reservedUsd"] == pytest.approx(LIMIT - 0.000001)
+
+
+def test_before_any_tick_a_claim_reserves_the_estimate_until_the_tick_is_reported(budget_client, db):
+    """FLEET_TICK_COST_ESTIMATE_USD (0.1 by default) per persona: 10 of them fill $1."""
+    for i in range(15):
+        add_persona(db, f"fleet-{i:02}")
+    first = claim(budget_client, limit=500)
+    assert len(first["personas"]) == 10
+    assert first["budget"]["reservedUsd"] == pytest.approx(1.0)
+    assert claim(budget_client, "runner-b", limit=500)["personas"] == []
+    # A reported tick ends its reservation; its cost (here less than reserved) takes its place.
+    pid = first["personas"][0]["userId"]
+    report = {"runnerId": "runner-a", "state": "ok", "costUsd": 0.02}
+    headers = {"X-Service-Key": SERVICE_KEY}
+    assert budget_client.put(f"{BASE}/{pid}/ticks/t1", json=report, headers=headers).status_code == 200
+    after = claim(budget_client, "runner-b", limit=500)
+    # 9 x 0.1 still reserved and 0.02 spent leave 0.08: at the new mean (0.02), 4 ticks.
+    assert len(after["personas"]) == 4
+    assert after["budget"]["spentUsd"] == pytest.approx(0.02)
+    assert after["budget"]["reservedUsd"] == pytest.approx(0.9 + 4 * 0.02)
+
+
+def test_a_lapsed_lease_gives_its_reservation_back(budget_client, db):
+    for i in range(12):
+        add_persona(db, f"fleet-{i:02}")
+    assert len(claim(budget_client, limit=500, leaseSeconds=5)["personas"]) == 10
+    db.execute(
+        "UPDATE personas.personas SET lease_until = now() - interval '1 second' WHERE lease_until IS NOT NULL"
+    )
+    again = claim(budget_client, "runner-b", limit=500)
+    assert len(again["personas"]) == 10
+    assert again["budget"]["reservedUsd"] == pytest.approx(1.0)
+
+
+def test_deleting_a_persona_keeps_todays_spend(budget_client, db):
+    add_persona(db, "spender")
+    add_persona(db, "p1")
+    spend(db, "spender", "t1", 0.4)
+    db.execute("DELETE FROM personas.personas WHERE user_id = 'spender'")
+    assert claim(budget_client)["budget"]["spentUsd"] == pytest.approx(0.4)

@@ -84,7 +84,7 @@ def history(db):
         for i in range(2000)
     ]
     ratings = [
-        (rng.choice(PERSONAS), f"fb-{i}", "tick", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
+        (rng.choice(PERSONAS), f"fb-{i}", f"tick-{i}", rng.choice(["todo", "notes"]), rng.randint(1, 5), at())
         for i in range(500)
     ]
     action_columns = ("persona_id", "id", "tick_id", "tool_name", "result", "latency_ms", "created_at")

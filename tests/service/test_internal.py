@@ -532,3 +532,35 @@ def test_live_server_stores_a_half_emoji_from_the_typescript_runner(live_api, db
     assert response.status_code == 200, response.text
     stored = db.execute("SELECT error_message FROM personas.persona_actions").fetchone()[0]
     assert stored == "timeout \N{HOURGLASS WITH FLOWING SAND}\ufffd"
+
+
+# --- row keys are columns, not concatenated strings ---------------------------------------
+
+
+def test_feedback_whose_concatenated_keys_match_is_two_rows(client, db, internal_headers):
+    add_persona(db, "p1")
+    first = {"feedback": [rating("fc-a", "b-c", 2)]}
+    second = {"feedback": [rating("fc-a-b", "c", 5)]}
+    assert client.post(f"{BASE}/p1/feedback", json=first, headers=internal_headers).get_json()["new"] == 1
+    assert client.post(f"{BASE}/p1/feedback", json=second, headers=internal_headers).get_json()["new"] == 1
+    rows = db.execute(
+        "SELECT id, tick_id, module, rating FROM personas.persona_feedback ORDER BY rating"
+    ).fetchall()
+    # The ids clients read stay the runner's strings, the same for both.
+    assert rows == [("fc-a-b-c", "fc-a", "b-c", 2), ("fc-a-b-c", "fc-a-b", "c", 5)]
+    # Both in one batch are two rows too; a retry of either adds nothing.
+    both = {"feedback": [rating("fc-x", "y-z"), rating("fc-x-y", "z")]}
+    assert client.post(f"{BASE}/p1/feedback", json=both, headers=internal_headers).get_json()["new"] == 2
+    assert client.post(f"{BASE}/p1/feedback", json=both, headers=internal_headers).get_json()["new"] == 0
+
+
+def test_actions_whose_concatenated_keys_match_are_two_rows(client, db, internal_headers):
+    add_persona(db, "p1")
+    # Tick `a-0`, call 0, tool `b` and tick `a`, call 0, tool `0-b` both concatenate to a-0-0-b.
+    first = {"actions": [action("a-0", "b")]}  # id a-0-0-b
+    second = {"actions": [action("a", "0-b"), action("a", "0-b")]}  # ids a-0-0-b, a-1-0-b
+    assert client.post(f"{BASE}/p1/actions", json=first, headers=internal_headers).get_json()["new"] == 1
+    assert client.post(f"{BASE}/p1/actions", json=second, headers=internal_headers).get_json()["new"] == 2
+    assert client.post(f"{BASE}/p1/actions", json=second, headers=internal_headers).get_json()["new"] == 0
+    ids = sorted(r[0] for r in db.execute("SELECT id FROM personas.persona_actions"))
+    assert ids == ["a-0-0-b", "a-0-0-b", "a-1-0-b"]

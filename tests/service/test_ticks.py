@@ -11,6 +11,7 @@ import requests
 
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona
+from tests.support.retention import prune
 
 BASE = "/api/v1/personas/internal"
 
@@ -248,3 +249,104 @@ def test_concurrent_ends_of_one_tick_agree_on_one_outcome(live_api, db):
         retries = list(pool.map(lambda _: session.put(f"{url}/retried", json=ok, timeout=30), range(8)))
         assert {r.status_code for r in retries} == {200}
         assert len({r.text for r in retries}) == 1
+
+
+# --- abandoned ticks: closed once their lease lapsed unreported -------------------------
+
+
+def running_under_a_lapsed_lease(client, db, headers, persona: str = "p1") -> None:
+    """`persona` claimed by runner-a, its tick reported running, then the lease run out
+    (the runner stopped: no heartbeat, no final report)."""
+    add_persona(db, persona)
+    claimed = client.post(f"{BASE}/claims", json={"runnerId": "runner-a", "leaseSeconds": 5}, headers=headers)
+    assert persona in [p["userId"] for p in claimed.get_json()["personas"]]
+    assert put_tick(client, headers, RUNNING, persona).status_code == 200
+    db.execute(
+        "UPDATE personas.personas SET lease_until = now() - interval '1 second' WHERE user_id = %s",
+        (persona,),
+    )
+
+
+def running_count_today(db) -> int:
+    row = db.execute(
+        "SELECT running FROM personas.tick_runs_daily WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    return row[0] if row else 0
+
+
+def test_the_next_claim_closes_a_tick_whose_lease_lapsed_as_abandoned(client, db, internal_headers):
+    running_under_a_lapsed_lease(client, db, internal_headers)
+    assert running_count_today(db) == 1
+    before = datetime.now(UTC)
+    claimed = client.post(f"{BASE}/claims", json={"runnerId": "runner-b"}, headers=internal_headers)
+    tick = tick_row(db)
+    assert (tick["state"], tick["step"]) == ("timeout", "abandoned")
+    assert tick["finished_at"] is not None and tick["error"]
+    # It counts as the persona's activity (a daily persona is not due again today) ...
+    assert claimed.get_json()["personas"] == []
+    assert persona_state(db)[0] >= before - timedelta(seconds=5)
+    # ... and is no longer counted as running.
+    assert running_count_today(db) == 0
+    # The runner's late final report finds the tick closed.
+    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok"})
+    assert late.status_code == 409
+
+
+def test_a_tick_under_a_live_or_released_lease_stays_running(client, db, internal_headers):
+    add_persona(db, "p1")
+    add_persona(db, "p2")
+    client.post(
+        f"{BASE}/claims", json={"runnerId": "runner-a", "leaseSeconds": 600}, headers=internal_headers
+    )
+    assert put_tick(client, internal_headers, RUNNING, "p1").status_code == 200
+    # p2's runner posted its ratings (ending its lease) and reports the end a moment later.
+    assert put_tick(client, internal_headers, RUNNING, "p2").status_code == 200
+    rating = {"feedback": [{"tickId": "tick-1", "module": "todo", "rating": 4}], "runnerId": "runner-a"}
+    assert client.post(f"{BASE}/p2/feedback", json=rating, headers=internal_headers).status_code == 200
+    client.post(f"{BASE}/claims", json={"runnerId": "runner-b"}, headers=internal_headers)
+    assert tick_row(db, "p1")["state"] == "running"
+    assert tick_row(db, "p2")["state"] == "running"
+
+
+def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database_url):
+    running_under_a_lapsed_lease(client, db, internal_headers)
+    run = prune(database_url)
+    assert run.returncode == 0, run.stderr
+    assert "ended 1 lapsed leases" in run.stdout
+    tick = tick_row(db)
+    assert (tick["state"], tick["step"]) == ("timeout", "abandoned")
+    assert running_count_today(db) == 0
+
+
+def test_a_runner_may_report_the_abandoned_step(client, db, internal_headers):
+    add_persona(db, "p1")
+    body = {"runnerId": "runner-a", "state": "timeout", "step": "abandoned"}
+    assert put_tick(client, internal_headers, body).status_code == 200
+    assert tick_row(db)["step"] == "abandoned"
+
+
+# --- totals never overflow ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"])
+@pytest.mark.parametrize("value", [10**9 + 1, 2**62])
+def test_a_usage_field_above_a_billion_is_refused_by_name(client, db, internal_headers, field, value):
+    add_persona(db, "p1")
+    response = put_tick(client, internal_headers, {**FINISHED, "usage": {field: value}})
+    assert response.status_code == 400
+    assert [d["field"] for d in response.get_json()["details"]] == [f"usage.{field}"]
+    assert tick_row(db) is None
+
+
+def test_many_maximal_reports_on_one_day_are_all_recorded(client, db, internal_headers):
+    add_persona(db, "p1")
+    most = {k: 10**9 for k in ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens")}
+    for i in range(40):
+        body = {**FINISHED, "usage": most, "costUsd": 1_000_000.0}
+        response = put_tick(client, internal_headers, body, tick=f"t{i}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+    day = db.execute(
+        "SELECT ticks, input_tokens, output_tokens, cost_usd::float8 FROM personas.tick_runs_daily"
+        " WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    assert day == (40, 40 * 10**9, 40 * 10**9, 40_000_000.0)
