@@ -9,7 +9,7 @@ in /due and in a claim alike.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -114,10 +114,23 @@ class TickOut(ResponseModel):
     costUsd: float
     toolCalls: int
     toolErrors: int
+    traceId: str = Field(
+        default=None,
+        description="The tick's OpenTelemetry trace id; present when the runner reported one.",
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
 
 
 class TickRecorded(ResponseModel):
     tick: TickOut
+
+
+class TranscriptStored(ResponseModel):
+    ok: Literal[True]
+    tickId: str
+    events: int
+    # False: the tick had this very transcript already (a retry).
+    new: bool
 
 
 class ToolCall(ResponseModel):
@@ -239,6 +252,20 @@ class PersonaDetail(ResponseModel):
     recentTicks: list[TickOut]
     # The shared spaces it ticked in (another persona ticked there too), newest first.
     spaces: list[SharedSpace]
+
+
+class TranscriptOut(ResponseModel):
+    # Each event as it was stored (personas.validation.Transcript): model, call, ratings, error.
+    events: list[dict[str, Any]]
+
+
+class TickDetail(ResponseModel):
+    tick: TickOut
+    # In call order.
+    actions: list[ActionOut]
+    ratings: list[TickRating]
+    # Null when none was sent, or it was pruned (TRANSCRIPT_RETENTION_DAYS).
+    transcript: TranscriptOut | None
 
 
 class Deleted(ResponseModel):

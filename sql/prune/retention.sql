@@ -18,3 +18,18 @@ DELETE FROM personas.persona_actions a
          LIMIT :batch_size) expired
  WHERE a.persona_id = expired.persona_id
    AND a.id = expired.id;
+
+-- name: count_expired_transcripts$
+SELECT count(*) FROM personas.persona_transcripts WHERE created_at < :cutoff;
+
+-- name: delete_expired_transcripts!
+-- As for actions: one bounded batch, oldest first along the created_at index (0014).
+-- The tick record stays; only what was said in it goes.
+DELETE FROM personas.persona_transcripts tr
+ USING (SELECT persona_id, tick_id
+          FROM personas.persona_transcripts
+         WHERE created_at < :cutoff
+         ORDER BY created_at
+         LIMIT :batch_size) expired
+ WHERE tr.persona_id = expired.persona_id
+   AND tr.tick_id = expired.tick_id;
