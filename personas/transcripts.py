@@ -26,7 +26,7 @@ from personas.validation import TRANSCRIPT_BYTES_MAX, Transcript, parse_body, ti
 
 # Registered under the internal blueprint, whose gate (the service key) it shares.
 bp = Blueprint("transcripts", __name__)
-# bench/transcripts.py: level 6 keeps within 2% of level 9 at about half its time.
+# bench/transcripts.py: level 9 is no smaller than 6 on transcripts (within 0.5%).
 ZLIB_LEVEL = 6
 
 
