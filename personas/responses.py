@@ -311,6 +311,8 @@ class FrictionNote(ResponseModel):
     rating: int
     notes: str
     email: str
+    # The persona and tick the rating came from: the tick view's address.
+    userId: str
     tickId: str
     createdAt: datetime
 
@@ -333,6 +335,8 @@ class FailingPersona(ResponseModel):
     lastStep: str | None
     lastError: str | None
     lastAt: datetime
+    # The newest failed tick, for the tick view.
+    lastTickId: str
 
 
 class Runs(ResponseModel):
