@@ -181,7 +181,6 @@ TRANSCRIPT_BYTES_MAX = 1024 * 1024
 MODEL_TEXT_MAX = 20_000
 CALL_OUTPUT_MAX = 8_000
 STEP_MAX = 100
-TRANSCRIPT_EVENTS_MAX = 10_000
 
 
 class ModelSaid(RequestModel):
@@ -229,7 +228,12 @@ TranscriptEvent = Annotated[ModelSaid | ToolCalled | RatingsGiven | TickStopped,
 class Transcript(RequestModel):
     """The body of PUT /<id>/ticks/<tickId>/transcript: the tick's events, in order."""
 
-    events: Annotated[list[TranscriptEvent], Field(max_length=TRANSCRIPT_EVENTS_MAX)]
+    # No count of its own: the body's 1 MiB bounds it (a cap on the count would let a
+    # document reader build a body of that many events that is only ever a 413).
+    events: Annotated[
+        list[TranscriptEvent],
+        Field(description="The tick's events in order; the whole body is at most 1 MiB."),
+    ]
 
 
 Model = TypeVar("Model", bound=BaseModel)
