@@ -51,6 +51,8 @@ class Config:
     # ours: no startup options, no server-side prepared statements, settings per transaction.
     db_transaction_pooling: bool = False
     action_retention_days: int = 90
+    # Transcripts are far larger than the audit and read only while a tick is fresh.
+    transcript_retention_days: int = 30
     # Where each gunicorn worker writes its metrics (PROMETHEUS_MULTIPROC_DIR, set by
     # gunicorn.conf.py before the app is built); empty: one process, its own registry.
     metrics_dir: str = ""
@@ -102,6 +104,7 @@ class Config:
             db_statement_timeout_ms=env.whole("DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=100),
             db_transaction_pooling=env.flag("DB_TRANSACTION_POOLING", False),
             action_retention_days=env.whole("ACTION_RETENTION_DAYS", 90, minimum=1),
+            transcript_retention_days=env.whole("TRANSCRIPT_RETENTION_DAYS", 30, minimum=1),
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
             fleet_daily_budget_usd=env.number(
                 "FLEET_DAILY_BUDGET_USD", None, minimum=0, unit="a number of US dollars"

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify
 from psycopg.types.json import Jsonb
 
-from personas import insights
+from personas import insights, transcripts
 from personas.auth import check_admin, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
@@ -16,9 +16,10 @@ from personas.mana_auth import get_mana_auth
 from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
-from personas.responses import Deleted, PersonaDetail, PersonaList, RunNow, Upserted
+from personas.responses import Deleted, PersonaDetail, PersonaList, RunNow, TickDetail, Upserted
 from personas.streaming import ListStream
-from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query
+from personas.ticks import shown_tick
+from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query, tick_id
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/personas/admin")
 RECENT_ACTIONS = 20
@@ -157,8 +158,32 @@ def detail(id: str) -> Response:
         ticks = queries.admin.recent_ticks(conn, persona_id=id, limit=RECENT_TICKS)
         spaces = queries.admin.shared_spaces(conn, persona_id=id, spaces=SHARED_SPACES, ticks=SPACE_TICKS)
     return jsonify(
-        persona=persona, recentActions=actions, feedbackByModule=modules, recentTicks=ticks, spaces=spaces
+        persona=persona,
+        recentActions=actions,
+        feedbackByModule=modules,
+        recentTicks=[shown_tick(t) for t in ticks],
+        spaces=spaces,
     )
+
+
+@bp.get("/<persona:id>/ticks/<tickId>")
+@operation(
+    "One tick: its record, its actions in call order, its ratings and its transcript.",
+    ok=TickDetail,
+    errors=(400, 401, 403, 404),
+)
+def tick_detail(id: str, tickId: str) -> Response:
+    tid = tick_id(tickId)
+    with get_db().connection() as conn:
+        # The tick as its runner reads it back (sql/internal/ticks.sql): one shape everywhere.
+        tick = queries.internal.tick_answer(conn, persona_id=id, tick_id=tid)
+        if tick is None:
+            raise NotFound("No tick with that id for this persona.")
+        actions = queries.admin.tick_actions(conn, persona_id=id, tick_id=tid)
+        ratings = queries.admin.tick_ratings(conn, persona_id=id, tick_id=tid)
+        stored = queries.admin.tick_transcript(conn, persona_id=id, tick_id=tid)
+    transcript = None if stored is None else {"events": transcripts.unpack(stored)}
+    return jsonify(tick=shown_tick(tick), actions=actions, ratings=ratings, transcript=transcript)
 
 
 @bp.delete("/<persona:id>")

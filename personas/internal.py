@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from personas import ticks
+from personas import ticks, transcripts
 from personas.auth import check_service_key, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
@@ -30,6 +30,7 @@ from personas.validation import (
 bp = Blueprint("internal", __name__, url_prefix="/api/v1/personas/internal")
 # Nested once, at import, as the admin blueprint nests insights.
 bp.register_blueprint(ticks.bp)
+bp.register_blueprint(transcripts.bp)
 
 
 gate(bp, check_service_key, "serviceKey")

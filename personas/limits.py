@@ -53,6 +53,21 @@ class BoundedBody(io.RawIOBase):
         return b"".join(chunks)
 
 
+def read_at_most(limit: int) -> bytes:
+    """The whole body for a route whose own cap is below MAX_BODY_BYTES: a declared length
+    over `limit` is refused unread, an undeclared one at its first byte over it."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(limit)
+    chunks, seen = [], 0
+    # A raw stream's read may return less than asked: read on to the end or past the cap.
+    while seen <= limit and (data := request.stream.read(min(READ_CHUNK, limit + 1 - seen))):
+        chunks.append(data)
+        seen += len(data)
+    if seen > limit:
+        raise too_large(limit)
+    return b"".join(chunks)
+
+
 class BoundedRequest(Request):
     @cached_property
     def stream(self) -> io.RawIOBase:  # type: ignore[override]

@@ -1,13 +1,16 @@
 """Retention: `python -m personas.prune` deletes persona_actions older than
-ACTION_RETENTION_DAYS in bounded batches, then exits (the Procfile's `prune`, for cron
-or a platform scheduler). Ratings are kept: they are small and trends need history."""
+ACTION_RETENTION_DAYS and tick transcripts older than TRANSCRIPT_RETENTION_DAYS in
+bounded batches, then exits (the Procfile's `prune`, for cron or a platform scheduler).
+Ratings and tick records are kept: they are small and trends need history."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 import psycopg
 
@@ -20,6 +23,23 @@ MAX_BATCH_SIZE = 100_000
 # A progress line every this many batches: enough to see a long run move, not a
 # line per batch over millions of rows.
 PROGRESS_EVERY = 50
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """Rows that expire: how the summary names them, and their two queries."""
+
+    rows: str
+    count: Callable[..., Any]
+    delete: Callable[..., Any]
+
+
+ACTIONS = Expiring(
+    "persona_actions rows", queries.prune.count_expired_actions, queries.prune.delete_expired_actions
+)
+TRANSCRIPTS = Expiring(
+    "transcripts", queries.prune.count_expired_transcripts, queries.prune.delete_expired_transcripts
+)
 
 
 def positive_int(maximum: int):
@@ -38,8 +58,9 @@ def positive_int(maximum: int):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m personas.prune",
-        description="Delete persona actions older than the retention window, in small batches. "
-        "Env: DATABASE_URL, ACTION_RETENTION_DAYS (default 90). Ratings are never deleted.",
+        description="Delete persona actions and tick transcripts older than their retention "
+        "windows, in small batches. Env: DATABASE_URL, ACTION_RETENTION_DAYS (default 90), "
+        "TRANSCRIPT_RETENTION_DAYS (default 30). Ratings and tick records are never deleted.",
     )
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     parser.add_argument(
@@ -52,7 +73,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--days",
         type=positive_int(36_500),
         default=None,
-        help="retention window in days (default: ACTION_RETENTION_DAYS)",
+        help="retention window of actions in days (default: ACTION_RETENTION_DAYS)",
+    )
+    parser.add_argument(
+        "--transcript-days",
+        type=positive_int(36_500),
+        default=None,
+        help="retention window of transcripts in days (default: TRANSCRIPT_RETENTION_DAYS)",
     )
     return parser.parse_args(argv)
 
@@ -62,23 +89,25 @@ def connect(config: Config) -> psycopg.Connection:
     return psycopg.connect(config.database_url, autocommit=True, **connect_kwargs(config, "personas-prune"))
 
 
-def delete_batch(conn: psycopg.Connection, config: Config, cutoff: datetime, batch_size: int) -> int:
+def delete_batch(
+    conn: psycopg.Connection, config: Config, kind: Expiring, cutoff: datetime, batch_size: int
+) -> int:
     """One batch, one transaction (with our settings, behind a transaction pooler too)."""
     with conn.transaction():
         apply_transaction_settings(conn, config)
-        return queries.prune.delete_expired_actions(conn, cutoff=cutoff, batch_size=batch_size)
+        return kind.delete(conn, cutoff=cutoff, batch_size=batch_size)
 
 
 def delete_in_batches(
-    conn: psycopg.Connection, config: Config, cutoff: datetime, batch_size: int, out: TextIO
+    conn: psycopg.Connection, config: Config, kind: Expiring, cutoff: datetime, batch_size: int, out: TextIO
 ) -> int:
     """Delete batch after batch until one finds nothing left; return the rows removed."""
     removed = batches = 0
-    while deleted := delete_batch(conn, config, cutoff, batch_size):
+    while deleted := delete_batch(conn, config, kind, cutoff, batch_size):
         removed += deleted
         batches += 1
         if batches % PROGRESS_EVERY == 0:
-            print(f"prune: {removed} rows removed so far ({batches} batches)", file=out, flush=True)
+            print(f"prune: {removed} {kind.rows} removed so far ({batches} batches)", file=out, flush=True)
     return removed
 
 
@@ -90,19 +119,32 @@ def close_abandoned_ticks(conn: psycopg.Connection, config: Config) -> int:
         return queries.internal.sweep_expired_leases(conn)
 
 
+def prune_one(
+    conn: psycopg.Connection, config: Config, args: argparse.Namespace, kind: Expiring, days: int, out: TextIO
+) -> str:
+    """Prune (or count) one kind of row; its part of the summary line."""
+    cutoff = queries.prune.retention_cutoff(conn, days=days)
+    window = f"older than {days} days (created before {cutoff.isoformat()})"
+    if args.dry_run:
+        return f"would remove {kind.count(conn, cutoff=cutoff)} {kind.rows} {window}"
+    return (
+        f"removed {delete_in_batches(conn, config, kind, cutoff, args.batch_size, out)} {kind.rows} {window}"
+    )
+
+
 def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
-    days = args.days or config.action_retention_days
+    windows = (
+        (ACTIONS, args.days or config.action_retention_days),
+        (TRANSCRIPTS, args.transcript_days or config.transcript_retention_days),
+    )
     with connect(config) as conn:
-        cutoff = queries.prune.retention_cutoff(conn, days=days)
-        window = f"older than {days} days (created before {cutoff.isoformat()})"
+        parts = [prune_one(conn, config, args, kind, days, out) for kind, days in windows]
         if args.dry_run:
-            count = queries.prune.count_expired_actions(conn, cutoff=cutoff)
-            print(f"prune: dry run: would remove {count} persona_actions rows {window}", file=out)
+            print(f"prune: dry run: {'; '.join(parts)}", file=out)
             return
         leases = close_abandoned_ticks(conn, config)
-        removed = delete_in_batches(conn, config, cutoff, args.batch_size, out)
     print(
-        f"prune: removed {removed} persona_actions rows {window}; ended {leases} lapsed leases"
+        f"prune: {'; '.join(parts)}; ended {leases} lapsed leases"
         " (their runners' running ticks closed as abandoned)",
         file=out,
     )

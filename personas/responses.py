@@ -9,7 +9,7 @@ in /due and in a claim alike.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -118,10 +118,23 @@ class TickOut(ResponseModel):
     costUsd: float
     toolCalls: int
     toolErrors: int
+    traceId: str = Field(
+        default=None,
+        description="The tick's OpenTelemetry trace id; present when the runner reported one.",
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
 
 
 class TickRecorded(ResponseModel):
     tick: TickOut
+
+
+class TranscriptStored(ResponseModel):
+    ok: Literal[True]
+    tickId: str
+    events: int
+    # False: the tick had this very transcript already (a retry).
+    new: bool
 
 
 class ToolCall(ResponseModel):
@@ -247,6 +260,20 @@ class PersonaDetail(ResponseModel):
     spaces: list[SharedSpace]
 
 
+class TranscriptOut(ResponseModel):
+    # Each event as it was stored (personas.validation.Transcript): model, call, ratings, error.
+    events: list[dict[str, Any]]
+
+
+class TickDetail(ResponseModel):
+    tick: TickOut
+    # In call order.
+    actions: list[ActionOut]
+    ratings: list[TickRating]
+    # Null when none was sent, or it was pruned (TRANSCRIPT_RETENTION_DAYS).
+    transcript: TranscriptOut | None
+
+
 class Deleted(ResponseModel):
     ok: Literal[True]
     deleted: str
@@ -290,6 +317,8 @@ class FrictionNote(ResponseModel):
     rating: int
     notes: str
     email: str
+    # The persona and tick the rating came from: the tick view's address.
+    userId: str
     tickId: str
     createdAt: datetime
 
@@ -312,6 +341,8 @@ class FailingPersona(ResponseModel):
     lastStep: str | None
     lastError: str | None
     lastAt: datetime
+    # The newest failed tick, for the tick view.
+    lastTickId: str
 
 
 class Runs(ResponseModel):

@@ -37,7 +37,15 @@ def report_params(report: TickReport) -> dict[str, Any]:
         "cache_read_tokens": usage.cacheReadTokens if usage else None,
         "cache_write_tokens": usage.cacheWriteTokens if usage else None,
         "cost_usd": report.costUsd,
+        "trace_id": report.traceId,
     }
+
+
+def shown_tick(row: dict[str, Any]) -> dict[str, Any]:
+    """A tick as every answer shows it: `traceId` only when the runner reported one."""
+    if row.get("traceId") is None:
+        row.pop("traceId", None)
+    return row
 
 
 @bp.put("/<persona:id>/ticks/<tickId>")
@@ -72,7 +80,7 @@ def report_tick(id: str, tickId: str) -> Response:
                 state=stored["state"],
             )
         tick = queries.internal.tick_answer(conn, persona_id=id, tick_id=tid)
-    return jsonify(tick=tick)
+    return jsonify(tick=shown_tick(tick))
 
 
 @bp.get("/<persona:id>/history")

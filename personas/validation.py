@@ -27,7 +27,7 @@ from pydantic import (
 from werkzeug.routing import BaseConverter
 
 from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
-from personas import jsonio
+from personas import jsonio, limits
 from personas.errors import ApiError, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
 from personas.responses import TickStep
@@ -121,6 +121,7 @@ COST_MAX = 1_000_000
 # rollups (bigint) would need billions of maximal reports to overflow.
 TOKENS_MAX = 10**9
 Tokens = Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)]
+TRACE_ID_PATTERN = "^[0-9a-f]{32}$"
 
 
 def _finite(value: float) -> float:
@@ -149,6 +150,9 @@ class TickReport(RequestModel):
     spaceId: text(ID_MAX) | None = None
     usage: TickUsage | None = None
     costUsd: Annotated[StrictFloat, Field(ge=0, le=COST_MAX), AfterValidator(_finite)] | None = None
+    # The OpenTelemetry trace the runner recorded the tick under (W3C trace id, as sent in
+    # `traceparent`), so the tick view links to the product's own spans of it.
+    traceId: Annotated[StrictStr, Field(pattern=TRACE_ID_PATTERN)] | None = None
 
     @field_validator("step")
     @classmethod
@@ -172,6 +176,66 @@ def tick_id(value: str) -> str:
     if problem:
         raise ValidationFailed(f"tickId: {problem}", [{"field": "tickId", "message": problem}])
     return value
+
+
+# A transcript: what happened in a tick, event by event (the contract's caps).
+TRANSCRIPT_BYTES_MAX = 1024 * 1024
+MODEL_TEXT_MAX = 20_000
+CALL_OUTPUT_MAX = 8_000
+STEP_MAX = 100
+
+
+class ModelSaid(RequestModel):
+    """What the persona said: the model's text."""
+
+    kind: Literal["model"]
+    text: text(MODEL_TEXT_MAX)
+
+
+class ToolCalled(RequestModel):
+    """One tool call: the JSON object sent, and the product's answer as the model saw it
+    (cut by the runner to the cap). Output and latency are null for a call cut off in
+    flight (a tick over its time), which has neither."""
+
+    kind: Literal["call"]
+    tool: text(NAME_MAX, 1)
+    arguments: dict[str, Any]
+    result: Literal["ok", "error"]
+    output: text(CALL_OUTPUT_MAX) | None = None
+    latencyMs: Annotated[StrictInt, Field(ge=0, le=2_147_483_647)] | None = None
+
+
+class RatingGiven(RequestModel):
+    module: text(NAME_MAX, 1)
+    rating: Annotated[StrictInt, Field(ge=1, le=5)]
+    notes: text(TEXT_MAX) | None = None
+
+
+class RatingsGiven(RequestModel):
+    kind: Literal["ratings"]
+    ratings: Annotated[list[RatingGiven], Field(max_length=FEEDBACK_MAX)]
+
+
+class TickStopped(RequestModel):
+    """Why the tick stopped, when it did."""
+
+    kind: Literal["error"]
+    step: text(STEP_MAX, 1)
+    message: text(TICK_ERROR_MAX)
+
+
+TranscriptEvent = Annotated[ModelSaid | ToolCalled | RatingsGiven | TickStopped, Field(discriminator="kind")]
+
+
+class Transcript(RequestModel):
+    """The body of PUT /<id>/ticks/<tickId>/transcript: the tick's events, in order."""
+
+    # No count of its own: the body's 1 MiB bounds it (a cap on the count would let a
+    # document reader build a body of that many events that is only ever a 413).
+    events: Annotated[
+        list[TranscriptEvent],
+        Field(description="The tick's events in order; the whole body is at most 1 MiB."),
+    ]
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -201,9 +265,10 @@ def describe(exc: ValidationError) -> list[dict[str, Any]]:
     return details
 
 
-def read_json() -> Any:
-    """The request body as JSON, or a 400 that says it is not JSON."""
-    raw = request.get_data(cache=False)
+def read_json(max_bytes: int | None = None) -> Any:
+    """The request body as JSON, or a 400 that says it is not JSON; a route with a cap
+    of its own below MAX_BODY_BYTES passes it (a 413 above it, before any parsing)."""
+    raw = request.get_data(cache=False) if max_bytes is None else limits.read_at_most(max_bytes)
     try:
         return jsonio.loads(raw)
     except orjson.JSONDecodeError:
@@ -223,8 +288,8 @@ def validate(model: type[Model], data: Any) -> Model:
         ) from None
 
 
-def parse_body(model: type[Model]) -> Model:
-    return validate(model, read_json())
+def parse_body(model: type[Model], max_bytes: int | None = None) -> Model:
+    return validate(model, read_json(max_bytes))
 
 
 def parse_query(model: type[Model]) -> Model:

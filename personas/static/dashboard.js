@@ -15,7 +15,7 @@
   // Colour-blind-friendly line colours; red is kept for regressions.
   const PALETTE = ["#1f5fa8", "#e08214", "#2a9d8f", "#6a3d9a", "#8c564b", "#b8860b", "#0b7a3e", "#d16ba5", "#4d4d4d", "#17a2b8"];
 
-  const state = { personas: [], insights: null, sort: { key: "lastActiveAt", dir: -1 }, selected: null };
+  const state = { personas: [], insights: null, sort: { key: "lastActiveAt", dir: -1 }, selected: null, pendingTick: null };
 
   class TokenRejected extends Error {}
 
@@ -78,6 +78,12 @@
   }
 
   // --- the token ------------------------------------------------------------------------
+
+  // `#token=<jwt>&tick=<personaId>/<tickId>` opens that tick's view once the page loads.
+  function tickFromFragment() {
+    const match = /(?:^#|&)tick=([^&/]+)\/([^&]+)/.exec(window.location.hash);
+    return match ? { personaId: decodeURIComponent(match[1]), tickId: decodeURIComponent(match[2]) } : null;
+  }
 
   function tokenFromFragment() {
     const match = /(?:^#|&)token=([^&]*)/.exec(window.location.hash);
@@ -162,6 +168,8 @@
       show($("content"), true);
       fillArchetypes();
       renderAll();
+      if (state.pendingTick) openTick(state.pendingTick.personaId, state.pendingTick.tickId);
+      state.pendingTick = null;
     } catch (error) {
       handleFailure(error);
     } finally {
@@ -411,7 +419,7 @@
       el("strong", { text: f.module }),
       " — ",
       el("q", { text: f.notes }),
-      el("span", { className: "muted meta" }, ` ${f.email} · tick ${f.tickId} · `, timeCell(f.createdAt)),
+      el("span", { className: "muted meta" }, ` ${f.email} · `, tickButton(f.userId, f.tickId, `tick ${f.tickId}`), " · ", timeCell(f.createdAt)),
     )));
   }
 
@@ -475,7 +483,7 @@
   function renderFailing() {
     const failing = state.insights.runs.failing;
     show($("failing-empty"), failing.length === 0);
-    table("failing-table", ["Persona", "Failed ticks", "Last step", "Last error", "When"], failing.map((f) => el(
+    table("failing-table", ["Persona", "Failed ticks", "Last step", "Last error", "When", "Last tick"], failing.map((f) => el(
       "tr",
       { className: "failed" },
       el("td", { text: f.email }),
@@ -483,6 +491,7 @@
       el("td", { text: f.lastStep || "" }),
       el("td", { className: "error-text", text: f.lastError || "" }),
       el("td", {}, timeCell(f.lastAt)),
+      el("td", {}, tickButton(f.userId, f.lastTickId, "Open tick")),
     )));
   }
 
@@ -547,7 +556,7 @@
       el("p", {}, run, " ", runStatus),
       ...(recentTicks ? [
         el("h3", { text: `Recent ticks (${recentTicks.length})` }),
-        recentTicks.length ? ticksTable(recentTicks) : el("p", { className: "empty", text: "No ticks recorded yet." }),
+        recentTicks.length ? ticksTable(persona.userId, recentTicks) : el("p", { className: "empty", text: "No ticks recorded yet." }),
       ] : []),
       ...(spaces || []).map(spacePanel),
       el("h3", { text: `Recent actions (${failures} failed of ${recentActions.length})` }),
@@ -557,8 +566,8 @@
     );
   }
 
-  function ticksTable(ticks) {
-    const head = el("tr", {}, ...["Started", "State", "Step", "Tools (errors)", "Cost", "Error"].map((h) => el("th", { scope: "col", text: h })));
+  function ticksTable(personaId, ticks) {
+    const head = el("tr", {}, ...["Started", "State", "Step", "Tools (errors)", "Cost", "Error", "Tick"].map((h) => el("th", { scope: "col", text: h })));
     const rows = ticks.map((t) => el(
       "tr",
       { className: t.state === "failed" || t.state === "timeout" ? "failed" : null },
@@ -568,6 +577,7 @@
       el("td", { className: "number", text: `${t.toolCalls ?? 0} (${t.toolErrors ?? 0})` }),
       el("td", { className: "number", text: usd(t.costUsd ?? 0) }),
       el("td", { className: "error-text", text: t.error || "" }),
+      el("td", {}, tickButton(personaId, t.tickId, "Open")),
     ));
     return el("div", { className: "table-scroll" }, el("table", { className: "ticks" }, el("thead", {}, head), el("tbody", {}, ...rows)));
   }
@@ -620,9 +630,36 @@
     }
   }
 
+  // --- one tick -------------------------------------------------------------------------
+
+  function tickButton(personaId, tickId, label) {
+    const button = el("button", { type: "button", className: "link open-tick", "data-persona-id": personaId, "data-tick-id": tickId, text: label });
+    button.addEventListener("click", () => openTick(personaId, tickId));
+    return button;
+  }
+
+  async function openTick(personaId, tickId) {
+    const body = $("tick-body");
+    show($("tick-view"), true);
+    $("tick-heading").textContent = `Tick ${tickId}`;
+    body.replaceChildren(el("p", { role: "status", text: "Loading the tick…" }));
+    $("tick-view").scrollIntoView();
+    try {
+      const answer = await api(`${API}/${encodeURIComponent(personaId)}/ticks/${encodeURIComponent(tickId)}`);
+      body.replaceChildren(...window.PersonasTickView.render({ el, timeCell, usd }, personaId, answer));
+    } catch (error) {
+      if (error instanceof ApiFailure && error.status === 404) {
+        body.replaceChildren(el("p", { className: "empty", text: "This tick is not on record (its persona may be gone)." }));
+      } else {
+        handleFailure(error);
+      }
+    }
+  }
+
   // --- wiring ---------------------------------------------------------------------------
 
   function start() {
+    state.pendingTick = tickFromFragment();
     const fromFragment = tokenFromFragment();
     if (fromFragment) sessionStorage.setItem(TOKEN_KEY, fromFragment);
     $("token-form").addEventListener("submit", (event) => {
@@ -638,6 +675,7 @@
       askForToken(MESSAGES.missing);
     });
     $("refresh").addEventListener("click", loadAll);
+    $("close-tick").addEventListener("click", () => show($("tick-view"), false));
     $("weeks").addEventListener("change", loadInsights);
     $("archetype").addEventListener("change", loadInsights);
     $("space").addEventListener("change", loadInsights);

@@ -92,7 +92,7 @@ SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.erro
        t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
        t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
        t.cost_usd::float8 AS "costUsd",
-       a.calls AS "toolCalls", a.errors AS "toolErrors"
+       a.calls AS "toolCalls", a.errors AS "toolErrors", t.trace_id AS "traceId"
   FROM (SELECT *
           FROM personas.persona_ticks
          WHERE persona_id = :persona_id

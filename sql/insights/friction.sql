@@ -1,7 +1,9 @@
 -- name: friction_notes
 -- The newest low ratings (1 or 2) that carry a note, within the weeks shown: the raw
--- material for a bug report. Columns are named as the JSON answer names them.
-SELECT f.module, f.rating, f.notes, p.email, f.tick_id AS "tickId", f.created_at AS "createdAt"
+-- material for a bug report; the persona and the tick name the tick view it came from.
+-- Columns are named as the JSON answer names them.
+SELECT f.module, f.rating, f.notes, p.email, p.user_id AS "userId", f.tick_id AS "tickId",
+       f.created_at AS "createdAt"
   FROM personas.persona_feedback f
   JOIN personas.personas p ON p.user_id = f.persona_id
  WHERE f.rating <= 2

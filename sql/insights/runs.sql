@@ -25,7 +25,8 @@ SELECT personas.fleet_spent_today()::float8 AS "spentUsd",
 -- with a failure started in the weeks shown (a partial index holds only failures); each is
 -- then checked on its newest finished ticks (the ticks' (persona_id, started_at DESC) index),
 -- at most :streak of them, so `failedTicks` is the run of failures up to :streak.
--- The :limit most recently failed come back. Columns are named as the JSON answer names them.
+-- The :limit most recently failed come back, each with its last failing tick (the tick
+-- view's link). Columns are named as the JSON answer names them.
 WITH candidates AS (
     SELECT DISTINCT t.persona_id
       FROM personas.persona_ticks t
@@ -34,7 +35,7 @@ WITH candidates AS (
                             - (:weeks::int - 1) * interval '1 week') AT TIME ZONE 'UTC'
 ),
 recent AS (
-    SELECT c.persona_id, t.state, t.step, t.error, t.finished_at,
+    SELECT c.persona_id, t.tick_id, t.state, t.step, t.error, t.finished_at,
            row_number() OVER (PARTITION BY c.persona_id ORDER BY t.started_at DESC, t.tick_id DESC) AS nth
       FROM candidates c
      CROSS JOIN LATERAL (
@@ -52,7 +53,8 @@ streaks AS (
      GROUP BY persona_id
 )
 SELECT p.user_id AS "userId", p.email, s.failed_ticks AS "failedTicks",
-       last.step AS "lastStep", last.error AS "lastError", last.finished_at AS "lastAt"
+       last.step AS "lastStep", last.error AS "lastError", last.finished_at AS "lastAt",
+       last.tick_id AS "lastTickId"
   FROM streaks s
   JOIN recent last ON last.persona_id = s.persona_id AND last.nth = 1
   JOIN personas.personas p ON p.user_id = s.persona_id

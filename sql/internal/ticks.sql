@@ -19,16 +19,17 @@ SELECT state,
        AND output_tokens = coalesce(:output_tokens::bigint, output_tokens)
        AND cache_read_tokens = coalesce(:cache_read_tokens::bigint, cache_read_tokens)
        AND cache_write_tokens = coalesce(:cache_write_tokens::bigint, cache_write_tokens)
-       AND cost_usd = coalesce(:cost_usd::numeric(14, 6), cost_usd) AS unchanged
+       AND cost_usd = coalesce(:cost_usd::numeric(14, 6), cost_usd)
+       AND trace_id IS NOT DISTINCT FROM coalesce(:trace_id::text, trace_id) AS unchanged
   FROM personas.persona_ticks
  WHERE persona_id = :persona_id AND tick_id = :tick_id;
 
 -- name: start_tick!
 -- The first report of a tick; a repeated one (or one after its end) changes nothing.
 INSERT INTO personas.persona_ticks
-       (persona_id, tick_id, runner_id, state, driver, model, space_id,
+       (persona_id, tick_id, runner_id, state, driver, model, space_id, trace_id,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
-VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id,
+VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id, :trace_id,
         coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
         coalesce(:cache_read_tokens::bigint, 0), coalesce(:cache_write_tokens::bigint, 0),
         coalesce(:cost_usd::numeric, 0))
@@ -40,9 +41,9 @@ VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id
 -- tick is written: a finished one never changes (the view has checked the state under
 -- the persona's lock).
 INSERT INTO personas.persona_ticks AS t
-       (persona_id, tick_id, runner_id, state, step, error, driver, model, space_id,
+       (persona_id, tick_id, runner_id, state, step, error, driver, model, space_id, trace_id,
         finished_at, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
-VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :model, :space_id,
+VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :model, :space_id, :trace_id,
         now(), coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
         coalesce(:cache_read_tokens::bigint, 0), coalesce(:cache_write_tokens::bigint, 0),
         coalesce(:cost_usd::numeric, 0))
@@ -54,6 +55,7 @@ VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :mode
        driver = coalesce(:driver, t.driver),
        model = coalesce(:model, t.model),
        space_id = coalesce(:space_id, t.space_id),
+       trace_id = coalesce(:trace_id, t.trace_id),
        finished_at = now(),
        input_tokens = coalesce(:input_tokens::bigint, t.input_tokens),
        output_tokens = coalesce(:output_tokens::bigint, t.output_tokens),
@@ -63,7 +65,7 @@ VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :mode
  WHERE t.state = 'running';
 
 -- name: tick_answer^
--- The tick as the runner reads it back, its tool calls and failures counted from the
+-- The tick as the runner (and the admin tick view) reads it back, its tool calls and failures counted from the
 -- actions stored for it (one range of the tick index).
 SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.error,
        t.driver, t.model, t.space_id AS "spaceId",
@@ -71,7 +73,7 @@ SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.erro
        t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
        t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
        t.cost_usd::float8 AS "costUsd",
-       a.calls AS "toolCalls", a.errors AS "toolErrors"
+       a.calls AS "toolCalls", a.errors AS "toolErrors", t.trace_id AS "traceId"
   FROM personas.persona_ticks t
  CROSS JOIN LATERAL (SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
                        FROM personas.persona_actions

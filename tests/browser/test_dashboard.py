@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ARTIFACTS
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import add_action, add_persona, add_rating, add_tick
+from tests.service.factories import add_action, add_persona, add_rating, add_tick, add_transcript
 from tests.support.weeks import this_monday, week
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -310,3 +310,163 @@ def test_an_empty_database_says_how_to_seed(browser, live_api, devauth, db):
     open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
     assert wait_for(browser, "#personas-empty").text == "No personas yet — seed them with scripts/seed.py"
     assert "No ratings in these weeks." in browser.find_element(By.ID, "chart").text
+
+
+# --- the tick view -----------------------------------------------------------------------
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+SAM_4_EVENTS = [
+    {"kind": "model", "text": "First I list my todos, then I book the dentist."},
+    {
+        "kind": "call",
+        "tool": "todo.list",
+        "arguments": {"limit": 20},
+        "result": "ok",
+        "output": '{"items": [{"id": "t-1", "title": "Essay"}]}',
+        "latencyMs": 84,
+    },
+    {
+        "kind": "call",
+        "tool": "calendar.create",
+        "arguments": {"title": "Dentist", "fields": {"at": "09:00"}},
+        "result": "error",
+        "output": "409 conflict: slot taken",
+        "latencyMs": 211,
+    },
+    {
+        "kind": "ratings",
+        "ratings": [{"module": "calendar", "rating": 2, "notes": "It never said which slot clashed."}],
+    },
+    {"kind": "error", "step": "actions", "message": "POST actions: 503 Service Unavailable"},
+]
+
+
+@pytest.fixture
+def sam_4(db, fleet) -> None:
+    """Sam's last failed tick, with its transcript, its trace id and its rating's note."""
+    db.execute("UPDATE personas.persona_ticks SET trace_id = %s WHERE tick_id = 'sam-4'", (TRACE,))
+    add_transcript(db, "sam", "sam-4", SAM_4_EVENTS)
+    add_rating(
+        db,
+        "sam",
+        "calendar",
+        2,
+        datetime.now(UTC),
+        notes="It never said which slot clashed.",
+        tick_id="sam-4",
+    )
+
+
+def tick_view(browser):
+    return wait_for(browser, "#tick-view .tick-facts")
+
+
+def assert_sam_4_shown(browser) -> None:
+    view = tick_view(browser)
+    facts = {
+        dt.text: dd.text
+        for dt, dd in zip(
+            view.find_elements(By.CSS_SELECTOR, "dt"), view.find_elements(By.CSS_SELECTOR, "dd"), strict=True
+        )
+    }
+    assert facts["State"] == "failed" and facts["Step"] == "actions"
+    assert facts["Error"] == "POST actions: 503 Service Unavailable"
+    assert facts["Trace id"] == TRACE and facts["Cost"] == "$0.02"
+    assert facts["Tokens"].startswith("0 in / 0 out")
+    events = browser.find_elements(By.CSS_SELECTOR, "#tick-view ol.events > li")
+    assert [e.get_attribute("class") for e in events] == [
+        "event event-model",
+        "event event-call",
+        "event event-call call-error",
+        "event event-ratings",
+        "event event-error",
+    ]
+    assert "First I list my todos, then I book the dentist." in events[0].text
+    assert "todo.list" in events[1].text and "84 ms" in events[1].text and '"limit": 20' in events[1].text
+    # The failed call says so in words, not only in colour.
+    assert "✖ error" in events[2].text and "409 conflict: slot taken" in events[2].text
+    assert "calendar 2/5" in events[3].text and "It never said which slot clashed." in events[3].text
+    assert "Stopped" in events[4].text and "at step actions" in events[4].text
+
+
+def test_the_tick_view_opens_from_a_personas_ticks(browser, live_api, devauth, sam_4):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#personas-table tbody tr[data-user-id='sam']").click()
+    wait_for(browser, "#detail table.ticks button.open-tick[data-tick-id='sam-4']").click()
+    assert_sam_4_shown(browser)
+    screenshot(browser, "dashboard-tick-view.png")
+
+
+def test_the_tick_view_opens_from_the_failing_personas_and_a_friction_note(browser, live_api, devauth, sam_4):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#failing-table button.open-tick[data-tick-id='sam-4']").click()
+    assert_sam_4_shown(browser)
+    browser.find_element(By.ID, "close-tick").click()
+    note = wait_for(browser, "#friction button.open-tick[data-tick-id='sam-4']")
+    assert note.get_attribute("data-persona-id") == "sam"
+    note.click()
+    assert_sam_4_shown(browser)
+
+
+def test_the_tick_view_opens_from_its_fragment(browser, live_api, devauth, sam_4):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}&tick=sam/sam-4")
+    assert_sam_4_shown(browser)
+    assert "token=" not in browser.current_url
+
+
+def test_a_tick_without_a_transcript_shows_its_audited_calls(browser, live_api, devauth, db, fleet):
+    now = datetime.now(UTC)
+    add_tick(db, "ada", "ada-bare", started_at=now - timedelta(minutes=30))
+    add_action(
+        db, "ada", now - timedelta(minutes=29), tool="notes.create", error="500 boom", tick_id="ada-bare"
+    )
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}&tick=ada/ada-bare")
+    tick_view(browser)
+    body = browser.find_element(By.ID, "tick-body").text
+    assert "No transcript for this tick" in body
+    assert "notes.create" in body and "✖ error" in body and "500 boom" in body
+    assert "none reported" in body  # no trace id
+
+
+MARKUP = [
+    '<script>window.__pwned = "script"</script>',
+    '<img src="x" onerror="window.__pwned = \'img\'">',
+    "<a href=\"javascript:window.__pwned = 'link'\">click me</a>",
+]
+
+
+def test_markup_in_a_transcript_is_shown_as_text_and_nothing_runs(browser, live_api, devauth, db, fleet):
+    markup = " ".join(MARKUP)
+    add_tick(db, "ada", "ada-markup", state="failed", error=markup)
+    add_transcript(
+        db,
+        "ada",
+        "ada-markup",
+        [
+            {"kind": "model", "text": markup},
+            {
+                "kind": "call",
+                "tool": MARKUP[1],
+                "arguments": {"title": MARKUP[0], MARKUP[2]: [MARKUP[1]]},
+                "result": "error",
+                "output": markup,
+                "latencyMs": 5,
+            },
+            {"kind": "ratings", "ratings": [{"module": MARKUP[2], "rating": 1, "notes": markup}]},
+            {"kind": "error", "step": MARKUP[0], "message": markup},
+        ],
+    )
+    browser.get_log("browser")  # what earlier tests left in the log is theirs
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}&tick=ada/ada-markup")
+    tick_view(browser)
+    view = browser.find_element(By.ID, "tick-view")
+    text = view.text
+    for snippet in MARKUP:
+        assert snippet in text
+    for selector in ("script", "img", "a", "[onerror]", "[href]"):
+        assert view.find_elements(By.CSS_SELECTOR, selector) == [], selector
+    for link in view.find_elements(By.CSS_SELECTOR, "*"):
+        assert not (link.get_attribute("href") or "").startswith("javascript:")
+    assert browser.execute_script("return window.__pwned === undefined")
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []

@@ -10,6 +10,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from personas.transcripts import pack
+
 
 def add_persona(
     db: psycopg.Connection,
@@ -140,7 +142,13 @@ def as_javascript_sends(document: object) -> bytes:
 
 # Every table whose rows belong to one persona (by persona_id). A new one is one more name
 # here, and every orphan check covers it.
-PERSONA_CHILD_TABLES = ("persona_actions", "persona_feedback", "persona_activity", "persona_ticks")
+PERSONA_CHILD_TABLES = (
+    "persona_actions",
+    "persona_feedback",
+    "persona_activity",
+    "persona_ticks",
+    "persona_transcripts",
+)
 
 
 def orphan_counts(db: psycopg.Connection) -> dict[str, int]:
@@ -202,3 +210,21 @@ def add_tick(
         },
     )
     return tick_id
+
+
+def add_transcript(
+    db: psycopg.Connection,
+    persona_id: str,
+    tick_id: str,
+    events: list[dict],
+    *,
+    created_at: datetime | None = None,
+) -> None:
+    """A tick's transcript, stored as the service stores it (the tick must exist)."""
+    packed = pack(events)
+    db.execute(
+        "INSERT INTO personas.persona_transcripts"
+        " (persona_id, tick_id, digest, events, raw_bytes, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, coalesce(%s, now()))",
+        (persona_id, tick_id, packed.digest, packed.events, packed.raw_bytes, created_at),
+    )

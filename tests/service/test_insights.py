@@ -258,10 +258,11 @@ def test_friction_holds_only_low_ratings_with_a_note_newest_first(admin, db):
     friction = admin().get_json()["friction"]
     assert [f["notes"] for f in friction] == ["Cannot undo a delete.", "Slow to open."]
     first = friction[0]
-    assert {k: first[k] for k in ("module", "rating", "email", "tickId")} == {
+    assert {k: first[k] for k in ("module", "rating", "email", "userId", "tickId")} == {
         "module": "todo",
         "rating": 1,
         "email": "sam@mana.test",
+        "userId": "p1",
         "tickId": tick,
     }
     assert datetime.fromisoformat(first["createdAt"]) == week(0, hours=3)
@@ -321,6 +322,7 @@ def test_failing_lists_personas_whose_last_three_finished_ticks_failed(admin, db
     assert failing[0]["failedTicks"] == 3
     assert failing[0]["lastStep"] == "driver"
     assert failing[0]["lastError"] == "boom 3"
+    assert failing[0]["lastTickId"] == "f3"
     assert failing[0]["email"] == "failing@mana.test"
 
 

@@ -32,13 +32,13 @@ def chunks(body: bytes) -> Iterator[bytes]:
         yield body[start : start + CHUNK]
 
 
-def post_chunked(base_url: str, path: str, body: bytes) -> tuple[int, dict]:
-    """POST with Transfer-Encoding: chunked (no Content-Length) and read the answer."""
+def post_chunked(base_url: str, path: str, body: bytes, method: str = "POST") -> tuple[int, dict]:
+    """POST (or `method`) with Transfer-Encoding: chunked (no Content-Length) and read the answer."""
     url = urlsplit(base_url)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
         headers = {"X-Service-Key": SERVICE_KEY, "Content-Type": "application/json"}
-        conn.request("POST", path, body=chunks(body), headers=headers, encode_chunked=True)
+        conn.request(method, path, body=chunks(body), headers=headers, encode_chunked=True)
         response = conn.getresponse()
         return response.status, orjson.loads(response.read())
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devstack.postgres import create_database, free_port
-from tests.service.factories import add_action, add_persona, add_rating, count_rows
+from tests.service.factories import add_action, add_persona, add_rating, add_tick, add_transcript, count_rows
 from tests.support.commands import run_module
 from tests.support.retention import action_ids, days_ago, prune
 
@@ -90,3 +90,36 @@ def test_bad_settings_are_refused_before_touching_the_database(database_url):
     missing = run_module("personas.prune", env={})
     assert missing.returncode == 2
     assert "DATABASE_URL" in missing.stderr
+
+
+def arrange_transcripts(db) -> None:
+    """Ticks with transcripts on both sides of a 30-day window."""
+    add_persona(db, "p1")
+    for tick, age in (("old", 45), ("just-expired", 30.01), ("just-inside", 29.99), ("recent", 1)):
+        add_tick(db, "p1", tick, started_at=days_ago(age))
+        add_transcript(db, "p1", tick, [{"kind": "model", "text": tick}], created_at=days_ago(age))
+
+
+def transcript_ticks(db) -> set[str]:
+    return {row[0] for row in db.execute("SELECT tick_id FROM personas.persona_transcripts")}
+
+
+def test_prune_removes_transcripts_past_their_window_and_keeps_the_ticks(db, database_url):
+    arrange_transcripts(db)
+    run = prune(database_url, "--batch-size", "1")
+    assert run.returncode == 0, run.stderr
+    assert transcript_ticks(db) == {"just-inside", "recent"}
+    assert db.execute("SELECT count(*) FROM personas.persona_ticks").fetchone()[0] == 4
+    assert run.stdout.splitlines() == [run.stdout.strip()]
+    assert "removed 2 transcripts older than 30 days" in run.stdout
+
+
+def test_the_transcript_window_comes_from_the_environment_or_the_flag(db, database_url):
+    arrange_transcripts(db)
+    dry = prune(database_url, "--dry-run", TRANSCRIPT_RETENTION_DAYS="2")
+    assert "would remove 3 transcripts older than 2 days" in dry.stdout
+    assert len(transcript_ticks(db)) == 4
+    assert prune(database_url, TRANSCRIPT_RETENTION_DAYS="40").returncode == 0
+    assert transcript_ticks(db) == {"just-expired", "just-inside", "recent"}
+    assert prune(database_url, "--transcript-days", "2", TRANSCRIPT_RETENTION_DAYS="40").returncode == 0
+    assert transcript_ticks(db) == {"recent"}
