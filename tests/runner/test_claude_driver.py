@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -288,3 +289,33 @@ def test_every_page_of_the_tool_list_is_offered(config):
     whole = asyncio.run(listed())
     set_listing(config.mcp_url, pageSize=4)
     assert asyncio.run(listed()) == whole and len(whole) > 8
+
+
+def test_the_event_stream_outlives_the_call_timeout_and_closes_quietly(config, caplog):
+    """The session's GET stream is silent between server messages: it must not time out
+    at the per-call timeout, and its end at session close is no news for the log."""
+    _, session = new_persona(config)
+    call_timeout = 0.5
+
+    async def idle_session() -> list[str]:
+        async with open_product(config.mcp_url, session.token, session.space_id, call_timeout) as product:
+            await product.tools()
+            deadline = time.monotonic() + 4 * call_timeout
+            while time.monotonic() < deadline and not stream_lines(caplog):
+                await asyncio.sleep(0.05)
+            broken = stream_lines(caplog)
+            answer = await product.call("todo.list", {})
+        assert not answer.is_error
+        return broken
+
+    with caplog.at_level(logging.DEBUG, logger="mcp.client.streamable_http"):
+        assert asyncio.run(idle_session()) == []
+        assert stream_lines(caplog) == []
+
+
+def stream_lines(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith(("GET stream error", "GET stream disc"))
+    ]
