@@ -3,9 +3,11 @@ product module each tool belongs to.
 
 Module convention (the driver maps `todo.create` to a name the API accepts): the module of
 an offered tool is, in order, the part before the first `.` of a product name written at
-the start of its description (`todo.create: ...` or `[todo.create] ...`); else the longest
-module of the `submit_ratings` enum that the name starts with followed by `_`, `-` or
-`__`; else the part of the name before the first `__`; else before the first `_` or `-`.
+the start of its description (`todo.create: ...` or `[todo.create] ...`); the tool's own
+name when its description starts with that name and a colon (a product name with no `.`,
+`echo: ...`, is its own module, as the driver counts it); else the longest module of the
+`submit_ratings` enum that the name starts with followed by `_`, `-` or `__`; else the part
+of the name before the first `__`; else before the first `_` or `-`.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ def module_of(tool: dict[str, Any], enum: list[str] | None) -> str:
     described = PRODUCT_NAME.match(str(tool.get("description") or ""))
     if described:
         return described.group(1)
+    if str(tool.get("description") or "").startswith(f"{name}:"):
+        return name  # a product name with no module part (`echo: ...`) is its own module
     for module in sorted(enum or [], key=len, reverse=True):
         if any(name.startswith(module + sep) for sep in ("__", "_", "-")) or name == module:
             return module

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from jsonschema import Draft202012Validator, SchemaError
 
 from devllm import day
 from devllm.cut import cut, output_tokens, tokens
@@ -77,6 +78,19 @@ def _check_tools(tools: Any) -> None:
         schema = tool.get("input_schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             raise ApiError(400, f"tools.{i}.custom.input_schema: an object schema is required")
+        _check_schema(i, schema)
+
+
+def _check_schema(i: int, schema: dict) -> None:
+    """The API refuses the whole request when one tool's input schema is not JSON Schema."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ApiError(
+            400,
+            f"tools.{i}.custom.input_schema: JSON schema is invalid. It must match JSON Schema "
+            f"draft 2020-12 (https://json-schema.org/draft/2020-12). {exc.message}",
+        ) from None
 
 
 def _check_tool_choice(choice: Any, tools: list[dict]) -> None:

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devmcp.faults import CallLog, Fault, Faults
+from devmcp.listing import Listing, ListingSwitch
 
 
 def _bad(field: str, message: str) -> JSONResponse:
@@ -46,7 +47,24 @@ def parse_fault(body: object) -> Fault:
     )
 
 
-def routes(faults: Faults, calls: CallLog) -> list[Route]:
+def _schemas(body: dict, name: str) -> dict:
+    value = body.get(name, {})
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError(name, "must map tool names to JSON objects (the schema to declare)")
+    return value
+
+
+def parse_listing(body: object) -> ListingSwitch:
+    if not isinstance(body, dict):
+        raise ValueError("body", "must be a JSON object")
+    return ListingSwitch(
+        page_size=_number(body, "pageSize", 1, 1000, whole=True),
+        input_schemas=_schemas(body, "inputSchema"),
+        output_schemas=_schemas(body, "outputSchema"),
+    )
+
+
+def routes(faults: Faults, calls: CallLog, listing: Listing) -> list[Route]:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "service": "devmcp", "standIn": True})
 
@@ -61,6 +79,18 @@ def routes(faults: Faults, calls: CallLog) -> list[Route]:
 
     async def clear_faults(request: Request) -> Response:
         faults.clear()
+        return Response(status_code=204)
+
+    async def set_listing(request: Request) -> Response:
+        try:
+            listing.set(parse_listing(await request.json()))
+        except ValueError as exc:
+            field, message = exc.args if len(exc.args) == 2 else ("body", "must be JSON")
+            return _bad(field, message)
+        return Response(status_code=204)
+
+    async def reset_listing(request: Request) -> Response:
+        listing.set(ListingSwitch())
         return Response(status_code=204)
 
     async def served_calls(request: Request) -> Response:
@@ -79,5 +109,7 @@ def routes(faults: Faults, calls: CallLog) -> list[Route]:
         Route("/health", health, methods=["GET"]),
         Route("/dev/faults", add_fault, methods=["POST"]),
         Route("/dev/faults", clear_faults, methods=["DELETE"]),
+        Route("/dev/listing", set_listing, methods=["POST"]),
+        Route("/dev/listing", reset_listing, methods=["DELETE"]),
         Route("/dev/calls", served_calls, methods=["GET"]),
     ]

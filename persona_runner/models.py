@@ -100,6 +100,8 @@ class TickOutcome:
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     driver: str | None = None
+    # Product tools left out of the model's tools (an input schema it cannot take).
+    tools_skipped: int = 0
 
     def check(self) -> None:
         """Refuse what the service would refuse, before anything is posted.

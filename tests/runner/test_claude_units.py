@@ -4,6 +4,7 @@ rating schema, the story so far, the prompts and the price of a tick."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 
 import jsonschema
@@ -15,6 +16,7 @@ from persona_runner.config import DEFAULT_MODEL, RunnerConfig
 from persona_runner.day_prompts import favoured_modules, opening_turn, system_prompt
 from persona_runner.errors import ConfigError, RatingsRefused
 from persona_runner.models import Persona, Rating
+from persona_runner.product import Closing, TeardownNoise
 from persona_runner.ratings import RATINGS_TOOL, parse_ratings, ratings_tool
 from persona_runner.story import story_so_far
 from persona_runner.tool_names import ALLOWED, map_tool_names
@@ -237,3 +239,24 @@ def test_thinking_blocks_go_back_to_the_model_unchanged():
         "content": [thinking, redacted, {"type": "text", "text": "Let me look."}, use],
     }
     assert assistant_turn(reply, keep_tool_use=False)["content"][:2] == [thinking, redacted]
+
+
+# --- the MCP transport's log --------------------------------------------------------
+
+
+def test_a_get_stream_drop_outside_a_closing_session_is_still_logged():
+    record = logging.LogRecord(
+        "mcp.client.streamable_http",
+        logging.INFO,
+        __file__,
+        1,
+        "GET stream disconnected, reconnecting",
+        (),
+        None,
+    )
+    closing = Closing()
+    with closing.scope():
+        assert TeardownNoise().filter(record)  # mid-session: the product dropped it, that is news
+        closing.now = True
+        assert not TeardownNoise().filter(record)
+    assert TeardownNoise().filter(record)  # no session of ours: not ours to drop
