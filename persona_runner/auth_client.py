@@ -10,7 +10,7 @@ import requests
 
 from persona_runner.config import RunnerConfig
 from persona_runner.errors import UnexpectedResponse
-from persona_runner.spaces import Space, personal_space, spaces_of
+from persona_runner.spaces import Space, spaces_of
 from persona_runner.transport import JsonHttp
 
 
@@ -40,10 +40,6 @@ class AuthClient:
         if not isinstance(body, list):
             raise UnexpectedResponse(f"organization list: expected a JSON array, got {str(body)[:200]}")
         return spaces_of(body)
-
-    def personal_space(self, token: str) -> Space:
-        """The first space whose metadata says type "personal"."""
-        return personal_space(self.spaces(token))
 
     def create_space(self, token: str, name: str, slug: str, space_type: str) -> dict[str, Any]:
         """A shared space owned by the token's user; a taken slug is an ApiError (400)."""

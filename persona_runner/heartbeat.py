@@ -25,7 +25,6 @@ class Heartbeat:
         self.persona_id = persona_id
         self.runner_id = config.runner_id
         self.lease_seconds = config.lease_seconds
-        self.beats = 0
         self.lost: str | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{persona_id}", daemon=True)
@@ -45,7 +44,6 @@ class Heartbeat:
         while not self._done.wait(self.lease_seconds / 3):
             try:
                 self.internal.heartbeat(self.persona_id, self.runner_id, self.lease_seconds)
-                self.beats += 1
             except ApiError as exc:
                 if exc.status in (404, 409):
                     self.lost = exc.detail

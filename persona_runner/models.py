@@ -25,8 +25,6 @@ class Persona:
     archetype: str
     system_prompt: str
     module_mix: dict[str, float]
-    tick_cadence: str
-    last_active_at: str | None = None
 
     @classmethod
     def from_json(cls, row: Any) -> Persona:
@@ -40,8 +38,6 @@ class Persona:
             archetype=str(row.get("archetype", "")),
             system_prompt=str(row.get("systemPrompt", "")),
             module_mix={str(k): float(v) for k, v in mix.items() if is_number(v)},
-            tick_cadence=str(row.get("tickCadence", "daily")),
-            last_active_at=row.get("lastActiveAt"),
         )
 
 

@@ -6,7 +6,6 @@ each naming its field (with the row index for batch rows).
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
@@ -26,6 +25,7 @@ from pydantic import (
 )
 from werkzeug.routing import BaseConverter
 
+from apibase.limits import check_finite
 from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio, limits
 from personas.errors import ApiError, ValidationFailed
@@ -124,10 +124,8 @@ Tokens = Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)]
 TRACE_ID_PATTERN = "^[0-9a-f]{32}$"
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
+def _cost(value: float) -> float:
+    return check_finite(value, 0, COST_MAX)
 
 
 class TickUsage(RequestModel):
@@ -149,7 +147,7 @@ class TickReport(RequestModel):
     model: text(NAME_MAX) | None = None
     spaceId: text(ID_MAX) | None = None
     usage: TickUsage | None = None
-    costUsd: Annotated[StrictFloat, Field(ge=0, le=COST_MAX), AfterValidator(_finite)] | None = None
+    costUsd: Annotated[StrictFloat, Field(ge=0, le=COST_MAX), AfterValidator(_cost)] | None = None
     # The OpenTelemetry trace the runner recorded the tick under (W3C trace id, as sent in
     # `traceparent`), so the tick view links to the product's own spans of it.
     traceId: Annotated[StrictStr, Field(pattern=TRACE_ID_PATTERN)] | None = None

@@ -139,7 +139,7 @@ def test_the_story_stays_short_however_long_the_history():
 
 
 def test_the_system_prompt_carries_the_persona_the_date_and_the_story():
-    persona = Persona("u", "kate@mana.test", "nurse", "You are Kate.", {"todo": 2, "notes": 1}, "daily")
+    persona = Persona("u", "kate@mana.test", "nurse", "You are Kate.", {"todo": 2, "notes": 1})
     story = [tick("2025-06-01", [{"toolName": "todo.list", "result": "ok"}], [])]
     prompt = system_prompt(persona, date(2025, 6, 3), story)
     assert prompt.startswith("You are Kate.")
