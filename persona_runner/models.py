@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from persona_runner.errors import DriverFailed, UnexpectedResponse
+from apibase.client_errors import UnexpectedResponse
+from persona_runner.errors import DriverFailed
 from persona_runner.usage import Usage
 
 # The service's caps (its OpenAPI document states them): a longer value would make the

@@ -28,9 +28,9 @@ from werkzeug.routing import BaseConverter
 from apibase.limits import check_finite
 from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio, limits
-from personas.errors import ApiError, ValidationFailed
+from personas.errors import RequestRefused, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
-from personas.responses import TickStep
+from personas.response_shapes import TickStep
 
 # Length caps, stated in the OpenAPI document: generous for real use, small enough
 # that one row can never blow up an index entry or a log line.
@@ -250,7 +250,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return path or "body"
 
 
-def describe(exc: ValidationError) -> list[dict[str, Any]]:
+def error_details(exc: ValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors(include_url=False, include_input=False):
         # Drop pydantic's internal steps (e.g. 'function-after[...]') from the location.
@@ -270,14 +270,14 @@ def read_json(max_bytes: int | None = None) -> Any:
     try:
         return jsonio.loads(raw)
     except orjson.JSONDecodeError:
-        raise ApiError("The request body is not valid JSON (UTF-8).") from None
+        raise RequestRefused("The request body is not valid JSON (UTF-8).") from None
 
 
 def validate(model: type[Model], data: Any) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        details = describe(exc)
+        details = error_details(exc)
         first = details[0]
         raise ValidationFailed(
             f"{first['field']}: {first['message']}"

@@ -129,7 +129,9 @@ def read_catalog(path: Path | str = DEFAULT_PATH) -> Catalog:
         try:
             personas[index] = CatalogPersona.model_validate(raw)
         except ValidationError as exc:
-            problems += [f"{entry_label(index, raw)}: {field}: {message}" for field, message in describe(exc)]
+            problems += [
+                f"{entry_label(index, raw)}: {field}: {message}" for field, message in field_problems(exc)
+            ]
     problems += cross_entry_problems(entries, personas)
     if problems:
         raise CatalogError(path, problems)
@@ -176,7 +178,7 @@ def entry_label(index: int, raw: Any) -> str:
     return f"personas[{index}] <{email if isinstance(email, str) else 'no email'}>"
 
 
-def describe(exc: ValidationError) -> list[tuple[str, str]]:
+def field_problems(exc: ValidationError) -> list[tuple[str, str]]:
     found = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-", "literal[", "[key]"))]

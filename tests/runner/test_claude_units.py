@@ -13,7 +13,7 @@ from anthropic.types import Message
 from persona_runner.claude import assistant_turn, input_hash, then_user
 from persona_runner.config import DEFAULT_MODEL, RunnerConfig
 from persona_runner.day_prompts import favoured_modules, opening_turn, system_prompt
-from persona_runner.errors import ConfigError, RatingsRefused
+from persona_runner.errors import RatingsRefused, RunnerConfigError
 from persona_runner.models import Persona, Rating
 from persona_runner.ratings import RATINGS_TOOL, parse_ratings, ratings_tool
 from persona_runner.story import story_so_far
@@ -211,7 +211,7 @@ def test_the_driver_settings_come_from_the_environment_with_documented_defaults(
     ],
 )
 def test_bad_driver_settings_are_refused_naming_the_variable(name, value):
-    with pytest.raises(ConfigError, match=name):
+    with pytest.raises(RunnerConfigError, match=name):
         RunnerConfig.from_env({"MANA_SERVICE_KEY": "k", name: value})
 
 

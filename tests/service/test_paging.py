@@ -14,7 +14,7 @@ import requests
 from personas.insights import STALE_LIMIT
 from personas.jsonio import OrjsonProvider
 from personas.queries import queries
-from personas.responses import DueList, PersonaList
+from personas.response_shapes import DueList, PersonaList
 from personas.streaming import MAX_BATCH_ROWS
 from personas.validation import PROMPT_MAX
 from tests.conftest import SERVICE_KEY
