@@ -7,16 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from apibase.client_errors import UnexpectedResponse
+
+# The service's caps: a longer value would make the whole batch a 400, so the runner
+# trims rather than lose a tick's worth of rows.
+from apibase.limits import ACTIONS_MAX, FEEDBACK_MAX, HASH_MAX, NAME_MAX, TEXT_MAX
 from persona_runner.errors import DriverFailed
 from persona_runner.usage import Usage
-
-# The service's caps (its OpenAPI document states them): a longer value would make the
-# whole batch a 400, so the runner trims rather than lose a tick's worth of rows.
-TEXT_MAX = 4000
-HASH_MAX = 256
-NAME_MAX = 200
-ACTIONS_MAX = 500
-RATINGS_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -106,8 +102,8 @@ class TickOutcome:
         """
         if len(self.actions) > ACTIONS_MAX:
             raise DriverFailed(f"{len(self.actions)} actions in one tick; the API takes {ACTIONS_MAX}")
-        if len(self.ratings) > RATINGS_MAX:
-            raise DriverFailed(f"{len(self.ratings)} ratings in one tick; the API takes {RATINGS_MAX}")
+        if len(self.ratings) > FEEDBACK_MAX:
+            raise DriverFailed(f"{len(self.ratings)} ratings in one tick; the API takes {FEEDBACK_MAX}")
         for i, action in enumerate(self.actions):
             if not action.tool_name or action.result not in ("ok", "error"):
                 raise DriverFailed(f"action {i} needs a tool name and a result of ok or error")

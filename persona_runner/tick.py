@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apibase.client_errors import ExpectedError, StatusError
+from apibase.limits import TICK_ERROR_MAX
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver, Story
@@ -31,8 +32,6 @@ from persona_runner.internal_client import InternalClient
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.spaces import choose_space
-
-ERROR_MAX = 2000
 
 
 class TickFailed(ExpectedError):
@@ -122,7 +121,7 @@ class TickResult:
         if self.step:
             body["step"] = self.step
         if self.error:
-            body["error"] = self.error[:ERROR_MAX]
+            body["error"] = self.error[:TICK_ERROR_MAX]
         if self.outcome.driver:
             body["driver"] = self.outcome.driver
         if self.outcome.model:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Cadence = Literal["hourly", "daily", "weekdays"]
+from apibase.limits import Cadence
 
 
 class ResponseModel(BaseModel):

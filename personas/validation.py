@@ -25,22 +25,25 @@ from pydantic import (
 )
 from werkzeug.routing import BaseConverter
 
-from apibase.limits import check_finite
+from apibase.limits import (
+    ACTIONS_MAX,
+    DEFAULT_CADENCE,
+    FEEDBACK_MAX,
+    HASH_MAX,
+    ID_MAX,
+    NAME_MAX,
+    PROMPT_MAX,
+    TEXT_MAX,
+    TICK_ERROR_MAX,
+    Cadence,
+    check_finite,
+)
 from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio, limits
 from personas.errors import RequestRefused, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
 from personas.response_shapes import TickStep
 
-# Length caps, stated in the OpenAPI document: generous for real use, small enough
-# that one row can never blow up an index entry or a log line.
-ID_MAX = 200
-NAME_MAX = 200
-HASH_MAX = 256
-TEXT_MAX = 4000
-PROMPT_MAX = 20_000
-ACTIONS_MAX = 500
-FEEDBACK_MAX = 100
 CLAIM_LIMIT_MAX = 500
 
 
@@ -113,7 +116,6 @@ class ClaimRelease(RequestModel):
     runnerId: text(ID_MAX, 1)
 
 
-TICK_ERROR_MAX = 2000
 DRIVER_MAX = 100
 # numeric(14, 6) holds less than 10^8 dollars; no tick costs anything near this cap.
 COST_MAX = 1_000_000
@@ -333,7 +335,7 @@ class PersonaUpsert(RequestModel):
     systemPrompt: text(PROMPT_MAX, 1)
     moduleMix: ModuleMix
     name: text(NAME_MAX, 1) | None = None
-    tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
+    tickCadence: Cadence = DEFAULT_CADENCE
 
 
 INSIGHTS_WEEKS_MAX = 52

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from apibase.limits import DEFAULT_CADENCE, NAME_MAX, PROMPT_MAX, Cadence
 from apibase.module_mix import check_module_mix, check_weight
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "catalog.json"
@@ -99,12 +100,12 @@ class CatalogPersona(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     email: Annotated[StrictStr, AfterValidator(persona_email)]
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX)]
     archetype: Identifier
-    systemPrompt: Annotated[StrictStr, Field(max_length=20_000), AfterValidator(prompt)]
+    systemPrompt: Annotated[StrictStr, Field(max_length=PROMPT_MAX), AfterValidator(prompt)]
     # The same rule as the admin API's: each weight finite, 0..10^6; one above 0.
     moduleMix: Annotated[dict[Identifier, Weight], AfterValidator(check_module_mix)]
-    tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
+    tickCadence: Cadence = DEFAULT_CADENCE
     pair: Pair | None = None
 
 
