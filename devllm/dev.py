@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from devllm.errors import ApiError
+from devllm.errors import MessagesApiError
 from devllm.faults import STATUSES, STOP_REASONS, Faults
 
 bp = Blueprint("dev", __name__)
@@ -30,39 +30,39 @@ def add_fault() -> Response:
     the next answers end that way."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, f"The body must be a JSON object: {SHAPES}.")
+        raise MessagesApiError(400, f"The body must be a JSON object: {SHAPES}.")
     times = whole(body.get("times", 1), "times", 1, 1000)
     faults: Faults = current_app.extensions["devllm.faults"]
     if body.get("status") is not None:
         status = body["status"]
         if status not in STATUSES or isinstance(status, bool):
-            raise ApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
+            raise MessagesApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
         retry_after = body.get("retryAfter")
         if retry_after is not None and status == 500:
-            raise ApiError(400, "retryAfter: goes with a status of 429 or 529")
+            raise MessagesApiError(400, "retryAfter: goes with a status of 429 or 529")
         if retry_after is not None:
             retry_after = whole(retry_after, "retryAfter", 0, MAX_RETRY_AFTER)
         faults.add(status, times, retry_after)
     elif "retryAfter" in body:
-        raise ApiError(400, "retryAfter: goes with a status of 429 or 529")
+        raise MessagesApiError(400, "retryAfter: goes with a status of 429 or 529")
     elif "badRatings" in body:
         if body["badRatings"] is not True:
-            raise ApiError(400, "badRatings: must be true")
+            raise MessagesApiError(400, "badRatings: must be true")
         faults.add_bad_ratings(times)
     elif "delayMs" in body:
         faults.add_delay(whole(body["delayMs"], "delayMs", 1, MAX_DELAY_MS), times)
     elif "stopReason" in body:
         if body["stopReason"] not in STOP_REASONS:
-            raise ApiError(400, f"stopReason: must be one of {', '.join(STOP_REASONS)}")
+            raise MessagesApiError(400, f"stopReason: must be one of {', '.join(STOP_REASONS)}")
         faults.add_stop_reason(body["stopReason"], times)
     else:
-        raise ApiError(400, f"status: required, or another switch: {SHAPES}")
+        raise MessagesApiError(400, f"status: required, or another switch: {SHAPES}")
     return Response(status=204)
 
 
 def whole(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ApiError(400, f"{field}: must be a whole number from {low} to {high}")
+        raise MessagesApiError(400, f"{field}: must be a whole number from {low} to {high}")
     return value
 
 

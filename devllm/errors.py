@@ -25,7 +25,7 @@ TYPES = {
 RETRYABLE = (408, 409, 429)
 
 
-class ApiError(Exception):
+class MessagesApiError(Exception):
     def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
@@ -56,8 +56,8 @@ def with_request_id(response: Response) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
+    @app.errorhandler(MessagesApiError)
+    def api_error(exc: MessagesApiError) -> Response:
         return error_response(exc.status, exc.message, exc.retry_after)
 
     @app.errorhandler(HTTPException)

@@ -13,7 +13,7 @@ import time
 
 from flask import request
 
-from devllm.errors import ApiError
+from devllm.errors import MessagesApiError
 
 STATUSES = (429, 500, 529)
 STOP_REASONS = ("refusal", "max_tokens", "model_context_window_exceeded")
@@ -92,4 +92,4 @@ def raise_injected(faults: Faults) -> None:
     error = faults.take()
     if error is not None:
         status, retry_after = error
-        raise ApiError(status, MESSAGES[status], retry_after)
+        raise MessagesApiError(status, MESSAGES[status], retry_after)

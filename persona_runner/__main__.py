@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from persona_runner.config import DRIVER_NAMES, RunnerConfig
 from persona_runner.drivers import make_driver
-from persona_runner.errors import ConfigError
+from persona_runner.errors import RunnerConfigError
 from persona_runner.once import EXIT_NO_TICK, run_once
 
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = RunnerConfig.from_env()
-    except ConfigError as exc:
+    except RunnerConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
     if args.runner_id:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     default_driver = "claude" if args.command == "serve" else "scripted"
     try:
         driver = make_driver(args.driver or config.driver or default_driver, config)
-    except ConfigError as exc:
+    except RunnerConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
     if args.command == "serve":

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from apibase.env import Env
-from persona_runner.errors import ConfigError
+from persona_runner.errors import RunnerConfigError
 from persona_runner.password import resolve_seed_secret
 from persona_runner.usage import Prices
 
@@ -32,7 +32,7 @@ def _price(env: Env, name: str, default: float) -> float:
 def _driver(env: Env) -> str:
     value = env.text("RUNNER_DRIVER")
     if value and value not in DRIVER_NAMES:
-        raise ConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
+        raise RunnerConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
     return value
 
 
@@ -92,10 +92,12 @@ class RunnerConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
         values = os.environ if env is None else env
-        env = Env(values, error=ConfigError)
+        env = Env(values, error=RunnerConfigError)
         service_key = env.secret("MANA_SERVICE_KEY")
         if not service_key:
-            raise ConfigError("MANA_SERVICE_KEY is not set: the internal routes refuse a runner without it")
+            raise RunnerConfigError(
+                "MANA_SERVICE_KEY is not set: the internal routes refuse a runner without it"
+            )
         anthropic_base_url = env.url("ANTHROPIC_BASE_URL", "") if env.text("ANTHROPIC_BASE_URL") else None
         return cls(
             api_url=env.url("MANA_API_URL", DEFAULT_API_URL),

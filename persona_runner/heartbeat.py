@@ -7,8 +7,8 @@ import logging
 import threading
 from types import TracebackType
 
+from apibase.client_errors import ExpectedError, StatusError
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import ApiError, RunnerError
 from persona_runner.internal_client import InternalClient
 
 log = logging.getLogger("persona_runner.heartbeat")
@@ -25,7 +25,6 @@ class Heartbeat:
         self.persona_id = persona_id
         self.runner_id = config.runner_id
         self.lease_seconds = config.lease_seconds
-        self.beats = 0
         self.lost: str | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{persona_id}", daemon=True)
@@ -45,12 +44,11 @@ class Heartbeat:
         while not self._done.wait(self.lease_seconds / 3):
             try:
                 self.internal.heartbeat(self.persona_id, self.runner_id, self.lease_seconds)
-                self.beats += 1
-            except ApiError as exc:
+            except StatusError as exc:
                 if exc.status in (404, 409):
                     self.lost = exc.detail
                     log.warning("lease of %s lost: %s", self.persona_id, exc.detail)
                     return
                 log.warning("heartbeat for %s failed: %s", self.persona_id, exc.detail)
-            except RunnerError as exc:  # the API is away: the next beat may reach it
+            except ExpectedError as exc:  # the API is away: the next beat may reach it
                 log.warning("heartbeat for %s failed: %s", self.persona_id, exc)

@@ -11,11 +11,11 @@ from urllib.parse import quote
 
 import requests
 
+from apibase.client_errors import StatusError, UnexpectedResponse
+from apibase.http_client import JsonHttp
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import ApiError, UnexpectedResponse
 from persona_runner.models import Action, Persona, Rating
 from persona_runner.retry import RetryPolicy, with_retries
-from persona_runner.transport import JsonHttp
 
 PREFIX = "/api/v1/personas/internal"
 
@@ -64,7 +64,7 @@ class InternalClient:
         if self.claims_supported:
             try:
                 return self.claim(runner_id, limit, lease_seconds)
-            except ApiError as exc:
+            except StatusError as exc:
                 if exc.status != 404:
                     raise
                 self.claims_supported = False
@@ -77,7 +77,7 @@ class InternalClient:
             self.http.request(
                 "DELETE", f"{PREFIX}/claims/{quote(persona_id, safe='')}", params={"runnerId": runner_id}
             )
-        except ApiError as exc:
+        except StatusError as exc:
             if exc.status == 404:
                 return False
             raise
@@ -106,7 +106,7 @@ class InternalClient:
 
     def heartbeat(self, persona_id: str, runner_id: str, lease_seconds: int) -> str | None:
         """Extend this runner's lease; its new end. 404 (no live lease) and 409 (another
-        runner's) raise ApiError: the caller has lost the persona."""
+        runner's) raise StatusError: the caller has lost the persona."""
         body = self.http.request(
             "POST",
             f"{PREFIX}/claims/{quote(persona_id, safe='')}/heartbeat",

@@ -6,12 +6,12 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from apibase.client_errors import ExpectedError
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver
-from persona_runner.errors import RunnerError
 from persona_runner.internal_client import InternalClient
-from persona_runner.tick import Tick, describe
+from persona_runner.tick import Tick, error_line
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -33,8 +33,8 @@ def run_once(
     try:
         try:
             batch = internal.claim_or_due(config.runner_id, limit, config.lease_seconds)
-        except RunnerError as exc:
-            print(f"tick: cannot get due personas from {config.api_url}: {describe(exc)}", file=out)
+        except ExpectedError as exc:
+            print(f"tick: cannot get due personas from {config.api_url}: {error_line(exc)}", file=out)
             return EXIT_NO_TICK
         if not batch.personas:
             print(f"tick: no personas due (via {batch.source})", file=out)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from persona_runner.errors import ApiError, NetworkError, RunnerError
+from apibase.client_errors import ExpectedError, NetworkError, StatusError
 
 T = TypeVar("T")
 
@@ -37,11 +37,11 @@ class RetryPolicy:
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-def retryable(exc: RunnerError) -> bool:
+def retryable(exc: ExpectedError) -> bool:
     """Network errors, 429 and 5xx may pass; a 4xx will fail the same way again."""
     if isinstance(exc, NetworkError):
         return True
-    return isinstance(exc, ApiError) and (exc.status == 429 or exc.status >= 500)
+    return isinstance(exc, StatusError) and (exc.status == 429 or exc.status >= 500)
 
 
 def with_retries(
@@ -55,11 +55,11 @@ def with_retries(
     for retry in range(policy.attempts):
         try:
             return call()
-        except RunnerError as exc:
+        except ExpectedError as exc:
             if not retryable(exc) or retry == policy.attempts - 1:
                 raise
             wait = policy.delay(retry, rng)
-            if isinstance(exc, ApiError) and exc.retry_after is not None:
+            if isinstance(exc, StatusError) and exc.retry_after is not None:
                 wait = max(wait, min(exc.retry_after, policy.max_delay))
             sleep(wait)
     raise AssertionError("unreachable: the last attempt returns or raises")

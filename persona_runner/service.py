@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from apibase.client_errors import ExpectedError
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver
-from persona_runner.errors import RunnerError
 from persona_runner.internal_client import InternalClient
 from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona
-from persona_runner.tick import Tick, describe
+from persona_runner.tick import Tick, error_line
 
 log = logging.getLogger("persona_runner.service")
 
@@ -82,8 +82,8 @@ class RunnerService:
             return
         try:
             batch = self.claims.claim(self.config.runner_id, free, self.config.lease_seconds)
-        except RunnerError as exc:
-            self.say(f"runner: cannot claim from {self.config.api_url}: {describe(exc)}")
+        except ExpectedError as exc:
+            self.say(f"runner: cannot claim from {self.config.api_url}: {error_line(exc)}")
             return
         for persona in batch.personas:
             worker = threading.Thread(target=self.drive, args=(persona,), name=f"tick-{persona.user_id}")

@@ -22,20 +22,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apibase.client_errors import ExpectedError, StatusError
+from apibase.limits import TICK_ERROR_MAX
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver, Story
-from persona_runner.errors import ApiError, RunnerError
 from persona_runner.heartbeat import Heartbeat
 from persona_runner.internal_client import InternalClient
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.spaces import choose_space
 
-ERROR_MAX = 2000
 
-
-class TickFailed(RunnerError):
+class TickFailed(ExpectedError):
     """A persona's tick stopped at `step` (login, spaces, driver, actions, feedback, timeout, lease)."""
 
     state = "failed"
@@ -87,8 +86,8 @@ def new_tick_id(now: datetime | None = None) -> str:
     return f"tick-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def describe(exc: RunnerError) -> str:
-    return exc.detail if isinstance(exc, ApiError) else str(exc)
+def error_line(exc: ExpectedError) -> str:
+    return exc.detail if isinstance(exc, StatusError) else str(exc)
 
 
 @contextmanager
@@ -97,8 +96,8 @@ def step(name: str) -> Iterator[None]:
         yield
     except TickFailed:
         raise
-    except RunnerError as exc:
-        raise TickFailed(name, describe(exc)) from exc
+    except ExpectedError as exc:
+        raise TickFailed(name, error_line(exc)) from exc
 
 
 @dataclass
@@ -122,7 +121,7 @@ class TickResult:
         if self.step:
             body["step"] = self.step
         if self.error:
-            body["error"] = self.error[:ERROR_MAX]
+            body["error"] = self.error[:TICK_ERROR_MAX]
         if self.outcome.driver:
             body["driver"] = self.outcome.driver
         if self.outcome.model:
@@ -231,8 +230,8 @@ class Tick:
             outcome.check()
         except TickFailed:
             raise
-        except RunnerError as exc:
-            raise TickFailed(getattr(exc, "step", "driver"), describe(exc)) from exc
+        except ExpectedError as exc:
+            raise TickFailed(getattr(exc, "step", "driver"), error_line(exc)) from exc
         except Exception as exc:  # a driver is foreign code: its bug costs one persona, not the run
             raise TickFailed("driver", f"{type(exc).__name__}: {exc}") from exc
 
@@ -244,8 +243,8 @@ class Tick:
         try:
             outcome.check()
             self.internal.post_actions(result.persona.user_id, result.tick_id, outcome.actions)
-        except RunnerError as exc:
-            result.notes.append(f"{len(outcome.actions)} collected actions not posted: {describe(exc)}")
+        except ExpectedError as exc:
+            result.notes.append(f"{len(outcome.actions)} collected actions not posted: {error_line(exc)}")
             return
         result.actions_posted = True
         result.notes.append(f"{len(outcome.actions)} collected actions posted")
@@ -255,15 +254,15 @@ class Tick:
         a final report creates the tick when `running` never arrived."""
         try:
             self.internal.report_tick(result.persona.user_id, result.tick_id, body)
-        except RunnerError as exc:
-            result.notes.append(f"tick {body['state']} not recorded: {describe(exc)}")
+        except ExpectedError as exc:
+            result.notes.append(f"tick {body['state']} not recorded: {error_line(exc)}")
 
     def release(self, result: TickResult) -> None:
         """Hand the persona back at once rather than hide it until the lease runs out."""
         try:
             released = self.internal.release(result.persona.user_id, self.config.runner_id)
-        except RunnerError as exc:
-            result.notes.append(f"lease not released: {describe(exc)}")
+        except ExpectedError as exc:
+            result.notes.append(f"lease not released: {error_line(exc)}")
             return
         if released and result.state != "ok":
             result.notes.append("lease released")

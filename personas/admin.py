@@ -16,7 +16,7 @@ from personas.mana_auth import get_mana_auth
 from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
-from personas.responses import Deleted, PersonaDetail, PersonaList, RunNow, TickDetail, Upserted
+from personas.response_shapes import Deleted, PersonaDetail, PersonaList, RunNow, TickDetail, Upserted
 from personas.streaming import ListStream
 from personas.ticks import shown_tick
 from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query, tick_id

@@ -13,7 +13,7 @@ from personas.metrics import ROWS_WRITTEN
 from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
-from personas.responses import Claimed, DueList, LeaseExtended, Written
+from personas.response_shapes import Claimed, DueList, LeaseExtended, Written
 from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,

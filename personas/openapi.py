@@ -4,7 +4,7 @@ Built from the app's url map: each view declares its operation beside it with
 `@operation(summary, ok=..., body=..., query=..., errors=...)`; the path and method come
 from its route, the tag and the security from its blueprint (the gate of its prefix).
 Request schemas are the very models that validate requests (personas.validation),
-response schemas those of personas.responses. A route without a declaration is an error,
+response schemas those of personas.response_shapes. A route without a declaration is an error,
 so a route cannot exist undocumented.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import BaseModel
 
-from personas import responses as out
+from personas import response_shapes as out
 from personas import validation as req
 
 bp = Blueprint("openapi", __name__)

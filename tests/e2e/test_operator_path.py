@@ -69,7 +69,6 @@ def scripted_tick(persona: CatalogPersona, user_id: str) -> TickOutcome:
         archetype=persona.archetype,
         system_prompt=persona.systemPrompt,
         module_mix=dict(persona.moduleMix),
-        tick_cadence=persona.tickCadence,
     )
     return ScriptedDriver().run_tick(runner_persona, Session("tick", user_id, "space", token="-"))
 

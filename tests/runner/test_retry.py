@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from persona_runner.errors import ApiError, AuthError, NetworkError
+from apibase.client_errors import AuthError, NetworkError, StatusError
 from persona_runner.retry import RetryPolicy, retryable, with_retries
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0)
@@ -27,8 +27,8 @@ class Flaky:
         return "answer"
 
 
-def api_error(status: int, retry_after: float | None = None) -> ApiError:
-    return ApiError("POST", "http://api/x", status, {"error": "E", "message": "m"}, retry_after)
+def api_error(status: int, retry_after: float | None = None) -> StatusError:
+    return StatusError("POST", "http://api/x", status, {"error": "E", "message": "m"}, retry_after)
 
 
 def network_error() -> NetworkError:
@@ -45,7 +45,7 @@ def test_transient_failures_are_retried_until_the_answer(error):
 @pytest.mark.parametrize("error", [api_error(400), api_error(404), api_error(409), api_error(422)])
 def test_client_errors_are_never_retried(error):
     call, waits = Flaky(error), []
-    with pytest.raises(ApiError):
+    with pytest.raises(StatusError):
         with_retries(call, POLICY, sleep=waits.append)
     assert call.calls == 1 and waits == []
 
@@ -57,7 +57,7 @@ def test_auth_refusals_are_never_retried():
 
 def test_attempts_are_bounded_and_the_last_error_is_raised():
     call, waits = Flaky(*[api_error(503) for _ in range(10)]), []
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(StatusError) as raised:
         with_retries(call, POLICY, sleep=waits.append)
     assert raised.value.status == 503
     assert call.calls == POLICY.attempts and len(waits) == POLICY.attempts - 1
