@@ -55,6 +55,18 @@ class AuthError(ApiError):
     """401 or 403: a wrong password, token or service key; retrying cannot help."""
 
 
+class Unposted(RunnerError):
+    """A post the API never accepted although it was retried as long as allowed (the API
+    away: network errors, 429, 5xx). It carries the request, so it can be sent again."""
+
+    def __init__(self, method: str, path: str, body: Any, cause: RunnerError) -> None:
+        super().__init__(str(cause))
+        self.method = method
+        self.path = path
+        self.body = body
+        self.cause = cause
+
+
 class UnexpectedResponse(RunnerError):
     """A 2xx answer whose body is not what the contract promises."""
 
