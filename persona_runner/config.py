@@ -52,12 +52,15 @@ class RunnerConfig:
     runner_id: str = ""
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
-    # Bounded retries for the idempotent posts: the whole budget stays under a minute.
+    # Bounded retries for the calls outside a tick's posts (history, the running report,
+    # replay); a tick's posts are retried until its lease would lapse instead.
     retry_attempts: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 8.0
     lease_seconds: int = 600
-    # The service loop (`serve`): its port, cadence, slots, and how long a tick may run.
+    # The service loop (`serve`): its address, cadence, slots, and how long a tick may run.
+    # All interfaces by default, so a container's health check from outside reaches it.
+    host: str = "0.0.0.0"
     port: int = 3070
     tick_interval: float = 60.0
     concurrency: int = 2
@@ -110,6 +113,7 @@ class RunnerConfig:
             read_timeout=env.seconds("RUNNER_READ_TIMEOUT", 10.0),
             retry_attempts=env.whole("RUNNER_RETRY_ATTEMPTS", 4, minimum=1, maximum=10),
             lease_seconds=env.whole("RUNNER_LEASE_S", 600, minimum=5, maximum=3600),
+            host=env.text("RUNNER_HOST", "0.0.0.0"),
             port=env.whole("PORT", 3070, minimum=1, maximum=65535),
             tick_interval=env.seconds("RUNNER_TICK_INTERVAL_S", 60.0),
             concurrency=env.whole("PERSONA_CONCURRENCY", 2, minimum=1, maximum=256),

@@ -3,6 +3,8 @@ in one place (the tick loop, the scripts), which turns each into one line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from apibase.client_errors import ExpectedError
 
 
@@ -21,6 +23,18 @@ class SeedSecretRefused(RunnerConfigError):
 
 class SeedSecretEmpty(RunnerConfigError):
     """PERSONA_SEED_SECRET is set to nothing (or only blanks): never a key, never a fallback."""
+
+
+class Unposted(RunnerError):
+    """A post the API never accepted although it was retried as long as allowed (the API
+    away: network errors, 429, 5xx). It carries the request, so it can be sent again."""
+
+    def __init__(self, method: str, path: str, body: Any, cause: ExpectedError) -> None:
+        super().__init__(str(cause))
+        self.method = method
+        self.path = path
+        self.body = body
+        self.cause = cause
 
 
 class NoPersonalSpace(RunnerError):

@@ -4,6 +4,7 @@ turn, one line each and a summary. One persona's failure never stops the others.
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
 from apibase.client_errors import ExpectedError
@@ -31,6 +32,7 @@ def run_once(
     internal = internal or InternalClient(config)
     auth = auth or AuthClient(config)
     try:
+        claimed_at = time.monotonic()  # the leases count from here, not from each tick's start
         try:
             batch = internal.claim_or_due(config.runner_id, limit, config.lease_seconds)
         except ExpectedError as exc:
@@ -42,7 +44,8 @@ def run_once(
         tick = Tick(config, driver, internal, auth)
         failed = 0
         for persona in batch.personas:
-            result = tick.drive(persona, leased=batch.source == "claims")
+            leased = batch.source == "claims"
+            result = tick.drive(persona, leased=leased, claimed_at=claimed_at if leased else None)
             failed += result.state != "ok"
             print(result.line(), file=out, flush=True)
         total = len(batch.personas)
