@@ -8,12 +8,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from devllm.errors import ApiError
-from devllm.faults import STATUSES, STOP_REASONS, Faults
+from devllm.faults import ONCE_SWITCHES, STATUSES, STOP_REASONS, Faults
 
 bp = Blueprint("dev", __name__)
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER = 86_400
-SHAPES = "{status, retryAfter?, times}, {badRatings, times}, {delayMs, times} or {stopReason, times}"
+SHAPES = (
+    "{status, retryAfter?, times}, {badRatings, times}, {malformedArguments, times}, "
+    "{noToolCall, times}, {delayMs, times} or {stopReason, times}"
+)
 
 
 @bp.get("/health")
@@ -25,6 +28,9 @@ def health() -> Response:
 def add_fault() -> Response:
     """`{"status": 429|500|529, "retryAfter"?: seconds, "times"}`: the next calls answer
     that error; `{"badRatings": true, "times"}`: the next forced ratings break their schema;
+    `{"malformedArguments": true, "times"}`: the next Chat Completions answers with tool
+    calls carry arguments that are not JSON; `{"noToolCall": true, "times"}`: the next
+    forced ratings on that face are text only;
     `{"delayMs": 1..600000, "times"}`: the next calls stall that long first;
     `{"stopReason": "refusal"|"max_tokens"|"model_context_window_exceeded", "times"}`:
     the next answers end that way."""
@@ -45,10 +51,10 @@ def add_fault() -> Response:
         faults.add(status, times, retry_after)
     elif "retryAfter" in body:
         raise ApiError(400, "retryAfter: goes with a status of 429 or 529")
-    elif "badRatings" in body:
-        if body["badRatings"] is not True:
-            raise ApiError(400, "badRatings: must be true")
-        faults.add_bad_ratings(times)
+    elif switch := next((s for s in ONCE_SWITCHES if s in body), None):
+        if body[switch] is not True:
+            raise ApiError(400, f"{switch}: must be true")
+        faults.add_once(switch, times)
     elif "delayMs" in body:
         faults.add_delay(whole(body["delayMs"], "delayMs", 1, MAX_DELAY_MS), times)
     elif "stopReason" in body:
