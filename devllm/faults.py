@@ -90,7 +90,7 @@ class Faults:
 
 
 def raise_injected(faults: Faults) -> None:
-    """Before a Messages call: stall as long as the next injected delay says, then
+    """Before a model call (either face): stall as long as the next injected delay says, then
     answer the next injected error, if one is waiting."""
     if request.path.startswith("/dev/") or request.path == "/health":
         return
