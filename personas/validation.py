@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -103,6 +104,11 @@ class ClaimRequest(RequestModel):
     # At least a few seconds, so a lease cannot lapse before the runner reads the answer;
     # at most an hour, so a crashed runner's personas come back the same hour.
     leaseSeconds: Annotated[StrictInt, Field(ge=5, le=3600)] = 600
+    costFree: StrictBool = Field(
+        default=False,
+        description="The claiming runner's driver costs nothing (a local model): the fleet "
+        "budget does not stop this claim, and what it leases reserves nothing.",
+    )
 
 
 class ClaimHeartbeat(RequestModel):
