@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 URL_MAX = 2000
 # Where cloud providers serve instance credentials: a webhook there would hand them out.
+# getaddrinfo has no timeout of its own: it runs on these threads, and we stop waiting
+# after RESOLVE_SECONDS (threads start on first use, after any fork).
+RESOLVE_SECONDS = 3.0
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve-webhook-host")
 METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
 
 
@@ -18,8 +23,11 @@ class RefusedUrl(ValueError):
 
 
 def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    future = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        found = future.result(timeout=RESOLVE_SECONDS)
+    except TimeoutError:
+        raise RefusedUrl(f"its host {host!r} did not resolve within {RESOLVE_SECONDS:g} s") from None
     except (OSError, UnicodeError):
         raise RefusedUrl(f"its host {host!r} does not resolve") from None
     addresses = []
