@@ -97,14 +97,18 @@ class AlertsProcess:
         self.proc.kill()
         self.proc.wait()
 
-    def stop(self) -> int:
+    def terminate(self) -> None:
+        """SIGTERM: it finishes a send in flight, then exits."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+
+    def stop(self) -> int:
+        self.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self._log.close()
         return self.proc.returncode
 
@@ -120,5 +124,7 @@ def start_alerts(service_env: dict[str, str]) -> Iterator[Callable[..., AlertsPr
         return process
 
     yield start
+    for process in started:  # all told at once, then each waited for
+        process.terminate()
     for process in started:
         process.stop()

@@ -206,12 +206,13 @@ def test_the_process_delivers_a_condition_after_a_refusal_with_the_same_id(alert
     receiver.expect(hook["secret"], Answer(500))
     add_persona(alerts_db, "p1")
     fail_three_ticks(alerts_db, "p1")
-    start_alerts()
+    process = start_alerts()
     first, second = receiver.wait_for(2)
     assert first.webhook_id == second.webhook_id and first.verified and second.verified
     assert second.body["type"] == "persona.failing" and second.body["data"]["userId"] == "p1"
     wait_until(lambda: deliveries(alerts_db)[0][1] == "delivered")
     assert deliveries(alerts_db)[0][1:4] == ("delivered", 2, 200)
+    assert process.stop() == 0  # SIGTERM: a clean stop
 
 
 def test_a_killed_process_loses_nothing(alerts_db, receiver, start_alerts):
@@ -234,11 +235,11 @@ def test_a_killed_process_loses_nothing(alerts_db, receiver, start_alerts):
 
 def test_two_processes_never_send_one_message_at_once(alerts_db, receiver, start_alerts):
     hook = add_webhook(alerts_db, receiver)
-    receiver.expect(hook["secret"], *[Answer(200, stall=0.05)] * 30)
-    sent = {queue(alerts_db) for _ in range(30)}
+    receiver.expect(hook["secret"], *[Answer(200, stall=0.05)] * 16)
+    sent = {queue(alerts_db) for _ in range(16)}
     start_alerts()
     start_alerts()
-    receiver.wait_for(30)
+    receiver.wait_for(16)
     wait_until(lambda: all(r[1] == "delivered" for r in deliveries(alerts_db)))
     assert sorted(receiver.ids()) == sorted(sent)
     assert receiver.overlapping == set()
