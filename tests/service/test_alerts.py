@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from config import Config, ConfigError
 from personas.alerts.conditions import look_for_conditions
 from personas.alerts.delivery import deliver_one
 from personas.alerts.messages import new_message
@@ -243,3 +244,20 @@ def test_two_processes_never_send_one_message_at_once(alerts_db, receiver, start
     wait_until(lambda: all(r[1] == "delivered" for r in deliveries(alerts_db)))
     assert sorted(receiver.ids()) == sorted(sent)
     assert receiver.overlapping == set()
+
+
+# Settings.
+
+
+def test_the_contracts_schedule_and_timeout_are_the_defaults():
+    config = Config.from_env({"DATABASE_URL": "postgresql://u@h/db"})
+    assert config.alert_retry_seconds == (5, 300, 1800, 7200, 18000, 36000)
+    assert config.alert_send_timeout == 10
+    assert config.alert_repeat_hours == 24
+    assert not config.alerts_allow_private_urls
+
+
+@pytest.mark.parametrize("schedule", ["5,soon", "0", "-1,5"])
+def test_a_bad_retry_schedule_is_refused_naming_it(schedule):
+    with pytest.raises(ConfigError, match="ALERT_RETRY_SECONDS"):
+        Config.from_env({"DATABASE_URL": "postgresql://u@h/db", "ALERT_RETRY_SECONDS": schedule})
