@@ -52,3 +52,7 @@ CREATE TABLE personas.alert_deliveries (
 CREATE INDEX alert_deliveries_due_idx ON personas.alert_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX alert_deliveries_webhook_idx ON personas.alert_deliveries (webhook_id, created_at DESC);
 CREATE INDEX alert_deliveries_message_idx ON personas.alert_deliveries (message_id);
+-- At most one pending delivery of a message to a webhook, so a replay can never have one
+-- message sent to one receiver twice at once.
+CREATE UNIQUE INDEX alert_deliveries_one_pending ON personas.alert_deliveries (webhook_id, message_id)
+    WHERE status = 'pending';

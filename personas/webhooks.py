@@ -136,4 +136,6 @@ def replay(delivery_id: str) -> tuple[Response, int]:
             raise NotFound("No delivery with that id.")
         require_live_webhook(conn, original["webhookId"])
         queued = queries.alerts.replay_delivery(conn, delivery_id=delivery_id)
+        if queued is None:
+            raise Conflict("This message is still pending for this webhook; it is sent again by itself.")
         return jsonify(delivery=queries.alerts.delivery(conn, delivery_id=queued["id"])), 202

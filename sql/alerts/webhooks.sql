@@ -42,9 +42,11 @@ SELECT d.id, d.webhook_id AS "webhookId", d.message_id AS "messageId", m.event, 
 
 -- name: replay_delivery^
 -- The delivery's message queued again for its webhook, as a new delivery (the old one
--- keeps its history); none when there is no such delivery.
+-- keeps its history); none when there is no such delivery, or when that message is still
+-- pending for that webhook (alert_deliveries_one_pending).
 INSERT INTO personas.alert_deliveries (id, webhook_id, message_id)
 SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), d.webhook_id, d.message_id
   FROM personas.alert_deliveries d
  WHERE d.id = :delivery_id
+ON CONFLICT (webhook_id, message_id) WHERE status = 'pending' DO NOTHING
 RETURNING id, webhook_id;

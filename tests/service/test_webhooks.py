@@ -129,6 +129,7 @@ def test_replay_sends_the_same_webhook_id_again(api, receiver, alerts_app, alert
     assert answer.status_code == 202
     again = answer.get_json()["delivery"]
     assert (again["messageId"], again["status"]) == (first["messageId"], "pending")
+    assert api("POST", f"/deliveries/{first['id']}/replay").status_code == 409  # one pending at a time
     assert deliver_one(alerts_db, alerts_config(alerts_app.config["PERSONAS"])) == again["id"]
     assert [r.webhook_id for r in receiver.received] == [first["messageId"]] * 2
     assert all(r.verified for r in receiver.received)
