@@ -22,6 +22,7 @@ import requests
 
 from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database
 from devstack.processes import ROOT, Process, gunicorn_cmd
+from devstack.run_now import run_everyone_now
 
 LOG_DIR = ROOT / ".local"
 
@@ -84,18 +85,6 @@ def seed(api: Process, token: str, env: dict[str, str]) -> None:
     result = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, check=False)
     if result.returncode != 0:
         raise RuntimeError("seeding the catalog failed (see above)")
-
-
-def run_everyone_now(api: Process, token: str) -> int:
-    """Ask every persona to run at once, as an operator would from the admin API."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    personas = session.get(f"{api.url}/api/v1/personas/admin", timeout=10).json()["personas"]
-    for persona in personas:
-        session.post(
-            f"{api.url}/api/v1/personas/admin/{persona['userId']}/run-now", timeout=10
-        ).raise_for_status()
-    return len(personas)
 
 
 def start_product_and_model(args: argparse.Namespace, env: dict[str, str], cleanup: list) -> dict[str, str]:
@@ -172,7 +161,9 @@ def start_alerts(
     return [receiver, alerts]
 
 
-def describe_loop(args: argparse.Namespace, env: dict[str, str], auth: str, api: str, key: str) -> str:
+def describe_loop(
+    args: argparse.Namespace, env: dict[str, str], auth: str, api: str, key: str, token: str
+) -> str:
     mcp = env["MANA_MCP_URL"]
     model = env.get("ANTHROPIC_BASE_URL", "Anthropic (Claude itself)")
     lines = [
@@ -191,8 +182,11 @@ def describe_loop(args: argparse.Namespace, env: dict[str, str], auth: str, api:
             """    -d '{"tool": "todo.*", "errorRate": 1, "times": 1000}'""",
             f"  curl -X DELETE {mcp}/dev/faults      # the product recovers",
             "",
-            "alerts go to a local receiver that checks their signatures: with the fault above, a",
-            "tool.failing alert arrives within a minute or two of the tenth failed call:",
+            "",
+            "alerts go to a local receiver that checks their signatures: with the fault above, ask",
+            "every persona to run again once or twice; a tool.failing alert arrives within 10 s of",
+            "the tenth call of one tool in the hour (half of them failed):",
+            f"  .venv/bin/python -m devstack.run_now --api {api} --jwt {token}",
             "  tail -f .local/alerts-received.log",
         ]
     lines += [
@@ -239,7 +233,7 @@ def main() -> int:
             seed(web, token, env)
         running = [web, devauth, *start_alerts(args, web, token, env, cleanup)]
         if not args.no_runner:
-            print(f"run now    {run_everyone_now(web, token)} personas asked to run at once")
+            print(f"run now    {run_everyone_now(web.url, token)} personas asked to run at once")
             running.append(start_runner(args, env, cleanup))
         print(
             f"""
@@ -251,7 +245,7 @@ admin token      {token}
                  (valid 24 h; a new one: curl -X POST {devauth.url}/dev/token -d '{{"role":"admin"}}' \\
                   -H 'Content-Type: application/json')
 
-{describe_loop(args, env, devauth.url, web.url, service_key)}
+{describe_loop(args, env, devauth.url, web.url, service_key, token)}
 Running; Ctrl-C stops everything started here.""",
             flush=True,
         )
