@@ -28,9 +28,9 @@ ERRORS = {
     400: "Invalid input; `details` names every field at fault (with the row index for batches).",
     401: "Missing or invalid credentials.",
     403: "A valid token without the admin role.",
-    404: "No such persona, lease or route.",
+    404: "No such persona, lease, webhook, delivery or route.",
     409: "Conflicts with the current state (another runner's lease, another user's email,"
-    " a tick that finished otherwise).",
+    " a tick that finished otherwise, a webhook disabled by a 410).",
     413: "The request body is over MAX_BODY_BYTES.",
     414: "The request line (path and query) is longer than the web server reads.",
     431: "The request headers are larger than the web server reads.",
