@@ -91,18 +91,20 @@ def claim() -> Response:
             budget_usd=budget,
             tick_cost=clock["tick_cost"],
         )
+        reserved = queries.internal.budget_reserved(conn) if budget is not None else None
     answer = {"personas": rows, "leaseUntil": clock["lease_until"], "serverTime": clock["server_time"]}
     if budget is not None:
-        answer["budget"] = budget_answer(budget, clock, len(rows))
+        answer["budget"] = budget_answer(budget, clock, reserved)
     return jsonify(answer)
 
 
-def budget_answer(budget: float, clock: dict, leased: int) -> dict:
-    """Where the budget stands after this claim: its own reservations included."""
+def budget_answer(budget: float, clock: dict, reserved: float) -> dict:
+    """Where the budget stands after this claim: its own reservations included (the
+    database's figure, read after the claim)."""
     return {
         "limitUsd": budget,
         "spentUsd": clock["budget_spent_usd"],
-        "reservedUsd": clock["budget_reserved_usd"] + leased * float(clock["tick_cost"]),
+        "reservedUsd": reserved,
         "resetsAt": clock["budget_resets_at"],
     }
 

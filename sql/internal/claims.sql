@@ -29,6 +29,7 @@ WITH lapsed AS (
 )
 UPDATE personas.personas p
    SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL,
+       reserved_by = NULL,
        last_active_at = CASE WHEN p.user_id IN (SELECT persona_id FROM abandoned)
                              THEN now() ELSE p.last_active_at END,
        run_requested_at = CASE WHEN p.user_id IN (SELECT persona_id FROM abandoned)
@@ -40,16 +41,14 @@ UPDATE personas.personas p
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
 -- moment claim_personas judges by and leases from): the server time, the lease's end,
 -- and with a fleet budget (:budget_usd, null: none) where today's spend stands: the cost
--- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep, what the
--- claims in flight have reserved, and the expected cost of a tick that this claim
--- reserves per persona (:estimate before any tick has finished).
+-- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep, and the
+-- expected cost of a tick that this claim reserves per persona (:estimate before any tick
+-- has finished).
 SELECT now() AS server_time,
        now() + :lease_seconds::int * interval '1 second' AS lease_until,
        personas.budget_resets_at() AS budget_resets_at,
        CASE WHEN :budget_usd::numeric IS NOT NULL
             THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd,
-       CASE WHEN :budget_usd::numeric IS NOT NULL
-            THEN personas.fleet_reserved_usd()::float8 END AS budget_reserved_usd,
        CASE WHEN :budget_usd::numeric IS NOT NULL
             THEN personas.expected_tick_cost(:estimate::numeric) END AS tick_cost;
 
@@ -65,7 +64,9 @@ SELECT now() AS server_time,
 -- leases no more personas than the room left (today's spend and the reservations in
 -- flight against the budget, at :tick_cost each, claim_lease's) covers, and reserves
 -- :tick_cost for each persona it leases (only read when a budget is set; the claims of a
--- budget take turns, lock_fleet_budget).
+-- budget take turns, lock_fleet_budget), for this runner: only its final report ends the
+-- reservation. A persona whose previous tick is not reported yet (its runner ended the
+-- lease with its ratings) keeps that reservation too, added to this one.
 WITH due AS (
     SELECT p.user_id
       FROM personas.personas p
@@ -80,8 +81,10 @@ WITH due AS (
     UPDATE personas.personas p
        SET lease_runner = :runner_id,
            lease_until = :lease_until::timestamptz,
-           reserved_usd = :tick_cost::numeric,
-           reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END
+           reserved_usd = :tick_cost::numeric
+                          + CASE WHEN p.reserved_until > now() THEN p.reserved_usd ELSE 0 END,
+           reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END,
+           reserved_by = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :runner_id END
       FROM due
      WHERE p.user_id = due.user_id
  RETURNING p.user_id, p.email, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
@@ -97,6 +100,11 @@ SELECT l.user_id AS "userId",
   FROM leased l
  ORDER BY l.last_active_at NULLS FIRST, l.user_id;
 
+-- name: budget_reserved$
+-- What the claims in flight have reserved, read after claim_personas in its transaction:
+-- the database's own figure, this claim's reservations included.
+SELECT personas.fleet_reserved_usd()::float8;
+
 -- name: release_claim^
 -- End a runner's own live lease early. The persona row is locked first, so the answer
 -- (released; no live lease; held by another runner) describes the very state the
@@ -109,7 +117,8 @@ WITH target AS (
        FOR UPDATE
 ), released AS (
     UPDATE personas.personas p
-       SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL
+       SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL,
+           reserved_by = NULL
       FROM target t
      WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
  RETURNING p.user_id

@@ -82,10 +82,13 @@ SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.erro
 
 -- name: mark_tick_reported!
 -- A tick's final report: the persona's activity (as mark_active), and the budget
--- reservation its claim made ends, the tick's own cost now recorded in its place.
+-- reservation its runner's claim made ends, the tick's own cost now recorded in its place.
+-- A reservation made for another runner (which claimed the persona after this one lost
+-- its lease) is that runner's tick's, and stays.
 UPDATE personas.personas
    SET last_active_at = now(),
        run_requested_at = NULL,
-       reserved_usd = NULL,
-       reserved_until = NULL
+       reserved_usd = CASE WHEN reserved_by = :runner_id THEN NULL ELSE reserved_usd END,
+       reserved_until = CASE WHEN reserved_by = :runner_id THEN NULL ELSE reserved_until END,
+       reserved_by = CASE WHEN reserved_by = :runner_id THEN NULL ELSE reserved_by END
  WHERE user_id = :persona_id;

@@ -102,6 +102,12 @@ def test_a_budget_must_be_a_non_negative_finite_number(raw):
         Config.from_env({"DATABASE_URL": "postgresql://u@h/db", "FLEET_DAILY_BUDGET_USD": raw})
 
 
+@pytest.mark.parametrize("raw", ["0", "-0.1"])
+def test_the_tick_cost_estimate_must_be_above_zero(raw):
+    with pytest.raises(ConfigError, match="FLEET_TICK_COST_ESTIMATE_USD"):
+        Config.from_env({"DATABASE_URL": "postgresql://u@h/db", "FLEET_TICK_COST_ESTIMATE_USD": raw})
+
+
 @pytest.mark.parametrize(("raw", "value"), [("", None), ("0", 0.0), ("12.5", 12.5)])
 def test_an_unset_budget_is_none(raw, value):
     config = Config.from_env({"DATABASE_URL": "postgresql://u@h/db", "FLEET_DAILY_BUDGET_USD": raw})
@@ -272,3 +278,48 @@ def test_deleting_a_persona_keeps_todays_spend(budget_client, db):
     spend(db, "spender", "t1", 0.4)
     db.execute("DELETE FROM personas.personas WHERE user_id = 'spender'")
     assert claim(budget_client)["budget"]["spentUsd"] == pytest.approx(0.4)
+
+
+def test_free_ticks_do_not_lift_the_budget(budget_client, db):
+    """Ticks that cost $0 (failed at login, the scripted driver) say nothing about the next
+    one: with only those finished, a claim reserves the estimate (0.1), so $1 covers 10."""
+    add_persona(db, "spender")
+    for i in range(50):
+        spend(db, "spender", f"free-{i:02}", 0.0)
+    for i in range(20):
+        add_persona(db, f"fleet-{i:02}")
+    body = claim(budget_client, limit=500)
+    assert len(body["personas"]) == 10
+    assert body["budget"]["reservedUsd"] == pytest.approx(1.0)
+
+
+def report(client, pid: str, tick: str, runner: str, **fields) -> None:
+    body = {"runnerId": runner, "state": "ok", **fields}
+    answer = client.put(f"{BASE}/{pid}/ticks/{tick}", json=body, headers={"X-Service-Key": SERVICE_KEY})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def test_a_runner_that_lost_its_lease_leaves_the_new_holders_reservation(budget_client, db):
+    add_persona(db, "p1")
+    assert [p["userId"] for p in claim(budget_client, "runner-a")["personas"]] == ["p1"]
+    db.execute("UPDATE personas.personas SET lease_until = now() - interval '1 second'")
+    taken = claim(budget_client, "runner-b")
+    assert [p["userId"] for p in taken["personas"]] == ["p1"]
+    # The loser learns it lost the lease and reports its tick failed at step `lease`.
+    report(budget_client, "p1", "tick-a", "runner-a", state="failed", step="lease", error="lost")
+    assert claim(budget_client, "runner-c")["budget"]["reservedUsd"] == pytest.approx(0.1)
+    report(budget_client, "p1", "tick-b", "runner-b", costUsd=0.1)
+    assert claim(budget_client, "runner-c")["budget"]["reservedUsd"] == pytest.approx(0.0)
+
+
+def test_a_claim_keeps_the_reservation_of_a_tick_not_reported_yet(budget_client, db):
+    """Ratings end the lease before the final report: a claim in between adds its
+    reservation to the unreported tick's instead of overwriting it."""
+    add_persona(db, "p1")
+    claim(budget_client, "runner-a")
+    rating = {"feedback": [{"tickId": "tick-a", "module": "todo", "rating": 4}], "runnerId": "runner-a"}
+    headers = {"X-Service-Key": SERVICE_KEY}
+    assert budget_client.post(f"{BASE}/p1/feedback", json=rating, headers=headers).status_code == 200
+    db.execute("UPDATE personas.personas SET run_requested_at = now()")
+    assert claim(budget_client, "runner-b")["budget"]["reservedUsd"] == pytest.approx(0.2)
+    assert claim(budget_client, "runner-c")["budget"]["reservedUsd"] == pytest.approx(0.2)
