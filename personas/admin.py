@@ -27,6 +27,8 @@ RECENT_TICKS = 20
 # A pair's view: the shared spaces shown, and each partner's newest ticks in each.
 SHARED_SPACES = 10
 SPACE_TICKS = 10
+# A delete's claim on its persona outlives the time it may spend on mana-auth by this much.
+DELETE_CLAIM_MARGIN = 5.0
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -189,16 +191,25 @@ def tick_detail(id: str, tickId: str) -> Response:
 @bp.delete("/<persona:id>")
 @operation("Hard-delete a persona here and in mana-auth.", ok=Deleted, errors=(401, 403, 404, 502, 504))
 def delete(id: str) -> Response:
-    # One transaction holding the persona's row: concurrent deletes of one persona take
-    # turns, and the ones after the first find no row (404), as a retry would.
-    with get_db().connection() as conn, conn.transaction():
-        if queries.admin.lock_persona_for_delete(conn, persona_id=id) is None:
-            # No persona row, no call to mana-auth: this route can never delete a human.
-            raise NotFound("No persona with that id.")
-        # mana-auth first: if it fails, our rows stay (rolled back) and a retry finishes
-        # the job; the other order could leave a mana-auth user nothing here points to.
+    # Three short steps, nothing held between them: concurrent deletes of one persona are
+    # decided by the claim (one goes on, the rest 404, as a retry after it would), and none
+    # ties up a pooled connection or the persona's row while mana-auth answers.
+    seconds = current_app.config["PERSONAS"].upstream_request_deadline + DELETE_CLAIM_MARGIN
+    with get_db().connection() as conn:
+        claimed = queries.admin.claim_delete(conn, persona_id=id, seconds=seconds)
+    if claimed is None:
+        # No persona row, no call to mana-auth: this route can never delete a human.
+        raise NotFound("No persona with that id.")
+    # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
+    # order could leave a mana-auth user nothing here points to.
+    try:
         get_mana_auth().delete_user(id, g.admin_token)
-        queries.admin.delete_persona_rows(conn, persona_id=id)
+    except Exception:
+        with get_db().connection() as conn:
+            queries.admin.release_delete(conn, persona_id=id, claimed_until=claimed)
+        raise
+    with get_db().connection() as conn:
+        queries.admin.delete_persona_rows(conn, persona_id=id, claimed_until=claimed)
     return jsonify(ok=True, deleted=id)
 
 
