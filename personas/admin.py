@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from psycopg.types.json import Jsonb
 
 from personas import insights, transcripts
@@ -35,12 +35,13 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 gate(bp, check_admin, "adminJwt")
 
 
-@bp.after_request
 def private_answer(response: Response) -> Response:
-    """Admin answers hold operators' data: never cached, never sniffed into another type
-    (insights, nested here, included)."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    """Admin answers hold operators' data: never cached, never sniffed into another type.
+    Registered on the app, keyed on the path: a blueprint's own hook misses the paths
+    under it that match no route (404, 405)."""
+    if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -400,6 +400,8 @@ def test_admin_answers_are_never_cached_or_sniffed(client, db, admin_token):
         client.get(f"{BASE}/nobody", headers=bearer(admin_token)),
         client.get(f"{BASE}/insights", headers=bearer(admin_token)),
         client.get(BASE),  # refused at the gate
+        client.get(f"{BASE}/nobody/nothing", headers=bearer(admin_token)),  # no such route
+        client.put(BASE, headers=bearer(admin_token)),  # no such method
     ):
         assert response.headers["Cache-Control"] == "no-store", response.status_code
         assert response.headers["X-Content-Type-Options"] == "nosniff"
