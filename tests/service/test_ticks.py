@@ -287,9 +287,30 @@ def test_the_next_claim_closes_a_tick_whose_lease_lapsed_as_abandoned(client, db
     assert persona_state(db)[0] >= before - timedelta(seconds=5)
     # ... and is no longer counted as running.
     assert running_count_today(db) == 0
-    # The runner's late final report finds the tick closed.
-    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok"})
-    assert late.status_code == 409
+
+
+def spent_today(db) -> float:
+    row = db.execute(
+        "SELECT cost_usd::float8 FROM personas.tick_runs_daily WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    return row[0] if row else 0.0
+
+
+def test_a_late_final_report_of_its_own_runner_replaces_abandoned(client, db, internal_headers):
+    """Closing as abandoned is provisional: the runner's real end, cost included, replaces
+    it; a report from any other runner, or of any other finished tick, is still 409."""
+    running_under_a_lapsed_lease(client, db, internal_headers)
+    client.post(f"{BASE}/claims", json={"runnerId": "runner-b"}, headers=internal_headers)
+    assert tick_row(db)["step"] == "abandoned"
+    other = put_tick(client, internal_headers, {**FINISHED, "runnerId": "runner-b", "state": "ok"})
+    assert other.status_code == 409
+    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok", "costUsd": 0.25})
+    assert late.status_code == 200, late.get_json()
+    assert (late.get_json()["tick"]["state"], late.get_json()["tick"]["step"]) == ("ok", None)
+    assert spent_today(db) == pytest.approx(0.25)
+    assert put_tick(client, internal_headers, {**FINISHED, "state": "ok", "costUsd": 0.25}).status_code == 200
+    changed = put_tick(client, internal_headers, {**FINISHED, "state": "failed", "step": "driver"})
+    assert changed.status_code == 409
 
 
 def test_a_tick_under_a_live_or_released_lease_stays_running(client, db, internal_headers):
@@ -318,11 +339,13 @@ def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database
     assert running_count_today(db) == 0
 
 
-def test_a_runner_may_report_the_abandoned_step(client, db, internal_headers):
+def test_abandoned_is_the_services_step_never_a_runners(client, db, internal_headers):
     add_persona(db, "p1")
     body = {"runnerId": "runner-a", "state": "timeout", "step": "abandoned"}
-    assert put_tick(client, internal_headers, body).status_code == 200
-    assert tick_row(db)["step"] == "abandoned"
+    refused = put_tick(client, internal_headers, body)
+    assert refused.status_code == 400
+    assert [d["field"] for d in refused.get_json()["details"]] == ["step"]
+    assert tick_row(db) is None
 
 
 # --- totals never overflow ---------------------------------------------------------------
