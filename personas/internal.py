@@ -77,6 +77,7 @@ def claim() -> Response:
         if budget is not None:
             queries.internal.lock_fleet_budget(conn)
         queries.internal.sweep_expired_leases(conn)
+        queries.internal.close_stale_ticks(conn)
         clock = queries.internal.claim_lease(
             conn,
             lease_seconds=body.leaseSeconds,

@@ -37,6 +37,32 @@ UPDATE personas.personas p
   FROM lapsed
  WHERE p.user_id = lapsed.user_id;
 
+-- name: close_stale_ticks!
+-- Ticks still running with no live lease of their runner's to lapse (ratings end the lease
+-- before the final report, and a runner that crashed between the two, or one that ticks
+-- from /due without a lease, leaves nothing for the sweep above): closed as timeout at
+-- step 'abandoned' once they started over an hour ago, longer than any tick runs. As
+-- there, the closing is provisional: the runner's own late report replaces it. Ticks a
+-- report is writing right now are skipped, not waited for. Claims and prune run it.
+WITH stale AS (
+    SELECT t.persona_id, t.tick_id
+      FROM personas.persona_ticks t
+     WHERE t.state = 'running'
+       AND t.started_at < now() - interval '1 hour'
+       AND NOT EXISTS (SELECT 1
+                         FROM personas.personas p
+                        WHERE p.user_id = t.persona_id AND p.lease_runner = t.runner_id
+                          AND p.lease_until > now())
+       FOR UPDATE OF t SKIP LOCKED
+)
+UPDATE personas.persona_ticks t
+   SET state = 'timeout',
+       step = 'abandoned',
+       error = 'The tick was still running an hour after it started, with no live lease of its runner.',
+       finished_at = now()
+  FROM stale s
+ WHERE t.persona_id = s.persona_id AND t.tick_id = s.tick_id;
+
 -- name: claim_lease^
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
 -- moment claim_personas judges by and leases from): the server time, the lease's end,

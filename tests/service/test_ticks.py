@@ -329,6 +329,47 @@ def test_a_tick_under_a_live_or_released_lease_stays_running(client, db, interna
     assert tick_row(db, "p2")["state"] == "running"
 
 
+def running_since(db, persona: str, tick: str, runner: str, hours: float) -> None:
+    db.execute(
+        "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, started_at)"
+        " VALUES (%s, %s, %s, 'running', now() - %s * interval '1 hour')",
+        (persona, tick, runner, hours),
+    )
+
+
+def test_a_tick_running_for_over_an_hour_with_no_live_lease_of_its_runner_is_closed(
+    client, db, internal_headers
+):
+    """Its runner ended the lease with its ratings and died before the final report (or
+    ticked from /due with no lease at all): no lease is left to lapse, so its age decides."""
+    for persona in ("p1", "p2", "p3"):
+        add_persona(db, persona)
+    running_since(db, "p1", "stale", "runner-a", hours=1.5)
+    running_since(db, "p2", "young", "runner-a", hours=0.5)
+    running_since(db, "p3", "leased", "runner-a", hours=1.5)
+    db.execute(
+        "UPDATE personas.personas SET lease_runner = 'runner-a', lease_until = now() + interval '10 minutes'"
+        " WHERE user_id = 'p3'"
+    )
+    client.post(f"{BASE}/claims", json={"runnerId": "runner-b"}, headers=internal_headers)
+    stale = tick_row(db, "p1", "stale")
+    assert (stale["state"], stale["step"]) == ("timeout", "abandoned") and stale["finished_at"]
+    assert tick_row(db, "p2", "young")["state"] == "running"
+    assert tick_row(db, "p3", "leased")["state"] == "running"
+    # Its runner's late report still replaces the closing.
+    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok"}, "p1", "stale")
+    assert late.status_code == 200 and late.get_json()["tick"]["state"] == "ok"
+
+
+def test_prune_closes_stale_running_ticks(db, database_url):
+    add_persona(db, "p1")
+    running_since(db, "p1", "stale", "runner-a", hours=2)
+    run = prune(database_url)
+    assert run.returncode == 0, run.stderr
+    assert "closed 1 stale running ticks" in run.stdout
+    assert tick_row(db, "p1", "stale")["step"] == "abandoned"
+
+
 def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database_url):
     running_under_a_lapsed_lease(client, db, internal_headers)
     run = prune(database_url)
