@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from personas import insights, transcripts
 from personas.auth import check_admin, gate
 from personas.db import get_db
-from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from personas.errors import Conflict, NotFound, Unavailable, UpstreamError, ValidationFailed
 from personas.mana_auth import get_mana_auth
 from personas.openapi import operation
 from personas.paging import PageKey
@@ -106,10 +106,6 @@ def upsert() -> Response:
     # Stamping is idempotent, so a re-run after any failure above or below repairs the persona.
     get_mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
-    # An existing user keeps the password it was registered with: say whether the one the
-    # caller derived (the runner derives the same) still logs in, rather than a plain 200
-    # for a persona whose every tick would fail at login.
-    login_ok = get_mana_auth().login_works(email, body.password)
     with get_db().connection() as conn:
         row = queries.admin.upsert_persona(
             conn,
@@ -121,7 +117,25 @@ def upsert() -> Response:
             module_mix=Jsonb(body.moduleMix),
             tick_cadence=body.tickCadence,
         )
-    return jsonify(ok=True, userId=user_id, email=email, created=row["created"], loginOk=login_ok)
+    return jsonify(
+        ok=True,
+        userId=user_id,
+        email=email,
+        created=row["created"],
+        loginOk=login_check(email, body.password),
+    )
+
+
+def login_check(email: str, password: str) -> bool | None:
+    """Whether the persona logs in with this password, asked once it is stored: an existing
+    user keeps the password it was registered with, so after a seed-secret rotation this
+    says so rather than a plain 200 for a persona whose every tick would fail at login.
+    None when mana-auth could not tell (a 429, 5xx, timeout): the persona is stored anyway,
+    and a login problem is not the upsert's failure."""
+    try:
+        return get_mana_auth().login_works(email, password)
+    except (UpstreamError, Unavailable):
+        return None
 
 
 LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["createdAt"], row["userId"]))

@@ -445,6 +445,38 @@ def test_a_stalled_upstream_is_504_naming_the_step(
     assert response.get_json()["step"] == step
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_login_check_mana_auth_cannot_answer_leaves_the_persona_stored(
+    client, db, devauth_clear_faults, admin_token, status
+):
+    add_fault(devauth_clear_faults, "/api/v1/auth/login", method="POST", status=status)
+    response = client.post(BASE, json=upsert_body(new_email()), headers=bearer(admin_token))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["loginOk"] is None
+    assert count_rows(db, "personas") == 1
+
+
+@pytest.fixture
+def short_deadline_app(config):
+    """The service allowing each request 2 s on mana-auth in all."""
+    with running_app(replace(config, upstream_request_deadline=2.0)) as app:
+        yield app
+
+
+def test_a_deadline_the_request_used_up_itself_is_504_naming_the_step(
+    short_deadline_app, db, devauth_clear_faults, admin_token
+):
+    """The find answers just inside the deadline, leaving no time for the registration:
+    that is this request's timeout (504), not a mana-auth busy with others (503)."""
+    add_fault(devauth_clear_faults, "/api/v1/admin/users", method="GET", delayMs=1850)
+    response = short_deadline_app.test_client().post(
+        BASE, json=upsert_body(new_email()), headers=bearer(admin_token)
+    )
+    assert response.status_code == 504, response.get_json()
+    assert response.get_json()["step"] in {"find", "register"}
+    assert count_rows(db, "personas") == 0
+
+
 def test_an_unreachable_mana_auth_is_an_upstream_error_not_a_crash(config):
     from devstack.postgres import free_port
     from personas.errors import UpstreamError
