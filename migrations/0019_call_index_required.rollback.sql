@@ -1,0 +1,1 @@
+ALTER TABLE personas.persona_actions ALTER COLUMN call_index DROP NOT NULL;
