@@ -414,6 +414,12 @@ def test_the_tick_view_opens_from_its_fragment(browser, live_api, devauth, sam_4
     assert "token=" not in browser.current_url
 
 
+def test_a_malformed_tick_fragment_still_shows_the_dashboard(browser, live_api, devauth, sam_4):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}&tick=%E0/sam-4")
+    assert wait_for(browser, "#personas-table tbody tr[data-user-id='sam']")
+    assert not browser.find_element(By.ID, "tick-view").is_displayed()
+
+
 def test_a_tick_without_a_transcript_shows_its_audited_calls(browser, live_api, devauth, db, fleet):
     now = datetime.now(UTC)
     add_tick(db, "ada", "ada-bare", started_at=now - timedelta(minutes=30))
