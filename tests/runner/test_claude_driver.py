@@ -99,7 +99,7 @@ def test_every_action_is_a_call_the_product_served_one_for_one(config):
 
 
 def test_usage_sums_every_request_and_costs_it_at_the_configured_prices(config):
-    config = replace(config, price_input=3.0, price_output=15.0)
+    config = replace(config, prices=replace(config.prices, input=3.0, output=15.0))
     persona, session = new_persona(config)
     outcome = ClaudeDriver(config).run_tick(persona, session)
     usage = outcome.usage
