@@ -39,16 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests
 
 from bench.meters import tree_cpu_seconds
-from bench.stack import (
-    ADMIN,
-    Stack,
-    add_service_flags,
-    bench_parser,
-    mint_admin_token,
-    print_header,
-    section,
-    throwaway_stack,
-)
+from bench.stack import ADMIN, Stack, bench, bench_args, mint_admin_token, section
 from devstack.postgres import free_port
 from devstack.processes import Process, gunicorn_cmd
 from persona_runner.password import persona_password
@@ -61,17 +52,13 @@ DEVLLM_THREADS = 64
 THINK_BATCHES = 10
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--personas", type=int, default=48, help="personas to drive (default 48)")
+def runner_options(parser) -> None:
     parser.add_argument("--window", type=float, default=30, help="measured seconds per phase (default 30)")
     parser.add_argument("--warmup", type=float, default=6, help="seconds before each window (default 6)")
     parser.add_argument("--think-ms", type=int, default=200, help="devllm stall per model call (default 200)")
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[2, 8, 32], help="throughput settings (default 2 8 32)"
     )
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,9 +297,8 @@ def print_throughput(phases: list[Phase]) -> None:
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("the runner service against devllm and devmcp")
-    with throwaway_stack(keep_logs=args.keep_logs) as stack:
+    args = bench_args(__doc__, runner_options, personas=48)
+    with bench("the runner service against devllm and devmcp", args) as stack:
         devauth = stack.start_devauth()
         api = stack.start_api(args, auth_url=devauth.url)
         devmcp, devllm = start_standins(stack, devauth)
