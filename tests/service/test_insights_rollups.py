@@ -9,14 +9,12 @@ against a plain aggregate over its source table at the same instant.
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.service.factories import add_persona, add_tick, copy_rows
+from tests.support.retention import prune
 
 PERSONAS = ["a", "b", "c"]
 TOOLS = ["todo.create", "todo.list", "calendar.create", "notes"]
@@ -222,22 +220,12 @@ def test_actions_posted_through_the_api_are_rolled_up(db, history, client, inter
 
 
 def test_prune_keeps_the_tool_rollup_exact(db, database_url, history):
-    run = subprocess.run(
-        [sys.executable, "-m", "personas.prune", "--days", "10", "--batch-size", "100"],
-        cwd=ROOT,
-        env={"DATABASE_URL": database_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = prune(database_url, "--days", "10", "--batch-size", "100")
     assert run.returncode == 0, run.stderr
-    assert (
-        db.execute(
-            "SELECT count(*) FROM personas.tool_calls_daily WHERE day < (now() AT TIME ZONE 'UTC')::date - 11"
-        ).fetchone()[0]
-        == 0
+    old_days = (
+        "SELECT count(*) FROM personas.tool_calls_daily WHERE day < (now() AT TIME ZONE 'UTC')::date - 11"
     )
+    assert db.execute(old_days).fetchone() == (0,)
     assert_rollups_exact(db)
 
 
