@@ -19,7 +19,6 @@ phases against the service as the Procfile runs it:
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,10 +29,11 @@ import requests
 
 from bench.due import RAW_DUE
 from bench.meters import gunicorn_memory, interleaved_medians, memory_lines, spread
-from bench.stack import INTERNAL, bench, bench_args, print_ratio, section, seed_fleet
+from bench.stack import INTERNAL, bench, bench_args, every, print_ratio, section, seed_fleet
 from personas.validation import PROMPT_MAX
 
 RSS_TARGET_MB = 150
+RSS_SAMPLE_S = 0.02
 
 
 def concurrent(parser) -> None:
@@ -41,29 +41,16 @@ def concurrent(parser) -> None:
 
 
 class RssSampler:
-    """The largest resident size seen of any gunicorn worker, sampled in a thread."""
+    """The largest resident size seen of any gunicorn worker, one `sample` at a time."""
 
-    def __init__(self, api, interval: float = 0.02) -> None:
+    def __init__(self, api) -> None:
         self.api = api
-        self.interval = interval
         self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for role, _pid, rss, _hwm in gunicorn_memory(self.api):
-                if role == "worker":
-                    self.peak_mb = max(self.peak_mb, rss)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        for role, _pid, rss, _hwm in gunicorn_memory(self.api):
+            if role == "worker":
+                self.peak_mb = max(self.peak_mb, rss)
 
 
 def main() -> int:
@@ -91,14 +78,16 @@ def main() -> int:
         print(f"rows            raw {raw_due()}; API body {body_bytes / 1e6:.1f} MB")
 
         section(f"timing: API and raw alternating, {args.runs} runs each after a warm-up")
-        with RssSampler(api) as single:
+        single = RssSampler(api)
+        with every(RSS_SAMPLE_S, single.sample):
             medians = interleaved_medians(args.runs, {"api": api_due, "raw": raw_due})
         for name, (median, times) in medians.items():
             print(f"{name:<8} median {median:8.1f} ms  ({spread(times)})")
         print(f"largest worker RSS seen, one stream at a time: {single.peak_mb:.1f} MB")
 
         section(f"memory: {args.concurrent} clients read /due at once")
-        with RssSampler(api) as sampler, ThreadPoolExecutor(args.concurrent) as pool:
+        sampler = RssSampler(api)
+        with every(RSS_SAMPLE_S, sampler.sample), ThreadPoolExecutor(args.concurrent) as pool:
             began = time.perf_counter()
             sizes = list(pool.map(lambda _: api_due(), range(args.concurrent)))
             api_wall = (time.perf_counter() - began) * 1000

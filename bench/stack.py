@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -277,6 +278,25 @@ def seed_fleet(stack: Stack, personas: int, due_fraction: float, **options) -> i
         f"in {time.perf_counter() - start:.1f} s"
     )
     return due
+
+
+@contextmanager
+def every(seconds: float, step: Callable[[], None]) -> Iterator[None]:
+    """Call `step` in a thread, at once and then every `seconds`, while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        step()
+        while not stop.wait(seconds):
+            step()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def mint_admin_token(devauth: Process) -> str:
