@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fleet import action_rows, persona_id
 from bench.load import ingest
-from bench.meters import CpuMeter, max_rss_mb, memory_lines, verdict
-from bench.stack import Stack, bench, bench_args, print_ratio, section, seed_fleet
+from bench.meters import CpuMeter, max_rss_mb, memory_lines
+from bench.stack import Stack, bench, bench_args, print_ratio, section, seed_fleet, verdict
 from personas.idempotency import action_key
 
 COPY_SQL = (

@@ -33,7 +33,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.fleet import seed_personas  # noqa: E402
-from bench.meters import verdict  # noqa: E402
 from devstack.postgres import LocalPostgres, create_database, free_port  # noqa: E402
 from devstack.processes import Process, gunicorn_cmd  # noqa: E402
 from personas.migrate import apply  # noqa: E402
@@ -148,6 +147,12 @@ def print_header(title: str) -> None:
 
 def section(title: str) -> None:
     print(f"\n-- {title}", flush=True)
+
+
+def verdict(ratio: float, target: float, lower_is_better: bool = True) -> str:
+    met = ratio <= target if lower_is_better else ratio >= target
+    sign = "<=" if lower_is_better else ">="
+    return f"target {sign} {target:g}: {'met' if met else 'NOT met'}"
 
 
 def print_ratio(name: str, ratio: float, target: float, lower_is_better: bool = True) -> None:
