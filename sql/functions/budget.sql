@@ -1,12 +1,13 @@
 -- The fleet budget's measure: today's spend, the cost of the ticks started this UTC day.
--- Read from the fleet_spend rollup the ticks keep by trigger (migration 0012), so a claim
--- sums a few rows, not every tick of the day. Claims decide the budget with it (and say
--- where it stands); insights report it.
+-- Read from today's row of the daily runs rollup the ticks keep by trigger (spent_usd,
+-- migration 0018: kept when a persona's ticks are deleted), so a claim reads one row, not
+-- every tick of the day. Claims decide the budget with it (and say where it stands);
+-- insights report it.
 CREATE OR REPLACE FUNCTION personas.fleet_spent_today()
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum(cost_usd), 0)
-      FROM personas.fleet_spend
+    SELECT coalesce(sum(spent_usd), 0)
+      FROM personas.tick_runs_daily
      WHERE day = (now() AT TIME ZONE 'UTC')::date
 $$;
 

@@ -67,9 +67,9 @@ UPDATE personas.persona_ticks t
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
 -- moment claim_personas judges by and leases from): the server time, the lease's end,
 -- and with a fleet budget (:budget_usd, null: none) where today's spend stands: the cost
--- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep, and the
--- expected cost of a tick that this claim reserves per persona (:estimate before any tick
--- has finished).
+-- of the ticks started this UTC day, from the daily runs rollup the ticks keep, what the
+-- claims in flight have reserved, and the expected cost of a tick that this claim
+-- reserves per persona (:estimate before any tick has finished).
 SELECT now() AS server_time,
        now() + :lease_seconds::int * interval '1 second' AS lease_until,
        personas.budget_resets_at() AS budget_resets_at,

@@ -8,12 +8,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import requests
+from yoyo import get_backend, read_migrations
 
 from config import Config, ConfigError
+from devstack.postgres import create_database
+from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
 from tests.conftest import SERVICE_KEY, running_app
-from tests.service.factories import add_persona, lease_of
+from tests.service.factories import add_persona, add_tick, lease_of
 from tests.support.processes import running_web
 
 BASE = "/api/v1/personas/internal"
@@ -385,3 +389,28 @@ def test_a_claim_keeps_the_reservation_of_a_tick_not_reported_yet(budget_client,
     db.execute("UPDATE personas.personas SET run_requested_at = now()")
     assert claim(budget_client, "runner-b")["budget"]["reservedUsd"] == pytest.approx(0.2)
     assert claim(budget_client, "runner-c")["budget"]["reservedUsd"] == pytest.approx(0.2)
+
+
+def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_ways(server_url):
+    """0020 moves today's spend out of fleet_spend, deleted personas' ticks included, and
+    its rollback moves it back."""
+    url = create_database(server_url, "personas_one_cost_rollup")
+    backend = get_backend(yoyo_url(url))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    one_rollup = migrations.filter(lambda m: m.id == "0020_one_daily_cost_rollup")
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < one_rollup[0].id)))
+    spent_today = "SELECT personas.fleet_spent_today()::float8"
+    with psycopg.connect(url, autocommit=True) as conn:
+        for pid, cost in (("kept", 0.25), ("gone", 0.5)):
+            add_persona(conn, pid)
+            add_tick(conn, pid, "t1", cost_usd=cost)
+        conn.execute("DELETE FROM personas.personas WHERE user_id = 'gone'")
+        apply(url)
+        assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
+        with backend.lock():
+            backend.rollback_migrations(one_rollup)
+        assert conn.execute("SELECT sum(cost_usd)::float8 FROM personas.fleet_spend").fetchone()[0] == 0.75
+        assert apply(url) == [one_rollup[0].id]
+        add_tick(conn, "kept", "t2", cost_usd=0.125)
+        assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.875)
