@@ -414,3 +414,69 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
         assert apply(url) == [one_rollup[0].id]
         add_tick(conn, "kept", "t2", cost_usd=0.125)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.875)
+
+
+# --- the budget's turn: one statement, never a wait on the service ---------------------
+
+
+def test_a_hold_counts_against_the_room_until_it_lapses(budget_client, db):
+    """The room a claim holds (its turn taken, its claim not committed yet) is not free to
+    others; the hold of a claim that died in between stops counting when it lapses."""
+    for i in range(3):
+        add_persona(db, f"fleet-{i:02}")
+    db.execute(
+        "INSERT INTO personas.budget_holds (personas, tick_cost, held_until)"
+        " VALUES (10, 0.1, now() + interval '1 minute')"
+    )
+    assert claim(budget_client)["personas"] == []
+    db.execute("UPDATE personas.budget_holds SET held_until = now() - interval '1 second'")
+    taken = claim(budget_client, limit=2)
+    assert len(taken["personas"]) == 2
+    assert taken["budget"]["reservedUsd"] == pytest.approx(0.2)
+    assert db.execute("SELECT count(*) FROM personas.budget_holds").fetchone()[0] == 0
+
+
+TURN_HELD_WHILE_IDLE = """
+SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
+   AND a.state = 'idle in transaction'
+"""
+
+
+def test_budgeted_claims_never_hold_their_turn_while_waiting_on_the_service(budget_api, db):
+    """Claims take turns only for the statement that holds their room: no backend keeps the
+    turn while it waits for the service's next statement (a worker waiting for a CPU would
+    make every other budgeted claim wait too)."""
+    for i in range(120):
+        add_persona(db, f"fleet-{i:03}")
+    base = f"{budget_api.url}{BASE}"
+    start = threading.Barrier(CLAIMERS + 1)
+    with ThreadPoolExecutor(max_workers=CLAIMERS) as pool:
+        claimers = [pool.submit(claim_until_empty, base, f"r-{n}", start) for n in range(CLAIMERS)]
+        start.wait()
+        polls = held_while_idle = 0
+        while not all(c.done() for c in claimers):
+            held_while_idle += db.execute(TURN_HELD_WHILE_IDLE).fetchone()[0]
+            polls += 1
+        handed = [pid for c in claimers for pid in c.result()]
+    assert len(handed) == len(set(handed)) == 120
+    assert polls > 20
+    assert held_while_idle == 0
+
+
+def claim_until_empty(base: str, runner: str, start: threading.Barrier) -> list[str]:
+    """One persona a claim until none is left, each reported at once as a free tick (its
+    reservation ends, its room comes back, the persona is no longer due)."""
+    session = requests.Session()
+    session.headers["X-Service-Key"] = SERVICE_KEY
+    start.wait()
+    handed: list[str] = []
+    while True:
+        answer = session.post(f"{base}/claims", json={"runnerId": runner, "limit": 1}, timeout=30).json()
+        if not answer["personas"]:
+            return handed
+        pid = answer["personas"][0]["userId"]
+        handed.append(pid)
+        report = {"runnerId": runner, "state": "ok", "costUsd": 0}
+        reported = session.put(f"{base}/{pid}/ticks/{runner}-{len(handed)}", json=report, timeout=30)
+        assert reported.status_code == 200, reported.text
