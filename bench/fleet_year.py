@@ -318,11 +318,12 @@ def main() -> int:
             counts = conn.execute(
                 "SELECT (SELECT count(*) FROM personas.persona_ticks),"
                 " (SELECT count(*) FROM personas.persona_actions),"
-                " (SELECT count(*) FROM personas.persona_feedback)"
+                " (SELECT count(*) FROM personas.persona_feedback),"
+                " (SELECT count(*) FROM personas.persona_transcripts)"
             ).fetchone()
         print(
             f"written         {counts[0]:,} ticks, {counts[1]:,} tool calls, {counts[2]:,} ratings and "
-            f"{counts[0]:,} transcripts in {time.perf_counter() - start:.0f} s"
+            f"{counts[3]:,} transcripts in {time.perf_counter() - start:.0f} s"
             " (COPY through the triggers, then VACUUM ANALYZE)"
         )
         check_rollups(stack, args.days)
