@@ -23,10 +23,21 @@ DRIVER_NAMES = ("claude", "scripted")
 # the 5-minute rate). Another model needs its own RUNNER_PRICE_* to cost right.
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.30, "cache_write": 3.75}
+DEFAULT_SERVICE_NAME = "persona-runner"
 
 
 def _price(env: Env, name: str, default: float) -> float:
     return env.number(name, default, minimum=0, maximum=10_000, unit="USD per million tokens")
+
+
+def _traces_endpoint(env: Env) -> str:
+    """OpenTelemetry's own variables, read as its SDK reads them: the traces endpoint as
+    given, else the base endpoint with `/v1/traces`; neither set, "" (no traces)."""
+    if env.text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return env.url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+    if env.text("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return env.url("OTEL_EXPORTER_OTLP_ENDPOINT", "") + "/v1/traces"
+    return ""
 
 
 def _driver(env: Env) -> str:
@@ -82,6 +93,9 @@ class RunnerConfig:
     price_output: float = DEFAULT_PRICES["output"]
     price_cache_read: float = DEFAULT_PRICES["cache_read"]
     price_cache_write: float = DEFAULT_PRICES["cache_write"]
+    # Where each tick's trace goes (OTLP over HTTP); "" sends none (persona_runner.tracing).
+    traces_endpoint: str = ""
+    service_name: str = DEFAULT_SERVICE_NAME
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -136,6 +150,8 @@ class RunnerConfig:
             price_output=_price(env, "RUNNER_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES["output"]),
             price_cache_read=_price(env, "RUNNER_PRICE_CACHE_READ_PER_MTOK", DEFAULT_PRICES["cache_read"]),
             price_cache_write=_price(env, "RUNNER_PRICE_CACHE_WRITE_PER_MTOK", DEFAULT_PRICES["cache_write"]),
+            traces_endpoint=_traces_endpoint(env),
+            service_name=env.text("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAME),
         )
 
 
