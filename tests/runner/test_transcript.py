@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apibase.limits import CALL_OUTPUT_MAX, TRANSCRIPT_BYTES_MAX
+from devstack.first_tick import first_finished_tick
 from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Rating
 from persona_runner.password import persona_password
@@ -86,6 +87,8 @@ def test_a_ticks_transcript_is_kept_with_the_calls_devmcp_served(config, live_ap
     text = json.dumps(detail["transcript"])
     assert persona_password(kate.email, SECRET) not in text
     assert "Bearer" not in text and "eyJ" not in text
+    # The local stack's first-tick link points at it (the only finished tick here).
+    assert first_finished_tick(live_api.url, admin_token) == (kate.id, result.tick_id)
     # Untraced: no trace id on the tick, no traceparent to the product.
     assert "traceId" not in detail["tick"] and result.trace_id is None
     assert all("traceparent" not in c for c in served_calls)
