@@ -314,7 +314,7 @@ def test_a_result_the_sdk_refuses_is_an_error_action_and_the_day_goes_on(config)
     set_listing(config.mcp_url, outputSchema=dict.fromkeys(TODO_TOOLS, declared))
     persona, session = new_persona(config)
     since = datetime.now(UTC)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
 
     served = served_calls(config.mcp_url, since, session.user_id)
     assert [a.tool_name for a in outcome.actions] == [tool for tool, *_ in served]
@@ -337,7 +337,7 @@ def test_a_tool_whose_input_schema_is_not_json_schema_is_left_out_and_counted(co
     set_listing(config.mcp_url, inputSchema={"todo.create": broken, "notes.create": broken})
     persona, session = new_persona(config)
     with caplog.at_level(logging.WARNING, logger="persona_runner.claude"):
-        outcome = ClaudeDriver(config).run_tick(persona, session)
+        outcome = drive(ClaudeDriver(config), persona, session)
 
     assert len(outcome.actions) >= 3 and outcome.ratings
     assert not {"todo.create", "notes.create"} & {a.tool_name for a in outcome.actions}
