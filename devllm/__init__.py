@@ -5,8 +5,9 @@ It answers POST /v1/messages deterministically: a short day of 3 to 8 tool calls
 arguments valid against each tool's schema, then a closing sentence; and, when
 `submit_ratings` is forced, a rating per module used that drops when that module's calls
 failed or were slow. /dev/faults makes the next calls answer 429, 500 or 529, stall, or
-end with another stop reason. Its state
-(the faults) lives in memory, so it runs as one gunicorn worker; it refuses to start with
+end with another stop reason. Usage is billed as the API bills prompt caching
+(`devllm.cache`), on a clock `/dev/clock` moves on. Its state (the faults, the caches,
+the clock) lives in memory, so it runs as one gunicorn worker; it refuses to start with
 APP_ENV=production.
 """
 
@@ -17,6 +18,7 @@ import logging
 from flask import Flask
 
 from devllm import dev, messages
+from devllm.cache import Clock, PromptCache
 from devllm.config import DevLlmConfig, refuse_production
 from devllm.errors import register_error_handlers, with_request_id
 from devllm.faults import Faults, raise_injected
@@ -39,6 +41,9 @@ def create_app(config: DevLlmConfig | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     faults = Faults()
     app.extensions["devllm.faults"] = faults
+    clock = Clock()
+    app.extensions["devllm.clock"] = clock
+    app.extensions["devllm.cache"] = PromptCache(clock)
     app.before_request(lambda: raise_injected(faults))
     app.after_request(with_request_id)
     app.register_blueprint(messages.bp)

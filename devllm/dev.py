@@ -13,6 +13,7 @@ from devllm.faults import STATUSES, STOP_REASONS, Faults
 bp = Blueprint("dev", __name__)
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER = 86_400
+MAX_ADVANCE_S = 86_400
 SHAPES = "{status, retryAfter?, times}, {badRatings, times}, {delayMs, times} or {stopReason, times}"
 
 
@@ -64,6 +65,17 @@ def whole(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ApiError(400, f"{field}: must be a whole number from {low} to {high}")
     return value
+
+
+@bp.post("/dev/clock")
+def advance_clock() -> Response:
+    """`{"advanceS": seconds}`: devllm's clock (the caches' lifetimes) moves on that far,
+    so a test sees a cache lapse without waiting for it; answers the total moved so far."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, 'The body must be a JSON object: {"advanceS": seconds}.')
+    seconds = whole(body.get("advanceS"), "advanceS", 1, MAX_ADVANCE_S)
+    return jsonify(advancedS=current_app.extensions["devllm.clock"].advance(seconds))
 
 
 @bp.delete("/dev/faults")
