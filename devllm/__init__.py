@@ -22,6 +22,7 @@ from devllm.cache import Clock, PromptCache
 from devllm.config import DevLlmConfig, refuse_production
 from devllm.errors import register_error_handlers, with_request_id
 from devllm.faults import Faults, raise_injected
+from devllm.request_log import RequestLog
 
 log = logging.getLogger("devllm")
 BANNER = (
@@ -44,6 +45,7 @@ def create_app(config: DevLlmConfig | None = None) -> Flask:
     clock = Clock()
     app.extensions["devllm.clock"] = clock
     app.extensions["devllm.cache"] = PromptCache(clock)
+    app.extensions["devllm.requests"] = RequestLog()
     app.before_request(lambda: raise_injected(faults))
     app.after_request(with_request_id)
     app.register_blueprint(messages.bp)

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from devllm.errors import ApiError
 from devllm.faults import STATUSES, STOP_REASONS, Faults
+from devllm.messages import api_key
 
 bp = Blueprint("dev", __name__)
 MAX_DELAY_MS = 600_000
@@ -76,6 +77,16 @@ def advance_clock() -> Response:
         raise ApiError(400, 'The body must be a JSON object: {"advanceS": seconds}.')
     seconds = whole(body.get("advanceS"), "advanceS", 1, MAX_ADVANCE_S)
     return jsonify(advancedS=current_app.extensions["devllm.clock"].advance(seconds))
+
+
+@bp.get("/dev/requests")
+def seen_requests() -> Response:
+    """The Messages requests sent with this request's API key, oldest first (the newest
+    1000): tools, system and tool_choice digests, the prompt's blocks, the usage billed."""
+    key = api_key()
+    if not key:
+        raise ApiError(401, "x-api-key header is required: it names whose requests to show")
+    return jsonify(requests=current_app.extensions["devllm.requests"].of(key))
 
 
 @bp.delete("/dev/faults")

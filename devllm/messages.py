@@ -21,14 +21,18 @@ TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 CHOICES = ("auto", "any", "tool", "none")
 
 
-def check_headers() -> str:
-    """The API key: required but never checked (it only names whose caches are whose).
-    The 2.x SDK sends an API key as `Authorization: Bearer <key>` rather than
-    `x-api-key`, so either is taken."""
+def api_key() -> str:
+    """The request's API key, "" without one. The 2.x SDK sends it as `Authorization:
+    Bearer <key>` rather than `x-api-key`, so either is taken."""
     scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    key = request.headers.get("x-api-key", "").strip() or (
+    return request.headers.get("x-api-key", "").strip() or (
         bearer.strip() if scheme.lower() == "bearer" else ""
     )
+
+
+def check_headers() -> str:
+    """The API key: required but never checked (it only says whose caches are whose)."""
+    key = api_key()
     if not key:
         raise ApiError(401, "x-api-key header is required")
     if not request.headers.get("anthropic-version", "").strip():
@@ -150,6 +154,7 @@ def create_message() -> Response:
     }
     if stop_details:
         answer["stop_details"] = stop_details
+    current_app.extensions["devllm.requests"].record(api_key, body, prompt, answer["usage"])
     return jsonify(answer)
 
 

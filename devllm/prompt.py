@@ -24,13 +24,16 @@ MAX_BREAKPOINTS = 4
 TTLS = {"5m": 300, "1h": 3600}
 # A hit is looked for at each breakpoint and this many blocks before it, as the API does.
 LOOKBACK_BLOCKS = 20
+LEVELS = {"tool-use system prompt": "tools"}
 
 
 @dataclass(frozen=True)
 class Block:
-    digest: str  # of the whole prompt up to and including this block
+    digest: str  # of the whole prompt up to and including this block: the cache key
+    content: str  # the same without the tool_choice: what was sent, whatever the choice
     tokens: int
     ttl: int | None  # seconds, where a breakpoint is marked on this block
+    level: str  # tools, system or messages
 
 
 def canonical(value: Any) -> str:
@@ -69,17 +72,16 @@ def read_prompt(body: dict[str, Any]) -> list[Block]:
 
 
 def blocks_of(parts: list[tuple[str, dict | str, int | None]], model: str):
-    running = hashlib.sha256(model.encode())
+    running, content = hashlib.sha256(model.encode()), hashlib.sha256(model.encode())
     for name, part, ttl in parts:
         text = canonical(without_cache_control(part)) if isinstance(part, dict) else part
-        running.update(f"\x1e{name.split('.')[0]}\x1f{text}".encode())
-        if name == "tool-use system prompt":
-            count = TOOL_USE_SYSTEM_TOKENS
-        elif name == "tool_choice":
-            count = 0  # the choice changes the prompt (and its cache key), not its length here
-        else:
-            count = tokens(text)
-        yield Block(running.hexdigest(), count, ttl)
+        level = name.split(".")[0]
+        running.update(f"\x1e{level}\x1f{text}".encode())
+        if name == "tool_choice":
+            continue  # it changes the cache key of what follows, not the prompt's length here
+        content.update(f"\x1e{level}\x1f{text}".encode())
+        count = TOOL_USE_SYSTEM_TOKENS if name == "tool-use system prompt" else tokens(text)
+        yield Block(running.hexdigest(), content.hexdigest(), count, ttl, LEVELS.get(level, level))
 
 
 def system_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from persona_runner.errors import ConfigError, DriverFailed, RatingsRefused, Run
 from persona_runner.model_waits import MODEL_RETRIES, bounded_waits, error_text
 from persona_runner.models import Action, Persona, Session, TickOutcome
 from persona_runner.product import Product, open_product
+from persona_runner.prompt_cache import cached_request
 from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratings_tool, shown
 from persona_runner.tool_names import ToolNames, map_tool_names
 from persona_runner.tool_results import model_blocks, text_block
@@ -59,20 +60,20 @@ class Model:
         self.outcome = outcome
 
     def tokens_left(self) -> int:
-        return self.config.max_tokens_per_tick - self.outcome.usage.total
+        return self.config.max_tokens_per_tick - self.outcome.usage.capped
 
     async def ask(
         self, system: str, messages: list[dict], tools: list[dict], max_tokens: int, **choice: Any
     ) -> Message:
-        """One answer, after the SDK's own retries; what still fails is DriverFailed."""
+        """One answer, after the SDK's own retries; what still fails is DriverFailed.
+        With RUNNER_PROMPT_CACHE on, the request carries its cache breakpoints."""
+        if self.config.prompt_cache:
+            prompt = cached_request(tools, system, messages)
+        else:
+            prompt = {"tools": tools, "system": system, "messages": messages}
         try:
             reply = await self.client.messages.create(
-                model=self.config.model,
-                max_tokens=max_tokens,
-                system=system,
-                messages=messages,
-                tools=tools,
-                **choice,
+                model=self.config.model, max_tokens=max_tokens, **prompt, **choice
             )
         except anthropic.APIStatusError as exc:
             raise DriverFailed(f"model: {exc.status_code} {model_error_text(exc)}") from exc
@@ -109,6 +110,8 @@ def said(reply: Message) -> str:
 async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcome: TickOutcome) -> dict:
     """Call the product for one tool_use, record the action, return the tool_result."""
     product_name = names.product_name(block.name)
+    if block.name == RATINGS_TOOL:  # offered all day (a stable prefix), used only when asked
+        return tool_result(block.id, [text_block(f"{RATINGS_TOOL}: rate your day once it is over")], True)
     if product_name is None:  # never sent to the product, so no action row
         return tool_result(block.id, [text_block(f"{block.name}: no such tool was offered")], True)
     arguments = block.input if isinstance(block.input, dict) else {}
@@ -172,7 +175,9 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
 
 
 async def rate_day(model: Model, system: str, messages: list[dict], tools: list[dict], modules: list[str]):
-    """Force `submit_ratings` and check its input strictly; RatingsRefused otherwise.
+    """Force `submit_ratings` (among `tools`, unchanged, so the cached prefix holds) for
+    the modules used, named in the last user turn, and check its input strictly;
+    RatingsRefused otherwise.
     It runs even when the day stopped at the token cap (the day is what the cap ends),
     bounded by MAX_OUTPUT_TOKENS like any request; an answer cut at max_tokens (its
     input half-written) is asked once more with RATINGS_RETRY_TOKENS of room."""
@@ -181,7 +186,7 @@ async def rate_day(model: Model, system: str, messages: list[dict], tools: list[
         return await model.ask(
             system,
             then_user(messages, ratings_request(modules)),
-            [*tools, ratings_tool(modules)],
+            tools,
             max_tokens,
             tool_choice={"type": "tool", "name": RATINGS_TOOL},
         )
@@ -200,8 +205,11 @@ async def rate_day(model: Model, system: str, messages: list[dict], tools: list[
 
 
 def model_tools(product_tools, names: ToolNames) -> list[dict]:
-    """What the model sees: the mapped name, the product name leading the description."""
-    return [
+    """What the model sees, the same for every persona of one product (so the tools'
+    cache is shared): each tool by its mapped name, the product name leading the
+    description, in the product's order; then `submit_ratings` over every module of the
+    product (which of them were used is said in the ratings request and checked)."""
+    offered = [
         {
             "name": names.model_name(tool.name),
             "description": f"{tool.name}: {tool.description}".strip(),
@@ -209,6 +217,7 @@ def model_tools(product_tools, names: ToolNames) -> list[dict]:
         }
         for tool in product_tools
     ]
+    return [*offered, ratings_tool(sorted({module_of(t.name) for t in product_tools}))]
 
 
 def offered_tools(product_tools: list, persona: Persona, outcome: TickOutcome) -> list:

@@ -75,6 +75,8 @@ class RunnerConfig:
     model_timeout: float = 120.0
     max_turns: int = 15
     max_tokens_per_tick: int = 150_000
+    # Cache breakpoints on the model's requests (RUNNER_PROMPT_CACHE=off for comparison).
+    prompt_cache: bool = True
     price_input: float = DEFAULT_PRICES["input"]
     price_output: float = DEFAULT_PRICES["output"]
     price_cache_read: float = DEFAULT_PRICES["cache_read"]
@@ -126,6 +128,7 @@ class RunnerConfig:
             max_tokens_per_tick=env.whole(
                 "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
+            prompt_cache=env.flag("RUNNER_PROMPT_CACHE", True),
             price_input=_price(env, "RUNNER_PRICE_INPUT_PER_MTOK", DEFAULT_PRICES["input"]),
             price_output=_price(env, "RUNNER_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES["output"]),
             price_cache_read=_price(env, "RUNNER_PRICE_CACHE_READ_PER_MTOK", DEFAULT_PRICES["cache_read"]),
