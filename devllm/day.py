@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from devllm.conversation import RATINGS_TOOL, Conversation, module_of, ratings_enum, read
+from devllm.conversation import RATINGS_TOOL, Conversation, module_of, ratings_enum, read, text_of
 from devllm.schema_values import value_for
 
 SLOW_MS = 2000
@@ -24,6 +24,19 @@ def tool_use_id(seed: int, index: int) -> str:
     return "toolu_dev" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:20]
 
 
+def rates_now(body: dict[str, Any]) -> bool:
+    """Whether this answer is the ratings: `submit_ratings` forced, or offered and asked for
+    by name in the last user turn (as a model does what it is asked, with the tool_choice
+    left as it was)."""
+    choice = body.get("tool_choice") or {"type": "auto"}
+    if choice.get("type") == "tool":
+        return choice.get("name") == RATINGS_TOOL
+    offered = any(t.get("name") == RATINGS_TOOL for t in body.get("tools") or [])
+    last = body["messages"][-1]
+    asked = last.get("role") == "user" and RATINGS_TOOL in text_of(last.get("content"))
+    return choice.get("type") in ("auto", "any") and offered and asked
+
+
 def answer(body: dict[str, Any], bad_ratings: bool = False) -> list[dict[str, Any]]:
     """The content blocks of the reply (text and/or tool_use) to a valid request body;
     `bad_ratings` makes a forced `submit_ratings` answer out of its schema."""
@@ -34,13 +47,14 @@ def answer(body: dict[str, Any], bad_ratings: bool = False) -> list[dict[str, An
     seed = seed_of(body.get("system"), conversation.first_user_text, sorted(modules))
     choice = body.get("tool_choice") or {"type": "auto"}
     offered = [t for t in tools if t["name"] != RATINGS_TOOL]
+    if rates_now(body):
+        ratings = {"ratings": rate(conversation, enum)}
+        if bad_ratings:
+            ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
+        ratings_tool = next(t for t in tools if t["name"] == RATINGS_TOOL)
+        return [_tool_use(seed, len(conversation.calls), ratings_tool, ratings)]
     if choice.get("type") == "tool":
         forced = next(t for t in tools if t["name"] == choice["name"])
-        if forced["name"] == RATINGS_TOOL:
-            ratings = {"ratings": rate(conversation, enum)}
-            if bad_ratings:
-                ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
-            return [_tool_use(seed, len(conversation.calls), forced, ratings)]
         return [_call(seed, conversation, len(conversation.calls), forced, modules)]
     if choice.get("type") == "none" or not offered:
         return [{"type": "text", "text": closing_sentence(conversation)}]

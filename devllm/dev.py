@@ -15,7 +15,10 @@ bp = Blueprint("dev", __name__)
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER = 86_400
 MAX_ADVANCE_S = 86_400
-SHAPES = "{status, retryAfter?, times}, {badRatings, times}, {delayMs, times} or {stopReason, times}"
+SHAPES = (
+    "{status, retryAfter?, times}, {badRatings, times}, {noToolCall, times}, {delayMs, times}"
+    " or {stopReason, times}"
+)
 
 
 @bp.get("/health")
@@ -26,7 +29,8 @@ def health() -> Response:
 @bp.post("/dev/faults")
 def add_fault() -> Response:
     """`{"status": 429|500|529, "retryAfter"?: seconds, "times"}`: the next calls answer
-    that error; `{"badRatings": true, "times"}`: the next forced ratings break their schema;
+    that error; `{"badRatings": true, "times"}`: the next ratings break their schema;
+    `{"noToolCall": true, "times"}`: the next ratings answers are text, without the call;
     `{"delayMs": 1..600000, "times"}`: the next calls stall that long first;
     `{"stopReason": "refusal"|"max_tokens"|"model_context_window_exceeded", "times"}`:
     the next answers end that way."""
@@ -47,10 +51,10 @@ def add_fault() -> Response:
         faults.add(status, times, retry_after)
     elif "retryAfter" in body:
         raise ApiError(400, "retryAfter: goes with a status of 429 or 529")
-    elif "badRatings" in body:
-        if body["badRatings"] is not True:
-            raise ApiError(400, "badRatings: must be true")
-        faults.add_bad_ratings(times)
+    elif switch := next((name for name in ("badRatings", "noToolCall") if name in body), None):
+        if body[switch] is not True:
+            raise ApiError(400, f"{switch}: must be true")
+        (faults.add_bad_ratings if switch == "badRatings" else faults.add_no_tool_call)(times)
     elif "delayMs" in body:
         faults.add_delay(whole(body["delayMs"], "delayMs", 1, MAX_DELAY_MS), times)
     elif "stopReason" in body:

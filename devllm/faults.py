@@ -32,6 +32,7 @@ class Faults:
         self._lock = threading.Lock()
         self._errors: list[tuple[int, int | None]] = []
         self._bad_ratings = 0
+        self._no_tool_call = 0
         self._delays: list[int] = []
         self._stop_reasons: list[str] = []
 
@@ -45,6 +46,18 @@ class Faults:
         with self._lock:
             self._bad_ratings += times
 
+    def add_no_tool_call(self, times: int) -> None:
+        with self._lock:
+            self._no_tool_call += times
+
+    def take_no_tool_call(self) -> bool:
+        """Whether this ratings answer is to come as text alone (uses one of `times`)."""
+        with self._lock:
+            if not self._no_tool_call:
+                return False
+            self._no_tool_call -= 1
+            return True
+
     def add_delay(self, delay_ms: int, times: int) -> None:
         with self._lock:
             self._delays.extend([delay_ms] * times)
@@ -57,6 +70,7 @@ class Faults:
         with self._lock:
             self._errors.clear()
             self._bad_ratings = 0
+            self._no_tool_call = 0
             self._delays.clear()
             self._stop_reasons.clear()
 

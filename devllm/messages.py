@@ -118,9 +118,11 @@ def create_message() -> Response:
     body = parse_body()
     prompt = read_prompt(body)
     faults = current_app.extensions["devllm.faults"]
-    forced = (body.get("tool_choice") or {}).get("name") == day.RATINGS_TOOL
-    bad_ratings = forced and faults.take_bad_ratings()
-    content = day.answer(as_read(body), bad_ratings=bad_ratings)
+    read = as_read(body)
+    rating = day.rates_now(read)
+    content = day.answer(read, bad_ratings=rating and faults.take_bad_ratings())
+    if rating and faults.take_no_tool_call():
+        content = [{"type": "text", "text": "It was a fine day; nothing to add."}]
     stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
     produced = output_tokens(content)
     stop_details = None

@@ -37,6 +37,7 @@ MAX_OUTPUT_TOKENS = 1024
 # A ratings answer cut at max_tokens is asked once more with this much room.
 RATINGS_RETRY_TOKENS = 4 * MAX_OUTPUT_TOKENS
 ERROR_TEXT_MAX = 500
+RATINGS_CHOICE = {"type": "tool", "name": RATINGS_TOOL}
 STOPPED = "the tick was stopped before the product answered"
 log = logging.getLogger("persona_runner.claude")
 
@@ -175,33 +176,41 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
 
 
 async def rate_day(model: Model, system: str, messages: list[dict], tools: list[dict], modules: list[str]):
-    """Force `submit_ratings` (among `tools`, unchanged, so the cached prefix holds) for
-    the modules used, named in the last user turn, and check its input strictly;
-    RatingsRefused otherwise.
-    It runs even when the day stopped at the token cap (the day is what the cap ends),
-    bounded by MAX_OUTPUT_TOKENS like any request; an answer cut at max_tokens (its
-    input half-written) is asked once more with RATINGS_RETRY_TOKENS of room."""
+    """Ask for `submit_ratings` for the modules used (named in the last user turn) and
+    check its input strictly; RatingsRefused otherwise.
 
-    async def ask(max_tokens: int) -> Message:
-        return await model.ask(
-            system,
-            then_user(messages, ratings_request(modules)),
-            tools,
-            max_tokens,
-            tool_choice={"type": "tool", "name": RATINGS_TOOL},
-        )
+    It is asked for with the tools and tool_choice as they were all day, so the request
+    reads the whole day from the cache: the API keys the conversation's cache on
+    tool_choice, so forcing the tool would write the day again. Only an answer without
+    the call is asked once more with `submit_ratings` forced. It runs even when the day
+    stopped at the token cap (the day is what the cap ends), bounded by MAX_OUTPUT_TOKENS
+    like any request; an answer cut at max_tokens (its input half-written) is asked once
+    more with RATINGS_RETRY_TOKENS of room."""
+    asked = then_user(messages, ratings_request(modules))
+    reply = await ratings_answer(model, system, asked, tools)
+    if not ratings_call(reply):
+        reply = await ratings_answer(model, system, asked, tools, tool_choice=RATINGS_CHOICE)
+    used = ratings_call(reply)
+    if used is None:
+        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {said(reply)}")
+    return parse_ratings(used.input, modules)
 
-    reply = await ask(MAX_OUTPUT_TOKENS)
+
+async def ratings_answer(model: Model, system: str, messages: list[dict], tools: list[dict], **choice):
+    """One ratings answer (a second one with more room when the first is cut at
+    max_tokens); RatingsRefused for a refusal or an answer cut short twice."""
+    reply = await model.ask(system, messages, tools, MAX_OUTPUT_TOKENS, **choice)
     if reply.stop_reason == "max_tokens":
-        reply = await ask(RATINGS_RETRY_TOKENS)
+        reply = await model.ask(system, messages, tools, RATINGS_RETRY_TOKENS, **choice)
     if reply.stop_reason == "refusal":
         raise RatingsRefused(f"model: refused to rate the day (stop_reason refusal): {said(reply)}")
     if reply.stop_reason in ("max_tokens", "model_context_window_exceeded"):
         raise RatingsRefused(f"submit_ratings was cut short ({reply.stop_reason}): {said(reply)}")
-    used = [b for b in reply.content if b.type == "tool_use" and b.name == RATINGS_TOOL]
-    if not used:
-        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {said(reply)}")
-    return parse_ratings(used[0].input, modules)
+    return reply
+
+
+def ratings_call(reply: Message) -> Any:
+    return next((b for b in reply.content if b.type == "tool_use" and b.name == RATINGS_TOOL), None)
 
 
 def model_tools(product_tools, names: ToolNames) -> list[dict]:

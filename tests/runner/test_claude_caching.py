@@ -13,10 +13,9 @@ import requests
 from devstack.processes import Process
 from persona_runner.claude import ClaudeDriver
 from persona_runner.config import RunnerConfig
+from persona_runner.errors import RatingsRefused
 from persona_runner.usage import Usage, cost_usd
-from tests.runner.test_claude_driver import TIMEOUT, driver_config, new_persona
-
-RATINGS_CHOICE = {"type": "tool", "name": "submit_ratings"}
+from tests.runner.test_claude_driver import TIMEOUT, driver_config, fault, new_persona
 
 
 @pytest.fixture
@@ -51,18 +50,33 @@ def test_the_prefix_stays_the_same_through_a_tick_the_ratings_request_included(c
 
     assert len(requests_) == outcome.usage.requests >= 3 and outcome.ratings
     assert len({r["tools"] for r in requests_}) == 1 and len({r["system"] for r in requests_}) == 1
-    assert [r["toolChoice"] for r in requests_] == [None] * (len(requests_) - 1) + [RATINGS_CHOICE]
+    # The ratings are asked for with tool_choice as it was: a changed one would miss the
+    # conversation's cache (the API keys it on tool_choice), so the day would be written twice.
+    assert [r["toolChoice"] for r in requests_] == [None] * len(requests_)
     first, *later = [r["usage"] for r in requests_]
     assert first["cache_creation_input_tokens"] >= tools_tokens(requests_[0]) and first["input_tokens"] == 0
-    # Each later request reads what came before it: the day's whole conversation so far,
-    # the ratings request at least the tools and the system prompt (a changed tool_choice
-    # misses the conversation's cache, as the API's does).
-    for before, (now, usage) in zip(requests_, zip(requests_[1:], later, strict=True), strict=False):
+    # Each later request reads everything the one before it sent.
+    for before, usage in zip(requests_, later, strict=False):
         assert usage["input_tokens"] == 0
-        floor = sum(t for _, t, level in now["blocks"] if level != "messages")
-        if now["toolChoice"] is None:
-            floor = sum(t for _, t, _ in before["blocks"])
-        assert usage["cache_read_input_tokens"] >= floor
+        assert usage["cache_read_input_tokens"] == sum(t for _, t, _ in before["blocks"])
+
+
+def test_ratings_not_given_when_asked_are_forced_with_tool_choice_alone(config):
+    config = own_key(config)
+    fault(str(config.anthropic_base_url), noToolCall=True, times=1)
+    persona, session = new_persona(config)
+    outcome = ClaudeDriver(config).run_tick(persona, session)
+    requests_ = sent(config)
+    assert outcome.ratings and {r["tools"] for r in requests_} == {requests_[0]["tools"]}
+    assert [r["toolChoice"] for r in requests_[-2:]] == [None, {"type": "tool", "name": "submit_ratings"}]
+
+
+def test_ratings_not_given_even_when_forced_fail_at_feedback(config):
+    config = own_key(config)
+    fault(str(config.anthropic_base_url), noToolCall=True, times=2)
+    persona, session = new_persona(config)
+    with pytest.raises(RatingsRefused, match="no submit_ratings call came back"):
+        ClaudeDriver(config).run_tick(persona, session)
 
 
 def test_a_second_persona_of_the_same_product_reads_the_tools_the_first_wrote(config):

@@ -178,7 +178,11 @@ def test_the_model_failing_past_the_retries_fails_at_driver_with_usage_so_far(co
         after_the_first_request(config, persona, session, outcome, status=529, times=3)
     assert failed.value.step == "driver" and "529" in str(failed.value)
     usage = outcome.usage
-    assert usage.requests == 1 and usage.input_tokens + usage.cache_read_tokens > 0 and usage.cost_usd > 0
+    assert (
+        usage.requests == 1
+        and usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens > 0
+        and usage.cost_usd > 0
+    )
     assert outcome.actions and not outcome.ratings
 
 
