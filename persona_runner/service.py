@@ -26,6 +26,7 @@ from persona_runner.internal_client import InternalClient
 from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona
 from persona_runner.tick import Tick, describe
+from persona_runner.token_cache import TokenCache
 
 log = logging.getLogger("persona_runner.service")
 
@@ -37,6 +38,7 @@ class RunnerService:
         self.out = out or sys.stdout
         self.metrics = RunnerMetrics()
         self.claims = InternalClient(config)  # the loop thread's own; each tick has its own
+        self.tokens = TokenCache(keep_for=config.tick_timeout)  # personas' tokens, across ticks
         self.stopping = threading.Event()  # no more claims
         self.aborting = threading.Event()  # the grace is over: running ticks stop now
         self.lock = threading.Lock()
@@ -93,7 +95,7 @@ class RunnerService:
             worker.start()
 
     def drive(self, persona: Persona) -> None:
-        internal, auth = InternalClient(self.config), AuthClient(self.config)
+        internal, auth = InternalClient(self.config), AuthClient(self.config, tokens=self.tokens)
         try:
             result = Tick(self.config, self.driver, internal, auth).drive(
                 persona, leased=True, stop=self.aborting
