@@ -73,7 +73,9 @@ def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, 
             [tick] = ticks_of(db, persona.id)
             assert (tick["state"], tick["driver"], tick["model"]) == ("ok", "claude", "claude-dev")
             assert tick["runner_id"] == "runner-e2e" and tick["actions"] >= 3
-            assert tick["input_tokens"] > 0 and tick["output_tokens"] > 0 and tick["cost_usd"] > 0
+            # Cached prompts: what is not read from the cache is written to it, not plain input.
+            assert tick["cache_read_tokens"] > 0 and tick["cache_write_tokens"] + tick["input_tokens"] > 0
+            assert tick["output_tokens"] > 0 and tick["cost_usd"] > 0
             ratings = {module: (rating, notes) for _, module, rating, notes in feedback_of(db, persona.id)}
             others = [rating for module, (rating, _) in ratings.items() if module != "todo"]
             assert others and ratings["todo"][0] < min(others)
