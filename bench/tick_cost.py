@@ -39,6 +39,7 @@ from persona_runner.claude import ClaudeDriver
 from persona_runner.config import RunnerConfig
 from persona_runner.models import Persona, Session
 from persona_runner.password import persona_password
+from persona_runner.spaces import personal_space
 from persona_runner.usage import MTOK, Prices
 from scripts.catalog import load_catalog
 
@@ -94,14 +95,9 @@ def catalog_sessions(config: RunnerConfig) -> list[tuple[Persona, str, str]]:
             ).raise_for_status()
             login = auth.login(entry.email, password)
             persona = Persona(
-                login.user_id,
-                entry.email,
-                entry.archetype,
-                entry.systemPrompt,
-                dict(entry.moduleMix),
-                "daily",
+                login.user_id, entry.email, entry.archetype, entry.systemPrompt, dict(entry.moduleMix)
             )
-            sessions.append((persona, login.token, auth.personal_space(login.token).id))
+            sessions.append((persona, login.token, personal_space(auth.spaces(login.token)).id))
     finally:
         auth.close()
     return sessions

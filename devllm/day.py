@@ -1,5 +1,5 @@
-"""The deterministic "model": what it answers to a day conversation and to a forced
-`submit_ratings`. The same conversation always gets the same answer."""
+"""The deterministic "model": what it answers to a day conversation and to a request for
+the ratings. The same conversation always gets the same answer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import json
 import re
 from typing import Any
 
-from devllm.conversation import RATINGS_TOOL, Conversation, module_of, ratings_enum, read, text_of
+from devllm.conversation import (
+    AUTO,
+    NONE,
+    RATINGS_TOOL,
+    REQUIRED,
+    Conversation,
+    Turn,
+    module_of,
+    ratings_enum,
+)
 from devllm.schema_values import value_for
 
 SLOW_MS = 2000
@@ -24,50 +33,69 @@ def tool_use_id(seed: int, index: int) -> str:
     return "toolu_dev" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:20]
 
 
-def rates_now(body: dict[str, Any]) -> bool:
+def rates_now(turn: Turn) -> bool:
     """Whether this answer is the ratings: `submit_ratings` forced, or offered and asked for
-    by name in the last user turn (as a model does what it is asked, with the tool_choice
+    by name in the last user turn (as a model does what it is asked, with the tool choice
     left as it was)."""
-    choice = body.get("tool_choice") or {"type": "auto"}
-    if choice.get("type") == "tool":
-        return choice.get("name") == RATINGS_TOOL
-    offered = any(t.get("name") == RATINGS_TOOL for t in body.get("tools") or [])
-    last = body["messages"][-1]
-    asked = last.get("role") == "user" and RATINGS_TOOL in text_of(last.get("content"))
-    return choice.get("type") in ("auto", "any") and offered and asked
+    forced = forced_tool(turn)
+    if forced is not None:
+        return forced["name"] == RATINGS_TOOL
+    offered = any(t.get("name") == RATINGS_TOOL for t in turn.tools)
+    asked = RATINGS_TOOL in turn.last_user_text
+    return turn.choice in (AUTO, REQUIRED) and offered and asked
 
 
-def answer(body: dict[str, Any], bad_ratings: bool = False) -> list[dict[str, Any]]:
-    """The content blocks of the reply (text and/or tool_use) to a valid request body;
-    `bad_ratings` makes a forced `submit_ratings` answer out of its schema."""
-    tools: list[dict[str, Any]] = body.get("tools") or []
+def ratings_in_words(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ratings answer as prose with no call (the `noToolCall` switch), as a model that
+    ignores the tool choice or the request writes it."""
+    call = next((b for b in blocks if b["type"] == "tool_use"), None)
+    ratings = call["input"].get("ratings", []) if call else []
+    said = "; ".join(f"{r['module']}: {r['rating']} ({r['notes']})" for r in ratings)
+    text = f"Here is how my day went. {said}" if said else "I did not use anything today."
+    return [{"type": "text", "text": text}]
+
+
+def respond(turn: Turn, bad_ratings: bool = False) -> list[dict[str, Any]]:
+    """The reply to a turn of either face, as content blocks (`text`, and `tool_use` with
+    `id`, `name` and `input`: each face writes them its own way); `bad_ratings` makes a
+    ratings answer out of its schema."""
+    tools, conversation = turn.tools, turn.conversation
     enum = ratings_enum(tools)
     modules = {tool["name"]: module_of(tool, enum) for tool in tools}
-    conversation = read(body["messages"], lambda name: modules.get(name) or module_of({"name": name}, enum))
-    seed = seed_of(body.get("system"), conversation.first_user_text, sorted(modules))
-    choice = body.get("tool_choice") or {"type": "auto"}
+    for call in conversation.calls:
+        call.module = modules.get(call.name) or module_of({"name": call.name}, enum)
+    seed = seed_of(turn.system, conversation.first_user_text, sorted(modules))
     offered = [t for t in tools if t["name"] != RATINGS_TOOL]
-    if rates_now(body):
+    choice = turn.choice
+    if rates_now(turn):
         ratings = {"ratings": rate(conversation, enum)}
         if bad_ratings:
             ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
         ratings_tool = next(t for t in tools if t["name"] == RATINGS_TOOL)
         return [_tool_use(seed, len(conversation.calls), ratings_tool, ratings)]
-    if choice.get("type") == "tool":
-        forced = next(t for t in tools if t["name"] == choice["name"])
+    forced = forced_tool(turn)
+    if forced is not None:
         return [_call(seed, conversation, len(conversation.calls), forced, modules)]
-    if choice.get("type") == "none" or not offered:
+    if choice == NONE or not offered:
         return [{"type": "text", "text": closing_sentence(conversation)}]
     planned = plan(seed, offered, modules, conversation.first_user_text)
     done = len(conversation.calls)
     if done >= len(planned):
-        if choice.get("type") != "any":
+        if choice != REQUIRED:
             return [{"type": "text", "text": closing_sentence(conversation)}]
         planned = [*planned, planned[done % len(planned)]]
     per_turn = 1 + (seed >> 7) % 2  # one call a turn, or two, decided once per conversation
     batch = planned[done : done + per_turn]
     intro = {"type": "text", "text": f"Next I'll use {', '.join(t['name'] for t in batch)}."}
     return [intro, *(_call(seed, conversation, done + i, tool, modules) for i, tool in enumerate(batch))]
+
+
+def forced_tool(turn: Turn) -> dict[str, Any] | None:
+    """The tool this turn must call: the one the choice names, or the only one offered when
+    a call is required (a server without named tool choice is forced that way)."""
+    if turn.choice == REQUIRED and len(turn.tools) == 1:
+        return turn.tools[0]
+    return next((t for t in turn.tools if t["name"] == turn.choice), None)
 
 
 def plan(seed: int, tools: list[dict], modules: dict[str, str], first_user_text: str) -> list[dict]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devllm.cut import tokens
-from devllm.errors import ApiError
+from devllm.errors import ModelApiError
 
 TOOL_USE_SYSTEM_TOKENS = 346
 MAX_BREAKPOINTS = 4
@@ -65,7 +65,7 @@ def read_prompt(body: dict[str, Any]) -> list[Block]:
             parts.append((f"messages.{i}.content.{j}", block, ttl_of(block, f"messages.{i}.content.{j}")))
     marked = sum(1 for _, _, ttl in parts if ttl is not None)
     if marked > MAX_BREAKPOINTS:
-        raise ApiError(
+        raise ModelApiError(
             400, f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {marked}."
         )
     return list(blocks_of(parts, model=str(body.get("model", ""))))
@@ -105,8 +105,8 @@ def ttl_of(block: Any, where: str) -> int | None:
     if marker is None:
         return None
     if not isinstance(marker, dict) or marker.get("type") != "ephemeral":
-        raise ApiError(400, f"{where}.cache_control.type: Input should be 'ephemeral'")
+        raise ModelApiError(400, f"{where}.cache_control.type: Input should be 'ephemeral'")
     ttl = marker.get("ttl", "5m")
     if ttl not in TTLS:
-        raise ApiError(400, f"{where}.cache_control.ttl: Input should be '5m' or '1h'")
+        raise ModelApiError(400, f"{where}.cache_control.ttl: Input should be '5m' or '1h'")
     return TTLS[ttl]

@@ -21,9 +21,10 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
+from apibase.client_errors import ExpectedError
 from persona_runner.config import RunnerConfig
 from persona_runner.day_prompts import opening_turn, ratings_request, system_prompt
-from persona_runner.errors import ConfigError, DriverFailed, RatingsRefused, RunnerError
+from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigError
 from persona_runner.model_waits import MODEL_RETRIES, bounded_waits, error_text
 from persona_runner.models import Action, Persona, Session, TickOutcome
 from persona_runner.product import Product, open_product
@@ -52,7 +53,7 @@ def took_line(latency_ms: int) -> dict[str, Any]:
     return text_block(f"took {latency_ms} ms")
 
 
-class Model:
+class ModelCalls:
     """One tick's requests to the Messages API, each one's usage added to the outcome."""
 
     def __init__(self, client: anthropic.AsyncAnthropic, config: RunnerConfig, outcome: TickOutcome) -> None:
@@ -140,7 +141,7 @@ def tool_result(tool_use_id: str, content: list[dict[str, Any]], is_error: bool)
 
 
 async def play_day(
-    model: Model, product: Product, names: ToolNames, tools: list[dict], system: str, opening: str
+    model: ModelCalls, product: Product, names: ToolNames, tools: list[dict], system: str, opening: str
 ) -> list[dict]:
     """The day: answer every tool_use until the model ends its turn, the turns run out,
     or the tick's tokens reach the cap. An answer cut short (`max_tokens`, or
@@ -175,7 +176,9 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
     return [*messages[:-1], {"role": "user", "content": [*blocks, {"type": "text", "text": text}]}]
 
 
-async def rate_day(model: Model, system: str, messages: list[dict], tools: list[dict], modules: list[str]):
+async def rate_day(
+    model: ModelCalls, system: str, messages: list[dict], tools: list[dict], modules: list[str]
+):
     """Ask for `submit_ratings` for the modules used (named in the last user turn) and
     check its input strictly; RatingsRefused otherwise.
 
@@ -196,7 +199,7 @@ async def rate_day(model: Model, system: str, messages: list[dict], tools: list[
     return parse_ratings(used.input, modules)
 
 
-async def ratings_answer(model: Model, system: str, messages: list[dict], tools: list[dict], **choice):
+async def ratings_answer(model: ModelCalls, system: str, messages: list[dict], tools: list[dict], **choice):
     """One ratings answer (a second one with more room when the first is cut at
     max_tokens); RatingsRefused for a refusal or an answer cut short twice."""
     reply = await model.ask(system, messages, tools, MAX_OUTPUT_TOKENS, **choice)
@@ -244,7 +247,9 @@ class ClaudeDriver:
 
     def __init__(self, config: RunnerConfig, today: Callable[[], date] | None = None) -> None:
         if not config.anthropic_api_key:
-            raise ConfigError("ANTHROPIC_API_KEY is not set: the claude driver needs one (devllm takes any)")
+            raise RunnerConfigError(
+                "ANTHROPIC_API_KEY is not set: the claude driver needs one (devllm takes any)"
+            )
         self.config = config
         self.today = today or (lambda: datetime.now(UTC).date())
 
@@ -300,7 +305,7 @@ class ClaudeDriver:
             product_tools = offered_tools(await product.tools(), persona, outcome)
             names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
             tools = model_tools(product_tools, names)
-            model = Model(client, config, outcome)
+            model = ModelCalls(client, config, outcome)
             system = system_prompt(persona, self.today(), story)
             messages = await play_day(model, product, names, tools, system, opening_turn(persona))
             modules = sorted({module_of(a.tool_name) for a in outcome.actions})
@@ -308,12 +313,12 @@ class ClaudeDriver:
                 outcome.ratings.extend(await rate_day(model, system, messages, tools, modules))
 
 
-def first_runner_error(group: BaseExceptionGroup) -> RunnerError | None:
+def first_runner_error(group: BaseExceptionGroup) -> ExpectedError | None:
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
             found = first_runner_error(exc)
             if found:
                 return found
-        elif isinstance(exc, RunnerError):
+        elif isinstance(exc, ExpectedError):
             return exc
     return None

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from persona_runner.errors import RunnerError
+from apibase.client_errors import ExpectedError
 
 SPARE_SECONDS = 60
 
@@ -56,7 +56,7 @@ class TokenCache:
             return held.login
         try:
             login = log_in()
-        except RunnerError:
+        except ExpectedError:
             if held is not None and held.expires_at > now:
                 return held.login
             raise

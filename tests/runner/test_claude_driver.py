@@ -24,6 +24,7 @@ from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.product import open_product
+from persona_runner.spaces import personal_space
 from persona_runner.tick import TickResult
 from persona_runner.usage import cost_usd
 from tests.conftest import SERVICE_KEY
@@ -65,10 +66,10 @@ def new_persona(config: RunnerConfig, prompt: str = "You are Kate, a busy nurse.
     auth = AuthClient(config)
     try:
         login = auth.login(email, password)
-        space = auth.personal_space(login.token)
+        space = personal_space(auth.spaces(login.token))
     finally:
         auth.close()
-    persona = Persona(login.user_id, email, "nurse", prompt, MIX, "daily")
+    persona = Persona(login.user_id, email, "nurse", prompt, MIX)
     return persona, Session(f"tick-{uuid.uuid4().hex[:8]}", login.user_id, space.id, login.token)
 
 

@@ -14,7 +14,7 @@ from anthropic.types import Message
 from persona_runner.claude import assistant_turn, input_hash, then_user
 from persona_runner.config import DEFAULT_MODEL, RunnerConfig
 from persona_runner.day_prompts import favoured_modules, opening_turn, system_prompt
-from persona_runner.errors import ConfigError, RatingsRefused
+from persona_runner.errors import RatingsRefused, RunnerConfigError
 from persona_runner.models import Persona, Rating
 from persona_runner.product import Closing, TeardownNoise
 from persona_runner.ratings import RATINGS_TOOL, parse_ratings, ratings_tool
@@ -141,7 +141,7 @@ def test_the_story_stays_short_however_long_the_history():
 
 
 def test_the_system_prompt_carries_the_persona_the_date_and_the_story():
-    persona = Persona("u", "kate@mana.test", "nurse", "You are Kate.", {"todo": 2, "notes": 1}, "daily")
+    persona = Persona("u", "kate@mana.test", "nurse", "You are Kate.", {"todo": 2, "notes": 1})
     story = [tick("2025-06-01", [{"toolName": "todo.list", "result": "ok"}], [])]
     prompt = system_prompt(persona, date(2025, 6, 3), story)
     assert prompt.startswith("You are Kate.")
@@ -213,7 +213,7 @@ def test_the_driver_settings_come_from_the_environment_with_documented_defaults(
     ],
 )
 def test_bad_driver_settings_are_refused_naming_the_variable(name, value):
-    with pytest.raises(ConfigError, match=name):
+    with pytest.raises(RunnerConfigError, match=name):
         RunnerConfig.from_env({"MANA_SERVICE_KEY": "k", name: value})
 
 

@@ -56,7 +56,7 @@ def persona_in(mix: dict[str, float]) -> tuple[Persona, Session]:
     token and space headers the runner sends mean nothing to it."""
     user_id = str(uuid.uuid4())
     persona = Persona(
-        user_id, f"ref-{user_id[:8]}@mana.test", "tester", "You are Ada, who tries things.", mix, "daily"
+        user_id, f"ref-{user_id[:8]}@mana.test", "tester", "You are Ada, who tries things.", mix
     )
     return persona, Session(f"tick-{user_id[:8]}", user_id, "no-space", "no-token")
 

@@ -10,10 +10,10 @@ from contextlib import closing
 import pytest
 import requests
 
+from apibase.client_errors import AuthError
 from devstack.processes import Process
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import RunnerError
 from persona_runner.password import persona_password
 from persona_runner.token_cache import SPARE_SECONDS, TokenCache, expiry
 from tests.conftest import SERVICE_KEY
@@ -76,7 +76,7 @@ def test_a_refused_login_falls_back_to_a_held_token_still_valid_then_not(persona
         add_fault(devauth_clear_faults, LOGIN, status=401, times=2)
         assert auth.login(email, password) is held  # refused, but the held token has 30 s
         clock.now = expires_at + 1
-        with pytest.raises(RunnerError):
+        with pytest.raises(AuthError):
             auth.login(email, password)
 
 
