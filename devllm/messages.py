@@ -8,7 +8,6 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from jsonschema import Draft202012Validator, SchemaError
 
 from devllm import day
 from devllm.cache import PromptCache
@@ -16,6 +15,7 @@ from devllm.conversation import messages_turn
 from devllm.cut import cut, output_tokens
 from devllm.errors import ModelApiError
 from devllm.prompt import read_prompt, system_blocks, without_cache_control
+from devllm.schema_check import schema_problem
 
 bp = Blueprint("messages", __name__)
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -94,14 +94,13 @@ def _check_tools(tools: Any) -> None:
 
 def _check_schema(i: int, schema: dict) -> None:
     """The API refuses the whole request when one tool's input schema is not JSON Schema."""
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
+    problem = schema_problem(schema)
+    if problem is not None:
         raise ModelApiError(
             400,
             f"tools.{i}.custom.input_schema: JSON schema is invalid. It must match JSON Schema "
-            f"draft 2020-12 (https://json-schema.org/draft/2020-12). {exc.message}",
-        ) from None
+            f"draft 2020-12 (https://json-schema.org/draft/2020-12). {problem}",
+        )
 
 
 def _check_tool_choice(choice: Any, tools: list[dict]) -> None:

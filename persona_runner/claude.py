@@ -10,9 +10,11 @@ synchronous form the --once loop uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -25,7 +27,7 @@ from apibase.client_errors import ExpectedError
 from persona_runner.config import RunnerConfig
 from persona_runner.day_prompts import opening_turn, ratings_request, system_prompt
 from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigError
-from persona_runner.model_waits import MODEL_RETRIES, bounded_waits, error_text
+from persona_runner.model_waits import bounded_waits, error_text
 from persona_runner.models import Action, Persona, Session, TickOutcome
 from persona_runner.product import Product, open_product
 from persona_runner.prompt_cache import cached_request
@@ -33,6 +35,7 @@ from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratin
 from persona_runner.tool_names import ToolNames, map_tool_names
 from persona_runner.tool_results import model_blocks, text_block
 from persona_runner.tool_schemas import usable_tools
+from persona_runner.worker_clients import WorkerClients, model_client
 
 MAX_OUTPUT_TOKENS = 1024
 # A ratings answer cut at max_tokens is asked once more with this much room.
@@ -252,6 +255,9 @@ class ClaudeDriver:
             )
         self.config = config
         self.today = today or (lambda: datetime.now(UTC).date())
+        # Each worker's clients, by the event loop they belong to (see worker_clients).
+        self._kept: dict[asyncio.AbstractEventLoop, WorkerClients] = {}
+        self._lock = threading.Lock()
 
     def new_outcome(self) -> TickOutcome:
         return TickOutcome(driver=self.name, model=self.config.model)
@@ -288,24 +294,49 @@ class ClaudeDriver:
             raise first_runner_error(group) or group from None
         return outcome
 
+    async def open_worker(self) -> None:
+        """Keep a model client and a pool of product connections for every tick driven in
+        the running event loop (a worker's), until `close_worker` in that same loop."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if loop not in self._kept:
+                self._kept[loop] = WorkerClients.open(self.config)
+
+    async def close_worker(self) -> None:
+        with self._lock:
+            kept = self._kept.pop(asyncio.get_running_loop(), None)
+        if kept is not None:
+            await kept.close()
+
+    def worker_clients(self) -> WorkerClients | None:
+        """The clients kept for the running event loop, if a worker keeps some there."""
+        with self._lock:
+            return self._kept.get(asyncio.get_running_loop())
+
     async def _act(
         self, persona: Persona, session: Session, outcome: TickOutcome, story, deadline: float
     ) -> None:
         config = self.config
-        async with (
-            anthropic.AsyncAnthropic(
-                api_key=config.anthropic_api_key,
-                base_url=config.anthropic_base_url,
-                timeout=config.model_timeout,
-                max_retries=MODEL_RETRIES,
-                middleware=[bounded_waits(deadline)],
-            ) as client,
-            open_product(config.mcp_url, session.token, session.space_id, config.mcp_timeout) as product,
-        ):
+        kept = self.worker_clients()
+        async with contextlib.AsyncExitStack() as per_tick:
+            if kept is None:  # no worker keeps clients here (--once, a test): this tick's own
+                client = await per_tick.enter_async_context(model_client(config))
+            else:
+                client = kept.model
+            product = await per_tick.enter_async_context(
+                open_product(
+                    config.mcp_url,
+                    session.token,
+                    session.space_id,
+                    config.mcp_timeout,
+                    transport=kept.product_transport() if kept else None,
+                )
+            )
             product_tools = offered_tools(await product.tools(), persona, outcome)
             names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
             tools = model_tools(product_tools, names)
-            model = ModelCalls(client, config, outcome)
+            # A copy with this tick's deadline: it shares the client's connections.
+            model = ModelCalls(client.with_options(middleware=[bounded_waits(deadline)]), config, outcome)
             system = system_prompt(persona, self.today(), story)
             messages = await play_day(model, product, names, tools, system, opening_turn(persona))
             modules = sorted({module_of(a.tool_name) for a in outcome.actions})

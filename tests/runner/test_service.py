@@ -142,6 +142,28 @@ def test_model_overloaded_then_recovering_the_tick_succeeds_and_tokens_count_onc
     assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == sum(t["input_tokens"] for t in ticks)
 
 
+def test_one_worker_drives_tick_after_tick_on_kept_clients_and_closes_them_cleanly(stack, admin_token):
+    """PERSONA_CONCURRENCY=1: one worker, its model client and connections kept from tick to
+    tick, closed inside its own event loop when the runner stops: nothing in its log about
+    an unclosed client, a closed loop or a task left pending."""
+    db, api = stack["db"], stack["api"]
+    personas = [add_persona(api, admin_token, name) for name in ("kate", "noah", "ada")]
+    log = ARTIFACTS / "runner-one-worker.log"
+    start = log.stat().st_size if log.exists() else 0
+    service = runner(stack, "runner-one-worker", PERSONA_CONCURRENCY="1")
+    try:
+        wait_for("a tick of every persona", lambda: finished(db, personas))
+    finally:
+        service.stop()
+    assert service.proc.returncode == 0
+    assert [ticks_of(db, p.id)[0]["state"] for p in personas] == ["ok", "ok", "ok"]
+    with open(log, "rb") as lines:
+        lines.seek(start)
+        said = lines.read().decode()
+    for sign in ("Unclosed", "Event loop is closed", "was destroyed but it is pending", "Traceback"):
+        assert sign not in said, said
+
+
 def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(stack, admin_token):
     db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
     slow = add_persona(api, admin_token, "slow")
