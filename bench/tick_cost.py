@@ -22,6 +22,7 @@ prices, and
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 from dataclasses import dataclass, replace
@@ -31,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests
 
-from bench.stack import Stack, bench_parser, print_header, section, throwaway_stack
+from bench.stack import Stack, bench, bench_args, section
 from devstack.postgres import free_port
 from devstack.processes import Process, gunicorn_cmd
 from persona_runner.auth_client import AuthClient
 from persona_runner.claude import ClaudeDriver
 from persona_runner.config import RunnerConfig
-from persona_runner.models import Persona, Session
+from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.spaces import personal_space
 from persona_runner.usage import MTOK, Prices
@@ -108,7 +109,8 @@ def drive_pass(config: RunnerConfig, sessions: list[tuple[Persona, str, str]]) -
     driver = ClaudeDriver(config)
     for persona, token, space_id in sessions:
         session = Session(f"tick-cost-{uuid.uuid4().hex[:8]}", persona.user_id, space_id, token)
-        outcome = driver.run_tick(persona, session)
+        outcome = TickOutcome()
+        asyncio.run(driver.act(persona, session, outcome))
         print(
             f"  {persona.email:<34} {len(outcome.actions)} calls, {outcome.usage.requests} requests",
             flush=True,
@@ -184,9 +186,8 @@ def print_row(label: str, on: Tokens, off: Tokens, flr: Tokens, prices: Prices) 
 
 
 def main() -> int:
-    bench_parser(__doc__).parse_args()
-    print_header("what a tick costs: prompt caching off and on, against its floor")
-    with throwaway_stack() as stack:
+    args = bench_args(__doc__, service=False)
+    with bench("what a tick costs: prompt caching off and on, against its floor", args) as stack:
         devauth = stack.start_devauth()
         devmcp, devllm = start_standins(stack, devauth)
         config = RunnerConfig(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import requests
 
+from devstack.first_tick import FirstTickLink
 from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database
 from devstack.processes import ROOT, Process, gunicorn_cmd
 from devstack.run_now import run_everyone_now
@@ -249,7 +250,10 @@ admin token      {token}
 Running; Ctrl-C stops everything started here.""",
             flush=True,
         )
+        first_tick = FirstTickLink(web.url, token)
         while all(p.proc.poll() is None for p in running):
+            if not args.no_runner:
+                first_tick.poll()
             time.sleep(1)
         print("a process exited; stopping", file=sys.stderr)
         return 1

@@ -3,8 +3,7 @@ with Claude deciding each tool call, then rates the modules it used.
 
 `act` is a coroutine writing into a `TickOutcome` the caller owns: each action as the
 product answers, each request's usage as the model answers. A caller that cancels it
-(a tick timeout) or sees it fail still has everything done so far. `run_tick` is the
-synchronous form the --once loop uses.
+(a tick timeout) or sees it fail still has everything done so far.
 """
 
 from __future__ import annotations
@@ -35,6 +34,8 @@ from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratin
 from persona_runner.tool_names import ToolNames, map_tool_names
 from persona_runner.tool_results import model_blocks, text_block
 from persona_runner.tool_schemas import usable_tools
+from persona_runner.tracing import chat_span
+from persona_runner.transcript import shown_text
 from persona_runner.worker_clients import WorkerClients, model_client
 
 MAX_OUTPUT_TOKENS = 1024
@@ -77,14 +78,17 @@ class ModelCalls:
         else:
             prompt = {"tools": tools, "system": system, "messages": messages}
         try:
-            reply = await self.client.messages.create(
-                model=self.config.model, max_tokens=max_tokens, **prompt, **choice
-            )
+            with chat_span(self.config.model, max_tokens) as span:
+                reply = await self.client.messages.create(
+                    model=self.config.model, max_tokens=max_tokens, **prompt, **choice
+                )
+                span.answered(reply)
         except anthropic.APIStatusError as exc:
             raise DriverFailed(f"model: {exc.status_code} {model_error_text(exc)}") from exc
         except anthropic.APIError as exc:
             raise DriverFailed(f"model: {type(exc).__name__}: {exc}") from exc
         self.outcome.usage.add(reply.usage, self.config.prices)
+        self.outcome.transcript.said("\n\n".join(b.text for b in reply.content if b.type == "text"))
         return reply
 
 
@@ -125,6 +129,7 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
     except asyncio.CancelledError:
         # The call went out and the product may have acted on it: the audit keeps it.
         outcome.actions.append(Action(product_name, "error", None, input_hash(arguments), STOPPED))
+        outcome.transcript.called(product_name, arguments, True, None, None)
         raise
     outcome.actions.append(
         Action(
@@ -135,8 +140,9 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
             error_message=answer.text[:ERROR_TEXT_MAX] if answer.is_error else None,
         )
     )
-    content = [*model_blocks(answer.content, answer.text), took_line(answer.latency_ms)]
-    return tool_result(block.id, content, answer.is_error)
+    shown = model_blocks(answer.content, answer.text)
+    outcome.transcript.called(product_name, arguments, answer.is_error, shown_text(shown), answer.latency_ms)
+    return tool_result(block.id, [*shown, took_line(answer.latency_ms)], answer.is_error)
 
 
 def tool_result(tool_use_id: str, content: list[dict[str, Any]], is_error: bool) -> dict[str, Any]:
@@ -259,21 +265,6 @@ class ClaudeDriver:
         self._kept: dict[asyncio.AbstractEventLoop, WorkerClients] = {}
         self._lock = threading.Lock()
 
-    def new_outcome(self) -> TickOutcome:
-        return TickOutcome(driver=self.name, model=self.config.model)
-
-    def run_tick(
-        self,
-        persona: Persona,
-        session: Session,
-        *,
-        story: Sequence[Mapping[str, Any]] = (),
-        outcome: TickOutcome | None = None,
-    ) -> TickOutcome:
-        outcome = outcome if outcome is not None else self.new_outcome()
-        asyncio.run(self.act(persona, session, outcome, story))
-        return outcome
-
     async def act(
         self,
         persona: Persona,
@@ -281,7 +272,7 @@ class ClaudeDriver:
         outcome: TickOutcome,
         story: Sequence[Mapping[str, Any]] = (),
         deadline: float | None = None,
-    ) -> TickOutcome:
+    ) -> None:
         """The tick, written into `outcome` as it goes; DriverFailed (step driver or
         feedback) when the model or the product fails it. `deadline` (time.monotonic,
         RUNNER_TICK_TIMEOUT_S from now when not given) bounds any wait the model asks for."""
@@ -292,7 +283,6 @@ class ClaudeDriver:
             await self._act(persona, session, outcome, story, deadline)
         except BaseExceptionGroup as group:  # the SDKs' task groups wrap what the body raised
             raise first_runner_error(group) or group from None
-        return outcome
 
     async def open_worker(self) -> None:
         """Keep a model client and a pool of product connections for every tick driven in

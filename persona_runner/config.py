@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from apibase.env import Env
 from persona_runner.errors import RunnerConfigError
@@ -22,11 +22,34 @@ DRIVER_NAMES = ("claude", "scripted")
 # The default model and its public list prices (USD per million tokens; cache writes at
 # the 5-minute rate). Another model needs its own RUNNER_PRICE_* to cost right.
 DEFAULT_MODEL = "claude-sonnet-4-5"
-DEFAULT_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.30, "cache_write": 3.75}
+DEFAULT_PRICES = Prices(input=3.0, output=15.0, cache_read=0.30, cache_write=3.75)
+DEFAULT_SERVICE_NAME = "persona-runner"
 
 
-def _price(env: Env, name: str, default: float) -> float:
-    return env.number(name, default, minimum=0, maximum=10_000, unit="USD per million tokens")
+def _prices(env: Env) -> Prices:
+    """RUNNER_PRICE_<KIND>_PER_MTOK for each kind of token, else the default model's price."""
+    return Prices(
+        **{
+            kind.name: env.number(
+                f"RUNNER_PRICE_{kind.name.upper()}_PER_MTOK",
+                getattr(DEFAULT_PRICES, kind.name),
+                minimum=0,
+                maximum=10_000,
+                unit="USD per million tokens",
+            )
+            for kind in fields(Prices)
+        }
+    )
+
+
+def _traces_endpoint(env: Env) -> str:
+    """OpenTelemetry's own variables, read as its SDK reads them: the traces endpoint as
+    given, else the base endpoint with `/v1/traces`; neither set, "" (no traces)."""
+    if env.text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return env.url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+    if env.text("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return env.url("OTEL_EXPORTER_OTLP_ENDPOINT", "") + "/v1/traces"
+    return ""
 
 
 def _driver(env: Env) -> str:
@@ -80,19 +103,15 @@ class RunnerConfig:
     max_tokens_per_tick: int = 150_000
     # Cache breakpoints on the model's requests (RUNNER_PROMPT_CACHE=off for comparison).
     prompt_cache: bool = True
-    price_input: float = DEFAULT_PRICES["input"]
-    price_output: float = DEFAULT_PRICES["output"]
-    price_cache_read: float = DEFAULT_PRICES["cache_read"]
-    price_cache_write: float = DEFAULT_PRICES["cache_write"]
+    prices: Prices = DEFAULT_PRICES
+    # Where each tick's trace goes (OTLP over HTTP); "" sends none (persona_runner.tracing).
+    traces_endpoint: str = ""
+    service_name: str = DEFAULT_SERVICE_NAME
 
     @property
     def timeout(self) -> tuple[float, float]:
         """(connect, read), as `requests` takes it."""
         return (self.connect_timeout, self.read_timeout)
-
-    @property
-    def prices(self) -> Prices:
-        return Prices(self.price_input, self.price_output, self.price_cache_read, self.price_cache_write)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
@@ -135,10 +154,9 @@ class RunnerConfig:
                 "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
             prompt_cache=env.flag("RUNNER_PROMPT_CACHE", True),
-            price_input=_price(env, "RUNNER_PRICE_INPUT_PER_MTOK", DEFAULT_PRICES["input"]),
-            price_output=_price(env, "RUNNER_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES["output"]),
-            price_cache_read=_price(env, "RUNNER_PRICE_CACHE_READ_PER_MTOK", DEFAULT_PRICES["cache_read"]),
-            price_cache_write=_price(env, "RUNNER_PRICE_CACHE_WRITE_PER_MTOK", DEFAULT_PRICES["cache_write"]),
+            prices=_prices(env),
+            traces_endpoint=_traces_endpoint(env),
+            service_name=env.text("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAME),
         )
 
 

@@ -18,16 +18,30 @@ Story = Sequence[Mapping[str, Any]]
 
 
 class Driver(Protocol):
+    """What a tick asks of a driver (`Tick.act` awaits it under the tick's guard)."""
+
     name: str
 
-    def run_tick(
-        self, persona: Persona, session: Session, *, story: Story = (), outcome: TickOutcome | None = None
-    ) -> TickOutcome:
-        """Act as `persona` inside `session`; return the tool calls made and the ratings given.
+    async def act(
+        self,
+        persona: Persona,
+        session: Session,
+        outcome: TickOutcome,
+        story: Story = (),
+        deadline: float | None = None,
+    ) -> None:
+        """Act as `persona` inside `session`, writing each tool call and rating into
+        `outcome` as it goes, so the caller keeps what was done when the driver raises or
+        is cancelled. `deadline` (time.monotonic) bounds any wait the driver chooses."""
+        ...
 
-        With `outcome`, the driver writes into it as it goes (and returns it), so the
-        caller keeps what was done even when the driver raises.
-        """
+    async def open_worker(self) -> None:
+        """A worker of the runner service starts: what the driver keeps for the ticks
+        driven in the running event loop, until `close_worker` in that same loop."""
+        ...
+
+    async def close_worker(self) -> None:
+        """That worker stops: what `open_worker` made, closed inside its own loop."""
         ...
 
 
@@ -42,9 +56,14 @@ class ScriptedDriver:
     modules_per_tick = 3
     tools_per_module = ("list", "create")
 
-    def run_tick(
-        self, persona: Persona, session: Session, *, story: Story = (), outcome: TickOutcome | None = None
-    ) -> TickOutcome:
+    async def act(
+        self,
+        persona: Persona,
+        session: Session,
+        outcome: TickOutcome,
+        story: Story = (),
+        deadline: float | None = None,
+    ) -> None:
         modules = top_modules(persona.module_mix, self.modules_per_tick)
         actions = [
             self._call(persona, session, f"{module}.{verb}")
@@ -61,16 +80,24 @@ class ScriptedDriver:
                     error="scripted failure: the search is failed on purpose once per tick",
                 )
             )
-        ratings = [self._rate(persona, m, actions) for m in modules]
-        if outcome is None:
-            return TickOutcome(actions=actions, ratings=ratings)
-        outcome.actions.extend(actions)
-        outcome.ratings.extend(ratings)
+        for action in actions:
+            output = action.error_message or "scripted: nothing was sent to the product"
+            arguments = scripted_input(persona, session, action.tool_name)
+            outcome.transcript.called(
+                action.tool_name, arguments, action.result == "error", output, action.latency_ms
+            )
         outcome.driver = self.name
-        return outcome
+        outcome.actions.extend(actions)
+        outcome.ratings.extend(self._rate(persona, m, actions) for m in modules)
+
+    async def open_worker(self) -> None:
+        """Nothing to keep: it calls nothing."""
+
+    async def close_worker(self) -> None:
+        """Nothing kept."""
 
     def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
-        tool_input = {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
+        tool_input = scripted_input(persona, session, tool)
         return Action(
             tool_name=tool,
             result="error" if error else "ok",
@@ -89,6 +116,11 @@ class ScriptedDriver:
         return Rating(
             module, 3 + stable_number(persona.email, module) % 3, f"scripted: {calls} calls, all ok"
         )
+
+
+def scripted_input(persona: Persona, session: Session, tool: str) -> dict[str, Any]:
+    """What the scripted driver says it sent (it sends nothing: it runs offline)."""
+    return {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
 
 
 def top_modules(module_mix: dict[str, float], count: int) -> list[str]:

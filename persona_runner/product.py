@@ -21,6 +21,7 @@ from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT
 from mcp.shared.exceptions import MCPError
 
 from persona_runner.errors import DriverFailed
+from persona_runner.tracing import inject_traceparent, tool_span
 
 CONNECT_TIMEOUT = 5.0
 # A product that keeps answering with a next page is broken; a tick stops asking.
@@ -42,6 +43,8 @@ class ToolAnswer:
     latency_ms: int
     # The result's MCP content blocks (text, image, resource, ...); empty for a failed call.
     content: tuple[Any, ...] = field(default=())
+    # Why it failed, for its trace span: `tool_error` (the product said so) or the exception's class.
+    error_type: str | None = None
 
 
 class Product:
@@ -66,6 +69,13 @@ class Product:
         return tools
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolAnswer:
+        """The product's answer, in the tick's trace as an `execute_tool` span."""
+        with tool_span(name) as span:
+            answer = await self.answer(name, arguments)
+            span.failed(answer.error_type)
+        return answer
+
+    async def answer(self, name: str, arguments: dict[str, Any]) -> ToolAnswer:
         """The product's answer. Whatever fails once the call went out (a JSON-RPC error, a
         timeout, a broken transport, a result the SDK refuses) is an error answer too: the
         product may have acted on it, so the audit keeps it and the day goes on."""
@@ -74,14 +84,18 @@ class Product:
             # The SDK's per-request timeout bounds this call alone; the stream stays open.
             result = await self.session.call_tool(name, arguments, read_timeout_seconds=self.timeout)
         except MCPError as exc:
-            return ToolAnswer(f"{name}: {exc}", True, elapsed_ms(started))
+            return ToolAnswer(f"{name}: {exc}", True, elapsed_ms(started), error_type=type(exc).__name__)
         except Exception as exc:  # any layer's failure of a call that went out
             failed = f"{name}: the call failed ({type(exc).__name__}: {exc})"
-            return ToolAnswer(failed, True, elapsed_ms(started))
+            return ToolAnswer(failed, True, elapsed_ms(started), error_type=type(exc).__name__)
         if not isinstance(result, types.CallToolResult):
-            return ToolAnswer(f"{name}: an answer that is not a tool result", True, elapsed_ms(started))
+            failed = f"{name}: an answer that is not a tool result"
+            return ToolAnswer(failed, True, elapsed_ms(started), error_type="not_a_tool_result")
         content = tuple(result.content)
-        return ToolAnswer(result_text(result), bool(result.is_error), elapsed_ms(started), content)
+        error_type = "tool_error" if result.is_error else None
+        return ToolAnswer(
+            result_text(result), bool(result.is_error), elapsed_ms(started), content, error_type
+        )
 
 
 @contextlib.asynccontextmanager
@@ -120,7 +134,7 @@ async def open_session(
                 httpx2.AsyncClient(
                     headers=headers,
                     timeout=http_timeout,
-                    event_hooks={"response": [refusal.note]},
+                    event_hooks={"request": [traceparent], "response": [refusal.note]},
                     transport=transport,
                 ) as http,
                 streamable_http_client(endpoint, http_client=http) as (read, write),
@@ -136,6 +150,12 @@ async def open_session(
         if opened:
             raise
         raise DriverFailed(f"MCP session at {endpoint}: {refusal.text or reason(exc)}") from exc
+
+
+async def traceparent(request: httpx2.Request) -> None:
+    """The current span's trace context on every request: the MCP client sends each message
+    from the context of the call that wrote it, so a `tools/call` carries its own span."""
+    inject_traceparent(request.headers)
 
 
 class Closing:

@@ -12,6 +12,7 @@ posted, their ticks reported, their leases released).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import queue
@@ -19,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
@@ -118,7 +120,7 @@ class RunnerService:
             kept = self.keep_driver_clients(loop)
             try:
                 while (job := self.jobs.get()) is not None:
-                    self.drive(*job, Tick(self.config, self.driver, internal, auth, run=loop.run))
+                    self.drive(*job, Tick(self.config, self.driver, internal, auth, run_driver=in_loop(loop)))
             finally:
                 internal.close()
                 auth.close()
@@ -126,13 +128,10 @@ class RunnerService:
                     loop.run(self.driver.close_worker())
 
     def keep_driver_clients(self, loop: asyncio.Runner) -> bool:
-        """Whether the driver keeps its clients in this worker's event loop. A driver may
-        keep none; one that cannot make them leaves each tick to make its own."""
-        open_worker = getattr(self.driver, "open_worker", None)
-        if open_worker is None:
-            return False
+        """Whether the driver keeps its clients in this worker's event loop; one that
+        cannot make them leaves each tick to make its own."""
         try:
-            loop.run(open_worker())
+            loop.run(self.driver.open_worker())
         except Exception:
             log.exception("%s driver: no clients kept; each tick makes its own", self.driver.name)
             return False
@@ -168,6 +167,14 @@ class RunnerService:
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
+
+
+def in_loop(loop: asyncio.Runner) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """`loop.run` with the coroutine in a copy of the calling thread's context, as
+    `asyncio.run` does: a Runner otherwise runs every coroutine in the one context it
+    copied at its first run, so a tick would not see its own trace span, and would see
+    what an earlier tick's coroutine set."""
+    return lambda coro: loop.run(coro, context=contextvars.copy_context())
 
 
 def health_server(service: RunnerService, host: str, port: int) -> ThreadingHTTPServer:

@@ -28,12 +28,15 @@ from werkzeug.routing import BaseConverter
 
 from apibase.limits import (
     ACTIONS_MAX,
+    CALL_OUTPUT_MAX,
     DEFAULT_CADENCE,
     FEEDBACK_MAX,
     HASH_MAX,
     ID_MAX,
+    MODEL_TEXT_MAX,
     NAME_MAX,
     PROMPT_MAX,
+    STEP_MAX,
     TEXT_MAX,
     TICK_ERROR_MAX,
     Cadence,
@@ -43,7 +46,6 @@ from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio, limits
 from personas.errors import RequestRefused, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
-from personas.response_shapes import TickStep
 
 CLAIM_LIMIT_MAX = 500
 
@@ -143,13 +145,18 @@ class TickUsage(RequestModel):
     cacheWriteTokens: Tokens | None = None
 
 
+# The steps a runner reports a tick stopped at; `abandoned` is the service's own (a tick
+# it closed when the lease lapsed unreported), never a runner's.
+ReportedStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease"]
+
+
 class TickReport(RequestModel):
     """The body of PUT /<id>/ticks/<tickId>: a tick's start, or its end."""
 
     runnerId: text(ID_MAX, 1)
     state: Literal["running", "ok", "failed", "timeout"]
     # Checked even when absent: a failure must name its step.
-    step: TickStep | None = Field(default=None, validate_default=True)
+    step: ReportedStep | None = Field(default=None, validate_default=True)
     error: text(TICK_ERROR_MAX) | None = None
     driver: text(DRIVER_MAX) | None = None
     model: text(NAME_MAX) | None = None
@@ -184,11 +191,7 @@ def tick_id(value: str) -> str:
     return value
 
 
-# A transcript: what happened in a tick, event by event (the contract's caps).
-TRANSCRIPT_BYTES_MAX = 1024 * 1024
-MODEL_TEXT_MAX = 20_000
-CALL_OUTPUT_MAX = 8_000
-STEP_MAX = 100
+# A transcript: what happened in a tick, event by event (the caps: apibase.limits).
 
 
 class ModelSaid(RequestModel):

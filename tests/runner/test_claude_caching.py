@@ -16,6 +16,7 @@ from persona_runner.config import RunnerConfig
 from persona_runner.errors import RatingsRefused
 from persona_runner.usage import Usage, cost_usd
 from tests.runner.test_claude_driver import TIMEOUT, driver_config, fault, new_persona
+from tests.support.drivers import drive
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def tools_tokens(request: dict) -> int:
 def test_the_prefix_stays_the_same_through_a_tick_the_ratings_request_included(config):
     config = own_key(config)
     persona, session = new_persona(config)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
     requests_ = sent(config)
 
     assert len(requests_) == outcome.usage.requests >= 3 and outcome.ratings
@@ -65,7 +66,7 @@ def test_ratings_not_given_when_asked_are_forced_with_tool_choice_alone(config):
     config = own_key(config)
     fault(str(config.anthropic_base_url), noToolCall=True, times=1)
     persona, session = new_persona(config)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
     requests_ = sent(config)
     assert outcome.ratings and {r["tools"] for r in requests_} == {requests_[0]["tools"]}
     assert [r["toolChoice"] for r in requests_[-2:]] == [None, {"type": "tool", "name": "submit_ratings"}]
@@ -76,14 +77,14 @@ def test_ratings_not_given_even_when_forced_fail_at_feedback(config):
     fault(str(config.anthropic_base_url), noToolCall=True, times=2)
     persona, session = new_persona(config)
     with pytest.raises(RatingsRefused, match="no submit_ratings call came back"):
-        ClaudeDriver(config).run_tick(persona, session)
+        drive(ClaudeDriver(config), persona, session)
 
 
 def test_a_second_persona_of_the_same_product_reads_the_tools_the_first_wrote(config):
     config = own_key(config)
     for prompt in ("You are Kate, a busy nurse.", "You are Noah, a football coach."):
         persona, session = new_persona(config, prompt)
-        ClaudeDriver(config).run_tick(persona, session)
+        drive(ClaudeDriver(config), persona, session)
     requests_ = sent(config)
     kate_first = requests_[0]
     noah_first = next(r for r in requests_ if r["system"] != kate_first["system"])
@@ -94,7 +95,7 @@ def test_a_second_persona_of_the_same_product_reads_the_tools_the_first_wrote(co
 def test_usage_and_cost_count_cache_writes_and_reads_at_their_own_prices(config):
     config = own_key(config)
     persona, session = new_persona(config)
-    usage = ClaudeDriver(config).run_tick(persona, session).usage
+    usage = drive(ClaudeDriver(config), persona, session).usage
     assert usage.cache_write_tokens > 0 and usage.cache_read_tokens > 0
     assert usage.cost_usd == pytest.approx(
         cost_usd(
@@ -110,7 +111,7 @@ def test_usage_and_cost_count_cache_writes_and_reads_at_their_own_prices(config)
 def test_prompt_cache_off_sends_no_breakpoints_and_bills_every_token_as_input(config):
     config = own_key(config, prompt_cache=False)
     persona, session = new_persona(config)
-    usage = ClaudeDriver(config).run_tick(persona, session).usage
+    usage = drive(ClaudeDriver(config), persona, session).usage
     assert usage.input_tokens > 1024 * usage.requests
     assert (usage.cache_write_tokens, usage.cache_read_tokens) == (0, 0)
     assert all(r["usage"]["cache_read_input_tokens"] == 0 for r in sent(config))

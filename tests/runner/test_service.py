@@ -59,6 +59,15 @@ def runner(stack, name: str, **env: str) -> Process:
     return start_runner(name, stack["api"], stack["auth"], stack["mcp"], stack["llm"], **env)
 
 
+def stalled_runner(stack, admin_token, name: str, delay_ms: int, **env: str) -> tuple:
+    """Persona `name`, then its runner `runner-<name>` with every model call stalling
+    `delay_ms` first: (the persona, when the runner started, the runner)."""
+    persona = add_persona(stack["api"], admin_token, name)
+    fault(stack["llm"], delayMs=delay_ms, times=50)
+    since = now_iso()
+    return persona, since, runner(stack, f"runner-{name}", **env)
+
+
 def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, admin_token):
     db, api, devauth, devmcp = stack["db"], stack["api"], stack["auth"], stack["mcp"]
     kate, walter = add_persona(api, admin_token, "kate"), add_persona(api, admin_token, "walter")
@@ -109,6 +118,7 @@ def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, 
         assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == tokens
         assert metric(metrics, "persona_runner_inflight") == 0
         assert metric(metrics, "persona_tick_duration_seconds_count") == 3
+        assert metric(metrics, "persona_transcripts_unsent_total") == 0
 
         # Asked to run again, the pair alternates to their personal spaces.
         for persona in (kate, walter):
@@ -165,11 +175,8 @@ def test_one_worker_drives_tick_after_tick_on_kept_clients_and_closes_them_clean
 
 
 def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(stack, admin_token):
-    db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
-    slow = add_persona(api, admin_token, "slow")
-    fault(stack["llm"], delayMs=1500, times=50)
-    since = now_iso()
-    service = runner(stack, "runner-stall", RUNNER_TICK_TIMEOUT_S="4")
+    db, devmcp = stack["db"], stack["mcp"]
+    slow, since, service = stalled_runner(stack, admin_token, "slow", 1500, RUNNER_TICK_TIMEOUT_S="4")
     try:
         wait_for("the tick to end", lambda: finished(db, [slow]))
         # The runner reports the end, then releases: a few seconds, never the lease's 600 s.
@@ -242,6 +249,8 @@ def test_a_20s_api_outage_at_the_end_of_a_tick_loses_no_action_rating_report_or_
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
     ratings = feedback_of(db, persona.id)
     assert ratings and len({module for _, module, _, _ in ratings}) == len(ratings)
+    kept = "SELECT count(*) FROM personas.persona_transcripts WHERE persona_id = %s AND tick_id = %s"
+    assert db.execute(kept, (persona.id, tick["tick_id"])).fetchone() == (1,)
     assert logged_for_replay(service) == []
 
 
@@ -269,17 +278,19 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     assert tick["state"] == "running"
     assert action_rows(db, [persona]) == [] and feedback_of(db, persona.id) == []
     # Everything the tick had to post, in order, in full: the actions, the ratings, the
-    # final report, the release (the ratings never arrived to end the lease).
+    # final report, the transcript, the release (the ratings never arrived to end the lease).
     records = logged_for_replay(service)
     internal = f"/api/v1/personas/internal/{persona.id}"
     assert [(r["method"], r["path"]) for r in records] == [
         ("POST", f"{internal}/actions"),
         ("POST", f"{internal}/feedback"),
         ("PUT", f"{internal}/ticks/{tick['tick_id']}"),
+        ("PUT", f"{internal}/ticks/{tick['tick_id']}/transcript"),
         ("DELETE", f"/api/v1/personas/internal/claims/{persona.id}?runnerId=runner-lapsed"),
     ]
     assert len(records[0]["body"]["actions"]) == len(served_calls(devmcp, since, [persona]))
     assert records[1]["body"]["feedback"] and records[2]["body"]["state"] == "ok"
+    assert records[3]["body"]["events"][-1]["kind"] == "ratings"
     assert all("Connection refused" in r["reason"] for r in records)
 
     api = own_api(service_env, port)
@@ -289,7 +300,7 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     finally:
         api.stop()
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert replayed.stdout.splitlines()[-1] == "replay: 4 records, 4 done, 0 failed"
+    assert replayed.stdout.splitlines()[-1] == "replay: 5 records, 5 done, 0 failed"
     [tick] = ticks_of(db, persona.id)
     assert tick["state"] == "ok" and tick["finished_at"] is not None
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
@@ -389,10 +400,7 @@ def test_a_rate_limit_asking_to_wait_an_hour_fails_the_tick_within_seconds_at_dr
 
 def test_a_lease_taken_by_another_runner_stops_the_tick_at_step_lease(stack, admin_token):
     db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
-    persona = add_persona(api, admin_token, "robbed")
-    fault(stack["llm"], delayMs=1000, times=50)
-    since = now_iso()
-    service = runner(stack, "runner-robbed", RUNNER_LEASE_S="5")
+    persona, since, service = stalled_runner(stack, admin_token, "robbed", 1000, RUNNER_LEASE_S="5")
     try:
         wait_for("the tick to run", lambda: running(db, [persona]))
         wait_for("a first action", lambda: served_calls(devmcp, since, [persona]), timeout=20)

@@ -24,7 +24,8 @@ def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> Ru
 
 async def tick(driver: ClaudeDriver, config: RunnerConfig) -> tuple[TickOutcome, WorkerClients | None]:
     persona, session = await asyncio.to_thread(new_persona, config)
-    outcome = await driver.act(persona, session, TickOutcome())
+    outcome = TickOutcome()
+    await driver.act(persona, session, outcome)
     return outcome, driver.worker_clients()
 
 
