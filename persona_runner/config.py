@@ -101,6 +101,8 @@ class RunnerConfig:
     model_timeout: float = 120.0
     max_turns: int = 15
     max_tokens_per_tick: int = 150_000
+    # Cache breakpoints on the model's requests (RUNNER_PROMPT_CACHE=off for comparison).
+    prompt_cache: bool = True
     prices: Prices = DEFAULT_PRICES
     # Where each tick's trace goes (OTLP over HTTP); "" sends none (persona_runner.tracing).
     traces_endpoint: str = ""
@@ -151,6 +153,7 @@ class RunnerConfig:
             max_tokens_per_tick=env.whole(
                 "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
+            prompt_cache=env.flag("RUNNER_PROMPT_CACHE", True),
             prices=_prices(env),
             traces_endpoint=_traces_endpoint(env),
             service_name=env.text("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAME),

@@ -35,6 +35,15 @@ class Driver(Protocol):
         is cancelled. `deadline` (time.monotonic) bounds any wait the driver chooses."""
         ...
 
+    async def open_worker(self) -> None:
+        """A worker of the runner service starts: what the driver keeps for the ticks
+        driven in the running event loop, until `close_worker` in that same loop."""
+        ...
+
+    async def close_worker(self) -> None:
+        """That worker stops: what `open_worker` made, closed inside its own loop."""
+        ...
+
 
 class ScriptedDriver:
     """Lists and creates in the persona's top modules, fails one search on purpose, rates.
@@ -80,6 +89,12 @@ class ScriptedDriver:
         outcome.driver = self.name
         outcome.actions.extend(actions)
         outcome.ratings.extend(self._rate(persona, m, actions) for m in modules)
+
+    async def open_worker(self) -> None:
+        """Nothing to keep: it calls nothing."""
+
+    async def close_worker(self) -> None:
+        """Nothing kept."""
 
     def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
         tool_input = scripted_input(persona, session, tool)

@@ -99,19 +99,31 @@ class Product:
 
 
 @contextlib.asynccontextmanager
-async def open_product(mcp_url: str, token: str, space_id: str, timeout: float) -> AsyncIterator[Product]:
+async def open_product(
+    mcp_url: str,
+    token: str,
+    space_id: str,
+    timeout: float,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Product]:
     """An initialised session at `<mcp_url>/mcp` as the persona, in its space."""
     headers = {"Authorization": f"Bearer {token}", "X-Mana-Space": space_id}
-    async with open_session(f"{mcp_url}/mcp", headers, timeout) as product:
+    async with open_session(f"{mcp_url}/mcp", headers, timeout, transport) as product:
         yield product
 
 
 @contextlib.asynccontextmanager
-async def open_session(endpoint: str, headers: dict[str, str], timeout: float) -> AsyncIterator[Product]:
+async def open_session(
+    endpoint: str,
+    headers: dict[str, str],
+    timeout: float,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Product]:
     """An initialised session at `endpoint`; one that cannot be opened is DriverFailed.
 
     The HTTP read timeout is the SDK's long one, for the session's event stream (a GET
-    that is silent between server messages); each request is bounded by `timeout`."""
+    that is silent between server messages); each request is bounded by `timeout`.
+    `transport`: connections the session borrows (a worker's), else its own."""
     http_timeout = httpx2.Timeout(timeout, connect=CONNECT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT)
     refusal = LastRefusal()
     opened = False
@@ -123,6 +135,7 @@ async def open_session(endpoint: str, headers: dict[str, str], timeout: float) -
                     headers=headers,
                     timeout=http_timeout,
                     event_hooks={"request": [traceparent], "response": [refusal.note]},
+                    transport=transport,
                 ) as http,
                 streamable_http_client(endpoint, http_client=http) as (read, write),
                 ClientSession(read, write, read_timeout_seconds=timeout) as session,

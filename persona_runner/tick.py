@@ -27,7 +27,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -177,12 +178,20 @@ class TickResult:
 
 class Tick:
     def __init__(
-        self, config: RunnerConfig, driver: Driver, internal: InternalClient, auth: AuthClient
+        self,
+        config: RunnerConfig,
+        driver: Driver,
+        internal: InternalClient,
+        auth: AuthClient,
+        run_driver: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run,
     ) -> None:
+        """`run_driver` runs the driver's coroutine to its end: a new event loop each time
+        (`asyncio.run`), or a worker's own, which keeps its clients across ticks."""
         self.config = config
         self.driver = driver
         self.internal = internal
         self.auth = auth
+        self.run_driver = run_driver
         self.tracing = Tracing.exporting(config.traces_endpoint, config.service_name)
 
     def drive(
@@ -243,9 +252,11 @@ class Tick:
             # Posting as one persona after logging in as another would corrupt both audits.
             raise TickFailed("login", f"logged in as user {login.user_id}, expected {persona.user_id}")
         guard.check_lease()
-        with step("spaces"):
+        # Two services, two clients: asked at once, the tick waits for the slower only.
+        with step("spaces"), ThreadPoolExecutor(max_workers=1, thread_name_prefix="spaces") as aside:
+            spaces = aside.submit(self.auth.spaces, login.token)
             story = self.internal.history(persona.user_id, self.config.history_ticks)
-            space = choose_space(self.auth.spaces(login.token), story)
+            space = choose_space(spaces.result(), story)
         result.space_id = space.id
         session = Session(tick_id=result.tick_id, user_id=login.user_id, space_id=space.id, token=login.token)
         self.act(persona, session, story, result.outcome, guard)
@@ -275,7 +286,7 @@ class Tick:
         whatever `guard` says first (TickTimedOut, LeaseLost)."""
         try:
             acting = self.driver.act(persona, session, outcome, story, deadline=guard.deadline)
-            asyncio.run(within(acting, guard))
+            self.run_driver(within(acting, guard))
             outcome.check()
         except TickFailed:
             raise

@@ -84,7 +84,9 @@ def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, 
             [tick] = ticks_of(db, persona.id)
             assert (tick["state"], tick["driver"], tick["model"]) == ("ok", "claude", "claude-dev")
             assert tick["runner_id"] == "runner-e2e" and tick["actions"] >= 3
-            assert tick["input_tokens"] > 0 and tick["output_tokens"] > 0 and tick["cost_usd"] > 0
+            # Cached prompts: what is not read from the cache is written to it, not plain input.
+            assert tick["cache_read_tokens"] > 0 and tick["cache_write_tokens"] + tick["input_tokens"] > 0
+            assert tick["output_tokens"] > 0 and tick["cost_usd"] > 0
             ratings = {module: (rating, notes) for _, module, rating, notes in feedback_of(db, persona.id)}
             others = [rating for module, (rating, _) in ratings.items() if module != "todo"]
             assert others and ratings["todo"][0] < min(others)
@@ -148,6 +150,28 @@ def test_model_overloaded_then_recovering_the_tick_succeeds_and_tokens_count_onc
     # The same persona twice, one of them through two 529s: no request counted twice.
     assert abs(ticks[0]["input_tokens"] - ticks[1]["input_tokens"]) <= 40
     assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == sum(t["input_tokens"] for t in ticks)
+
+
+def test_one_worker_drives_tick_after_tick_on_kept_clients_and_closes_them_cleanly(stack, admin_token):
+    """PERSONA_CONCURRENCY=1: one worker, its model client and connections kept from tick to
+    tick, closed inside its own event loop when the runner stops: nothing in its log about
+    an unclosed client, a closed loop or a task left pending."""
+    db, api = stack["db"], stack["api"]
+    personas = [add_persona(api, admin_token, name) for name in ("kate", "noah", "ada")]
+    log = ARTIFACTS / "runner-one-worker.log"
+    start = log.stat().st_size if log.exists() else 0
+    service = runner(stack, "runner-one-worker", PERSONA_CONCURRENCY="1")
+    try:
+        wait_for("a tick of every persona", lambda: finished(db, personas))
+    finally:
+        service.stop()
+    assert service.proc.returncode == 0
+    assert [ticks_of(db, p.id)[0]["state"] for p in personas] == ["ok", "ok", "ok"]
+    with open(log, "rb") as lines:
+        lines.seek(start)
+        said = lines.read().decode()
+    for sign in ("Unclosed", "Event loop is closed", "was destroyed but it is pending", "Traceback"):
+        assert sign not in said, said
 
 
 def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(stack, admin_token):
