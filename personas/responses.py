@@ -294,6 +294,13 @@ class Regression(ResponseModel):
     since: date
     baselineAvg: float
     recentAvg: float
+    baselineCount: int
+    recentCount: int
+    # How many personas gave the recent ratings (ours: the dashboard's words need it).
+    recentPersonas: int
+    # Cliff's δ of the recent ratings against the baseline, and the Holm-adjusted p-value.
+    effect: float
+    pValue: float
 
 
 class ModuleTrend(ResponseModel):
@@ -301,6 +308,8 @@ class ModuleTrend(ResponseModel):
     avgRating: float | None
     count: int
     weekly: list[WeekFigure]
+    # Whether the regression rule had enough ratings to test the module at all.
+    evidence: Literal["enough", "insufficient"]
     regression: Regression | None
 
 
