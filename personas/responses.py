@@ -100,6 +100,11 @@ TickState = Literal["running", "ok", "failed", "timeout"]
 TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease", "abandoned"]
 
 
+class ProductOut(ResponseModel):
+    name: str
+    version: str
+
+
 class TickOut(ResponseModel):
     tickId: str
     runnerId: str
@@ -123,6 +128,8 @@ class TickOut(ResponseModel):
         description="The tick's OpenTelemetry trace id; present when the runner reported one.",
         json_schema_extra=lambda schema: schema.pop("default", None),
     )
+    # The product's name and version (MCP serverInfo) the tick ran against, when reported.
+    product: ProductOut | None = None
 
 
 class TickRecorded(ResponseModel):

@@ -92,7 +92,9 @@ SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.erro
        t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
        t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
        t.cost_usd::float8 AS "costUsd",
-       a.calls AS "toolCalls", a.errors AS "toolErrors", t.trace_id AS "traceId"
+       a.calls AS "toolCalls", a.errors AS "toolErrors", t.trace_id AS "traceId",
+       CASE WHEN t.product_version IS NOT NULL
+            THEN json_build_object('name', t.product_name, 'version', t.product_version) END AS product
   FROM (SELECT *
           FROM personas.persona_ticks
          WHERE persona_id = :persona_id
