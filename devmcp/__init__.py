@@ -59,7 +59,7 @@ def create_app(config: DevMcpConfig | None = None) -> Starlette:
     http = httpx2.AsyncClient(timeout=config.auth_timeout_s)
     gatekeeper = Gatekeeper(config, http)
     faults, calls = Faults(), CallLog()
-    server = build_server(Tools(config.modules, pool, gatekeeper.spaces_of), faults, calls)
+    server = build_server(Tools(config.modules, pool, gatekeeper.spaces_of), faults, calls, config.version)
     sessions = StreamableHTTPSessionManager(app=server, security_settings=_transport_security(config.host))
     mcp_endpoint = McpGate(StreamableHTTPASGIApp(sessions), gatekeeper, SessionOwners())
 
@@ -74,5 +74,8 @@ def create_app(config: DevMcpConfig | None = None) -> Starlette:
             await http.aclose()
             await pool.close()
 
-    routes = [Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]), *dev.routes(faults, calls)]
+    routes = [
+        Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]),
+        *dev.routes(faults, calls, server),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)

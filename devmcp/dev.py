@@ -1,14 +1,19 @@
-"""/health and the /dev switches: faults on purpose and the log of served calls."""
+"""/health and the /dev switches: faults on purpose, the log of served calls, and the
+product version the server answers (a deploy, on demand)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mcp.server.lowlevel import Server
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devmcp.faults import CallLog, Fault, Faults
+from devmcp.server import deploy
+
+VERSION_MAX = 200
 
 
 def _bad(field: str, message: str) -> JSONResponse:
@@ -46,7 +51,14 @@ def parse_fault(body: object) -> Fault:
     )
 
 
-def routes(faults: Faults, calls: CallLog) -> list[Route]:
+def parse_version(body: object) -> str:
+    version = body.get("version") if isinstance(body, dict) else None
+    if not isinstance(version, str) or not 1 <= len(version) <= VERSION_MAX:
+        raise ValueError("version", f"must be a string of 1 to {VERSION_MAX} characters")
+    return version
+
+
+def routes(faults: Faults, calls: CallLog, server: Server) -> list[Route]:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "service": "devmcp", "standIn": True})
 
@@ -61,6 +73,14 @@ def routes(faults: Faults, calls: CallLog) -> list[Route]:
 
     async def clear_faults(request: Request) -> Response:
         faults.clear()
+        return Response(status_code=204)
+
+    async def set_version(request: Request) -> Response:
+        try:
+            deploy(server, parse_version(await request.json()))
+        except ValueError as exc:
+            field, message = exc.args if len(exc.args) == 2 else ("body", "must be JSON")
+            return _bad(field, message)
         return Response(status_code=204)
 
     async def served_calls(request: Request) -> Response:
@@ -80,4 +100,5 @@ def routes(faults: Faults, calls: CallLog) -> list[Route]:
         Route("/dev/faults", add_fault, methods=["POST"]),
         Route("/dev/faults", clear_faults, methods=["DELETE"]),
         Route("/dev/calls", served_calls, methods=["GET"]),
+        Route("/dev/version", set_version, methods=["POST"]),
     ]

@@ -21,7 +21,7 @@ def fault_message(tool: str) -> str:
     return f"{tool}: the store did not answer"
 
 
-def build_server(tools: Tools, faults: Faults, calls: CallLog) -> Server:
+def build_server(tools: Tools, faults: Faults, calls: CallLog, version: str) -> Server:
     async def list_tools(ctx, params) -> types.ListToolsResult:
         return types.ListToolsResult(tools=list(tools.tools.values()))
 
@@ -44,4 +44,11 @@ def build_server(tools: Tools, faults: Faults, calls: CallLog) -> Server:
         except ToolError as exc:
             return str(exc), True
 
-    return Server("devmcp", version="1", on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server("devmcp", version=version, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+def deploy(server: Server, version: str) -> None:
+    """Answer `version` in serverInfo from the next handshake on, as a deploy would. The
+    SDK keeps a wire copy of serverInfo, fixed for a real server's life; it goes too."""
+    server.version = version
+    server.__dict__.pop("_server_info_stamp_source", None)

@@ -264,6 +264,7 @@ class ClaudeDriver:
             ) as client,
             open_product(config.mcp_url, session.token, session.space_id, config.mcp_timeout) as product,
         ):
+            outcome.product = product.info
             product_tools = await product.tools()
             names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
             tools = model_tools(product_tools, names)

@@ -100,6 +100,8 @@ class TickOutcome:
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     driver: str | None = None
+    # The product's MCP serverInfo at the handshake ({"name", "version"}), when it said.
+    product: dict[str, str] | None = None
 
     def check(self) -> None:
         """Refuse what the service would refuse, before anything is posted.

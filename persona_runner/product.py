@@ -19,6 +19,8 @@ from mcp.shared.exceptions import MCPError
 from persona_runner.errors import DriverFailed
 
 CONNECT_TIMEOUT = 5.0
+# The personas API takes a product name and version of at most this many characters.
+SERVER_INFO_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,15 @@ class Product:
     def __init__(self, session: ClientSession, timeout: float) -> None:
         self.session = session
         self.timeout = timeout
+
+    @property
+    def info(self) -> dict[str, str] | None:
+        """The serverInfo the product answered at the handshake: which release the tick
+        ran against. None when it gave no name or version."""
+        server = self.session.server_info
+        if server is None or not server.name or not server.version:
+            return None
+        return {"name": server.name[:SERVER_INFO_MAX], "version": server.version[:SERVER_INFO_MAX]}
 
     async def tools(self) -> list[ProductTool]:
         listed = await self.session.list_tools()
