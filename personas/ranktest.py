@@ -32,11 +32,12 @@ def cliffs_delta(a: Sequence[int], b: Sequence[int]) -> float | None:
     return (above - below) / pairs
 
 
-def p_lower(a: Sequence[int], b: Sequence[int]) -> float:
-    """One-sided p-value that sample `a` (counts per rating 1..5) ranks lower than `b`."""
+def p_lower(a: Sequence[int], b: Sequence[int], exact: bool | None = None) -> float:
+    """One-sided p-value that sample `a` (counts per rating 1..5) ranks lower than `b`:
+    exact, or by the normal approximation (`exact=False`; by default above EXACT_LIMIT)."""
     if sum(a) <= sum(b):
-        return _tail(a, b, lower=True)
-    return _tail(b, a, lower=False)
+        return _tail(a, b, lower=True, exact=exact)
+    return _tail(b, a, lower=False, exact=exact)
 
 
 def p_two_sided(a: Sequence[int], b: Sequence[int]) -> float:
@@ -52,7 +53,7 @@ def _doubled_midranks(totals: Sequence[int]) -> list[int]:
     return ranks
 
 
-def _tail(small: Sequence[int], other: Sequence[int], lower: bool) -> float:
+def _tail(small: Sequence[int], other: Sequence[int], lower: bool, exact: bool | None) -> float:
     """P(rank sum of `small` ≤ observed) (or ≥, when not `lower`) over every split."""
     totals = [x + y for x, y in zip(small, other, strict=True)]
     n, everyone = sum(small), sum(totals)
@@ -60,7 +61,7 @@ def _tail(small: Sequence[int], other: Sequence[int], lower: bool) -> float:
         return 1.0
     ranks = _doubled_midranks(totals)
     observed = sum(x * r for x, r in zip(small, ranks, strict=True))
-    if n * everyone > EXACT_LIMIT:
+    if exact is False or (exact is None and n * everyone > EXACT_LIMIT):
         return _normal_tail(n, totals, ranks, observed, lower)
     ways = _rank_sum_ways(n, totals, ranks)
     hits = sum(count for w, count in ways.items() if (w <= observed if lower else w >= observed))
@@ -91,4 +92,5 @@ def _normal_tail(n: int, totals: Sequence[int], ranks: Sequence[int], observed: 
     if variance <= 0:
         return 1.0
     z = (observed - mean) / math.sqrt(variance)
-    return 0.5 * math.erfc((z if lower else -z) / math.sqrt(2))
+    # P(Z <= z) for the lower tail, P(Z >= z) for the upper one.
+    return 0.5 * math.erfc((-z if lower else z) / math.sqrt(2))

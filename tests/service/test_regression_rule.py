@@ -40,6 +40,22 @@ def test_the_p_value_is_exact_under_ties(a, b):
     assert ranktest.p_lower(b, a) == pytest.approx(p_by_every_split(b, a), abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([2, 4, 8, 14, 12], [6, 15, 39, 135, 105]),
+        ([1, 3, 6, 18, 12], [6, 15, 39, 135, 105]),
+        ([0, 2, 9, 20, 9], [6, 14, 40, 135, 105]),
+    ],
+)
+def test_above_the_exact_limit_the_normal_approximation_is_within_a_few_thousandths(a, b):
+    assert sum(a) * (sum(a) + sum(b)) > ranktest.EXACT_LIMIT
+    exact = ranktest.p_lower(a, b, exact=True)
+    assert 0.001 < exact < 0.3  # where it matters
+    assert ranktest.p_lower(a, b) == pytest.approx(exact, abs=0.005)
+    assert ranktest.p_lower(b, a) == pytest.approx(ranktest.p_lower(b, a, exact=True), abs=0.005)
+
+
 def test_cliffs_delta_counts_every_pair():
     assert ranktest.cliffs_delta([1, 0, 0, 0, 0], [0, 0, 0, 0, 2]) == -1.0
     assert ranktest.cliffs_delta([0, 0, 1, 0, 1], [0, 0, 1, 0, 1]) == 0.0
