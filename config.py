@@ -19,6 +19,20 @@ DEFAULT_PORT = 3060
 DEFAULT_MANA_AUTH_URL = "http://localhost:3001"
 
 
+def retry_schedule(env: Env, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """`5, 300, 1800`: seconds before each retry, in order; empty: the default."""
+    items = env.items(name)
+    if not items:
+        return default
+    try:
+        steps = tuple(float(item) for item in items)
+    except ValueError:
+        raise ConfigError(f"{name} must be numbers of seconds separated by commas, got {items!r}") from None
+    if not all(0 < step < 10**7 for step in steps):
+        raise ConfigError(f"{name}: every wait must be a positive number of seconds, got {items!r}")
+    return steps
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = field(repr=False)
@@ -62,6 +76,18 @@ class Config:
     # FLEET_TICK_COST_ESTIMATE_USD: what a claim reserves per persona before any tick has
     # finished (then: the mean cost of the fleet's last 50 finished ticks).
     fleet_tick_cost_estimate_usd: float = 0.1
+    # Alerts (personas.alerts): webhook URLs on loopback, private or link-local addresses
+    # are refused unless this is on (the local stack turns it on).
+    alerts_allow_private_urls: bool = False
+    # An open condition is sent again after this many hours while it lasts.
+    alert_repeat_hours: float = 24.0
+    # The waits before each retry of a delivery that failed (the contract's schedule).
+    alert_retry_seconds: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000)
+    # How long a receiver has to answer one attempt.
+    alert_send_timeout: float = 10.0
+    # How often the `alerts` process looks for conditions, and for deliveries due.
+    alert_check_seconds: float = 30.0
+    alert_poll_seconds: float = 1.0
 
     @property
     def production(self) -> bool:
@@ -112,6 +138,14 @@ class Config:
             fleet_tick_cost_estimate_usd=env.number(
                 "FLEET_TICK_COST_ESTIMATE_USD", 0.1, minimum=0, unit="a number of US dollars"
             ),
+            alerts_allow_private_urls=env.flag("ALERTS_ALLOW_PRIVATE_URLS", False),
+            alert_repeat_hours=env.number("ALERT_REPEAT_HOURS", 24.0, minimum=0.01, unit="a number of hours"),
+            alert_retry_seconds=retry_schedule(
+                env, "ALERT_RETRY_SECONDS", (5, 300, 1800, 7200, 18000, 36000)
+            ),
+            alert_send_timeout=env.seconds("ALERT_SEND_TIMEOUT", 10.0),
+            alert_check_seconds=env.seconds("ALERT_CHECK_SECONDS", 30.0),
+            alert_poll_seconds=env.seconds("ALERT_POLL_SECONDS", 1.0),
         )
         config.check()
         return config

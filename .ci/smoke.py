@@ -184,8 +184,16 @@ def smoke(copy: Path) -> None:
             stack,
         )
         print(f"smoke: personas ticked through the product {time.monotonic() - up:.0f} s after start-up")
+        check = subprocess.run(
+            [str(copy / ".venv" / "bin" / "python"), "-m", "pip", "check"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check.returncode != 0:
+            raise SmokeFailed(f"pip check in the install from requirements.txt alone: {check.stdout}")
         boots_as_deployed(copy, log.read_text(), ports["throwaway PostgreSQL"])
-        print("smoke: the Procfile's release and web run from the same install")
+        print("smoke: pip check is clean; the Procfile's release and web run from the same install")
     except SmokeFailed:
         sys.stdout.write(log.read_text()[-4000:])
         raise

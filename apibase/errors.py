@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "2"
 
 
-class ApiError(Exception):
+class RequestRefused(Exception):
     status = 400
     kind = "BadRequest"
 
@@ -27,7 +27,7 @@ class ApiError(Exception):
         return {"error": self.kind, "message": self.message, **self.extra}
 
 
-class ValidationFailed(ApiError):
+class ValidationFailed(RequestRefused):
     status = 400
     kind = "ValidationError"
 
@@ -35,27 +35,27 @@ class ValidationFailed(ApiError):
         super().__init__(message, details=details)
 
 
-class Unauthorized(ApiError):
+class Unauthorized(RequestRefused):
     status = 401
     kind = "Unauthorized"
 
 
-class Forbidden(ApiError):
+class Forbidden(RequestRefused):
     status = 403
     kind = "Forbidden"
 
 
-class NotFound(ApiError):
+class NotFound(RequestRefused):
     status = 404
     kind = "NotFound"
 
 
-class Conflict(ApiError):
+class Conflict(RequestRefused):
     status = 409
     kind = "Conflict"
 
 
-class Unavailable(ApiError):
+class Unavailable(RequestRefused):
     """Something we depend on is away for now: the client should try again shortly."""
 
     status = 503
@@ -75,8 +75,8 @@ def json_error(body: dict[str, Any], status: int):
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError):
+    @app.errorhandler(RequestRefused)
+    def api_error(exc: RequestRefused):
         return json_error(exc.body(), exc.status)
 
     @app.errorhandler(HTTPException)

@@ -8,16 +8,15 @@ draw, and a mix of zeros gives it nothing to draw from.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+
+from apibase.limits import check_finite
 
 WEIGHT_MAX = 1_000_000
 
 
 def check_weight(weight: float) -> float:
-    if not math.isfinite(weight) or not 0 <= weight <= WEIGHT_MAX:
-        raise ValueError(f"must be a finite number from 0 to {WEIGHT_MAX:,}")
-    return weight
+    return check_finite(weight, 0, WEIGHT_MAX)
 
 
 def check_module_mix(mix: Mapping[str, float]) -> Mapping[str, float]:

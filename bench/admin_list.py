@@ -39,7 +39,6 @@ from bench.stack import (
     section,
     throwaway_stack,
 )
-from personas.paging import UNPAGED
 from personas.queries import queries
 
 # Row n belongs to tick n / 20 of persona (tick % personas); ticks are spread evenly over
@@ -131,7 +130,7 @@ def measure(stack: Stack, api_url: str, token: str, runs: int, meter: CpuMeter) 
         return conn.execute(FLOOR).fetchall()
 
     def service_query() -> object:
-        return queries.admin.list_personas(conn, now=None, **UNPAGED)
+        return queries.admin.list_personas(conn, now=None, after_at=None, after_id=None, limit=None)
 
     body = orjson.loads(api_list())["personas"]
     in_window = conn.execute(

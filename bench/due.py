@@ -29,7 +29,6 @@ import requests
 from bench.fleet import seed_personas
 from bench.meters import CpuMeter, interleaved_medians, spread, verdict
 from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
-from personas.paging import UNPAGED
 from personas.queries import queries
 
 # The rows /due returns, as a client holding a database connection would read them, by
@@ -87,7 +86,7 @@ def main() -> int:
             return conn.execute(RAW_DUE).fetchall()
 
         def service_query() -> object:
-            return queries.internal.due_personas(conn, now=None, **UNPAGED)
+            return queries.internal.due_personas(conn, now=None, after_at=None, after_id=None, limit=None)
 
         body = api_due()
         api_count = len(orjson.loads(body)["personas"])

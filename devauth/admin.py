@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from devauth.db import get_db, queries
-from devauth.errors import ApiError, NotFound
+from devauth.errors import NotFound, RequestRefused
 from devauth.gates import require_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
@@ -23,7 +23,7 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     if not raw:
         return default
     if not (raw.isascii() and raw.isdigit()) or not minimum <= int(raw) <= maximum:
-        raise ApiError(f"{name} must be a whole number from {minimum} to {maximum}.")
+        raise RequestRefused(f"{name} must be a whole number from {minimum} to {maximum}.")
     return int(raw)
 
 
@@ -32,7 +32,7 @@ def search_users() -> Response:
     """Users whose email or name contains `search` (any case), an exact email first."""
     search = request.args.get("search", "")
     if "\x00" in search:
-        raise ApiError("search must not contain the NUL character.")
+        raise RequestRefused("search must not contain the NUL character.")
     page = _int_arg("page", 1, 1, 1_000_000)
     limit = _int_arg("limit", MAX_LIMIT, 1, MAX_LIMIT)
     with get_db().connection() as conn:

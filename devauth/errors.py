@@ -4,29 +4,29 @@
 from __future__ import annotations
 
 from apibase.errors import (
-    ApiError,
     Conflict,
     Forbidden,
     NotFound,
+    RequestRefused,
     Unauthorized,
     ValidationFailed,
     register_error_handlers,
 )
 
 __all__ = [
-    "ApiError",
     "Conflict",
     "Forbidden",
     "InjectedFault",
     "NotFound",
     "Refusal",
+    "RequestRefused",
     "Unauthorized",
     "ValidationFailed",
     "register_error_handlers",
 ]
 
 
-class InjectedFault(ApiError):
+class InjectedFault(RequestRefused):
     """A status a test asked for through /dev/faults."""
 
     kind = "InjectedFault"
@@ -36,7 +36,7 @@ class InjectedFault(ApiError):
         self.status = status
 
 
-class Refusal(ApiError):
+class Refusal(RequestRefused):
     """A refusal on Better Auth's own routes (/api/auth/...), worded as a stock Better Auth
     words it: `{"code": "<UPPER_SNAKE>", "message"}`, so callers meet one shape on both."""
 

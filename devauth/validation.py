@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from devauth.errors import ApiError, ValidationFailed
+from devauth.errors import RequestRefused, ValidationFailed
 
 # The user id /dev/token signs for when the caller names none.
 DEV_USER_ID = "dev-admin-0000"
@@ -162,9 +162,9 @@ def parse_body(model: type[Model]) -> Model:
     try:
         data = json.loads(request.get_data(cache=False) or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise ApiError("The request body is not valid JSON (UTF-8).") from None
+        raise RequestRefused("The request body is not valid JSON (UTF-8).") from None
     if not isinstance(data, dict):
-        raise ApiError("The request body must be a JSON object.")
+        raise RequestRefused("The request body must be a JSON object.")
     return _validate(model, data)
 
 

@@ -1,11 +1,13 @@
-"""devllm: a local stand-in for the subset of the Anthropic Messages API the runner's
-driver uses, for development and tests only.
+"""devllm: a local stand-in for the subset of the Anthropic Messages API and of the OpenAI
+Chat Completions API the runner's drivers use, for development and tests only.
 
-It answers POST /v1/messages deterministically: a short day of 3 to 8 tool calls with
+It answers POST /v1/messages and POST /v1/chat/completions deterministically, the same
+persona on both faces: a short day of 3 to 8 tool calls with
 arguments valid against each tool's schema, then a closing sentence; and, when
 `submit_ratings` is forced, a rating per module used that drops when that module's calls
 failed or were slow. /dev/faults makes the next calls answer 429, 500 or 529, stall, or
-end with another stop reason. Its state
+end with another stop reason, or (Chat Completions) carry arguments that are not JSON or
+answer a forced ratings call with text. Its state
 (the faults) lives in memory, so it runs as one gunicorn worker; it refuses to start with
 APP_ENV=production.
 """
@@ -16,14 +18,16 @@ import logging
 
 from flask import Flask
 
-from devllm import dev, messages
+from devllm import chat, dev, messages
+from devllm.chat_errors import chat_error_response
 from devllm.config import DevLlmConfig, refuse_production
 from devllm.errors import register_error_handlers, with_request_id
 from devllm.faults import Faults, raise_injected
 
 log = logging.getLogger("devllm")
 BANNER = (
-    "devllm is a DEVELOPMENT STAND-IN for the Anthropic Messages API: for local runs and tests "
+    "devllm is a DEVELOPMENT STAND-IN for the Anthropic Messages and OpenAI Chat Completions APIs: "
+    "for local runs and tests "
     "only, NEVER for production (its answers are made up, deterministically)."
 )
 
@@ -42,6 +46,7 @@ def create_app(config: DevLlmConfig | None = None) -> Flask:
     app.before_request(lambda: raise_injected(faults))
     app.after_request(with_request_id)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(chat.bp)
     app.register_blueprint(dev.bp)
-    register_error_handlers(app)
+    register_error_handlers(app, {"/v1/chat/": chat_error_response})
     return app

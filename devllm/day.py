@@ -8,7 +8,16 @@ import json
 import re
 from typing import Any
 
-from devllm.conversation import RATINGS_TOOL, Conversation, module_of, ratings_enum, read
+from devllm.conversation import (
+    NONE,
+    RATINGS_TOOL,
+    REQUIRED,
+    Conversation,
+    Turn,
+    messages_turn,
+    module_of,
+    ratings_enum,
+)
 from devllm.schema_values import value_for
 
 SLOW_MS = 2000
@@ -25,35 +34,49 @@ def tool_use_id(seed: int, index: int) -> str:
 
 
 def answer(body: dict[str, Any], bad_ratings: bool = False) -> list[dict[str, Any]]:
-    """The content blocks of the reply (text and/or tool_use) to a valid request body;
-    `bad_ratings` makes a forced `submit_ratings` answer out of its schema."""
-    tools: list[dict[str, Any]] = body.get("tools") or []
+    """The Messages face: the reply's content blocks to a valid request body."""
+    return respond(messages_turn(body), bad_ratings)
+
+
+def respond(turn: Turn, bad_ratings: bool = False) -> list[dict[str, Any]]:
+    """The reply to a turn of either face, as content blocks (`text`, and `tool_use` with
+    `id`, `name` and `input`: each face writes them its own way); `bad_ratings` makes a
+    forced `submit_ratings` answer out of its schema."""
+    tools, conversation = turn.tools, turn.conversation
     enum = ratings_enum(tools)
     modules = {tool["name"]: module_of(tool, enum) for tool in tools}
-    conversation = read(body["messages"], lambda name: modules.get(name) or module_of({"name": name}, enum))
-    seed = seed_of(body.get("system"), conversation.first_user_text, sorted(modules))
-    choice = body.get("tool_choice") or {"type": "auto"}
+    for call in conversation.calls:
+        call.module = modules.get(call.name) or module_of({"name": call.name}, enum)
+    seed = seed_of(turn.system, conversation.first_user_text, sorted(modules))
     offered = [t for t in tools if t["name"] != RATINGS_TOOL]
-    if choice.get("type") == "tool":
-        forced = next(t for t in tools if t["name"] == choice["name"])
+    choice, forced = turn.choice, forced_tool(turn)
+    if forced is not None:
         if forced["name"] == RATINGS_TOOL:
             ratings = {"ratings": rate(conversation, enum)}
             if bad_ratings:
                 ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
             return [_tool_use(seed, len(conversation.calls), forced, ratings)]
         return [_call(seed, conversation, len(conversation.calls), forced, modules)]
-    if choice.get("type") == "none" or not offered:
+    if choice == NONE or not offered:
         return [{"type": "text", "text": closing_sentence(conversation)}]
     planned = plan(seed, offered, modules, conversation.first_user_text)
     done = len(conversation.calls)
     if done >= len(planned):
-        if choice.get("type") != "any":
+        if choice != REQUIRED:
             return [{"type": "text", "text": closing_sentence(conversation)}]
         planned = [*planned, planned[done % len(planned)]]
     per_turn = 1 + (seed >> 7) % 2  # one call a turn, or two, decided once per conversation
     batch = planned[done : done + per_turn]
     intro = {"type": "text", "text": f"Next I'll use {', '.join(t['name'] for t in batch)}."}
     return [intro, *(_call(seed, conversation, done + i, tool, modules) for i, tool in enumerate(batch))]
+
+
+def forced_tool(turn: Turn) -> dict[str, Any] | None:
+    """The tool this turn must call: the one the choice names, or the only one offered when
+    a call is required (a server without named tool choice is forced that way)."""
+    if turn.choice == REQUIRED and len(turn.tools) == 1:
+        return turn.tools[0]
+    return next((t for t in turn.tools if t["name"] == turn.choice), None)
 
 
 def plan(seed: int, tools: list[dict], modules: dict[str, str], first_user_text: str) -> list[dict]:

@@ -7,13 +7,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from devllm.errors import ApiError
-from devllm.faults import STATUSES, STOP_REASONS, Faults
+from devllm.errors import ModelApiError
+from devllm.faults import ONCE_SWITCHES, STATUSES, STOP_REASONS, Faults
 
 bp = Blueprint("dev", __name__)
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER = 86_400
-SHAPES = "{status, retryAfter?, times}, {badRatings, times}, {delayMs, times} or {stopReason, times}"
+SHAPES = (
+    "{status, retryAfter?, times}, {badRatings, times}, {malformedArguments, times}, "
+    "{noToolCall, times}, {delayMs, times} or {stopReason, times}"
+)
 
 
 @bp.get("/health")
@@ -25,44 +28,47 @@ def health() -> Response:
 def add_fault() -> Response:
     """`{"status": 429|500|529, "retryAfter"?: seconds, "times"}`: the next calls answer
     that error; `{"badRatings": true, "times"}`: the next forced ratings break their schema;
+    `{"malformedArguments": true, "times"}`: the next Chat Completions answers with tool
+    calls carry arguments that are not JSON; `{"noToolCall": true, "times"}`: the next
+    forced ratings on that face are text only;
     `{"delayMs": 1..600000, "times"}`: the next calls stall that long first;
     `{"stopReason": "refusal"|"max_tokens"|"model_context_window_exceeded", "times"}`:
     the next answers end that way."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, f"The body must be a JSON object: {SHAPES}.")
+        raise ModelApiError(400, f"The body must be a JSON object: {SHAPES}.")
     times = whole(body.get("times", 1), "times", 1, 1000)
     faults: Faults = current_app.extensions["devllm.faults"]
     if body.get("status") is not None:
         status = body["status"]
         if status not in STATUSES or isinstance(status, bool):
-            raise ApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
+            raise ModelApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
         retry_after = body.get("retryAfter")
         if retry_after is not None and status == 500:
-            raise ApiError(400, "retryAfter: goes with a status of 429 or 529")
+            raise ModelApiError(400, "retryAfter: goes with a status of 429 or 529")
         if retry_after is not None:
             retry_after = whole(retry_after, "retryAfter", 0, MAX_RETRY_AFTER)
         faults.add(status, times, retry_after)
     elif "retryAfter" in body:
-        raise ApiError(400, "retryAfter: goes with a status of 429 or 529")
-    elif "badRatings" in body:
-        if body["badRatings"] is not True:
-            raise ApiError(400, "badRatings: must be true")
-        faults.add_bad_ratings(times)
+        raise ModelApiError(400, "retryAfter: goes with a status of 429 or 529")
+    elif switch := next((s for s in ONCE_SWITCHES if s in body), None):
+        if body[switch] is not True:
+            raise ModelApiError(400, f"{switch}: must be true")
+        faults.add_once(switch, times)
     elif "delayMs" in body:
         faults.add_delay(whole(body["delayMs"], "delayMs", 1, MAX_DELAY_MS), times)
     elif "stopReason" in body:
         if body["stopReason"] not in STOP_REASONS:
-            raise ApiError(400, f"stopReason: must be one of {', '.join(STOP_REASONS)}")
+            raise ModelApiError(400, f"stopReason: must be one of {', '.join(STOP_REASONS)}")
         faults.add_stop_reason(body["stopReason"], times)
     else:
-        raise ApiError(400, f"status: required, or another switch: {SHAPES}")
+        raise ModelApiError(400, f"status: required, or another switch: {SHAPES}")
     return Response(status=204)
 
 
 def whole(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ApiError(400, f"{field}: must be a whole number from {low} to {high}")
+        raise ModelApiError(400, f"{field}: must be a whole number from {low} to {high}")
     return value
 
 

@@ -6,8 +6,9 @@ client should try again (true for 408, 409, 429 and 5xx, as the SDK would decide
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 TYPES = {
@@ -25,7 +26,7 @@ TYPES = {
 RETRYABLE = (408, 409, 429)
 
 
-class ApiError(Exception):
+class ModelApiError(Exception):
     def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
@@ -55,11 +56,15 @@ def with_request_id(response: Response) -> Response:
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, exc.retry_after)
+def register_error_handlers(app: Flask, faces: Mapping[str, Callable[[ModelApiError], Response]]) -> None:
+    """Errors in the shape of the API whose face was asked: `faces` maps a path prefix to
+    that face's renderer; any other path answers in the Messages API's shape."""
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        return error_response(exc.code or 500, exc.description or exc.name)
+    def respond(exc: ModelApiError) -> Response:
+        render = next((r for prefix, r in faces.items() if request.path.startswith(prefix)), None)
+        return render(exc) if render else error_response(exc.status, exc.message, exc.retry_after)
+
+    app.register_error_handler(ModelApiError, respond)
+    app.register_error_handler(
+        HTTPException, lambda exc: respond(ModelApiError(exc.code or 500, exc.description or exc.name))
+    )

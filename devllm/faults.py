@@ -3,7 +3,10 @@
 `times` forced `submit_ratings` answers break the ratings schema (`badRatings`); or the
 next `times` calls stall `delayMs` before answering (a model slower than a tick); or the
 next `times` answers end with `stopReason` (`refusal`, `max_tokens`,
-`model_context_window_exceeded`) instead of their own.
+`model_context_window_exceeded`) instead of their own. On the Chat Completions face, the
+next `times` answers with tool calls carry arguments that are not JSON
+(`malformedArguments`), or the next `times` forced ratings come back as text only
+(`noToolCall`).
 They live in the one gunicorn worker's memory, which is why devllm runs one worker."""
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import time
 
 from flask import request
 
-from devllm.errors import ApiError
+from devllm.errors import ModelApiError
 
 STATUSES = (429, 500, 529)
+# The switches that change the next `times` answers of a kind, each counted down.
+ONCE_SWITCHES = ("badRatings", "malformedArguments", "noToolCall")
 STOP_REASONS = ("refusal", "max_tokens", "model_context_window_exceeded")
 MESSAGES = {
     429: "Number of requests has exceeded your rate limit (injected by devllm /dev/faults).",
@@ -31,7 +36,7 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._errors: list[tuple[int, int | None]] = []
-        self._bad_ratings = 0
+        self._once = dict.fromkeys(ONCE_SWITCHES, 0)
         self._delays: list[int] = []
         self._stop_reasons: list[str] = []
 
@@ -41,9 +46,9 @@ class Faults:
         with self._lock:
             self._errors.extend([(status, retry_after)] * times)
 
-    def add_bad_ratings(self, times: int) -> None:
+    def add_once(self, switch: str, times: int) -> None:
         with self._lock:
-            self._bad_ratings += times
+            self._once[switch] += times
 
     def add_delay(self, delay_ms: int, times: int) -> None:
         with self._lock:
@@ -56,7 +61,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._errors.clear()
-            self._bad_ratings = 0
+            self._once = dict.fromkeys(ONCE_SWITCHES, 0)
             self._delays.clear()
             self._stop_reasons.clear()
 
@@ -64,13 +69,16 @@ class Faults:
         with self._lock:
             return self._delays.pop(0) if self._delays else 0
 
-    def take_bad_ratings(self) -> bool:
-        """Whether this ratings answer is to break the schema (uses one of `times`)."""
+    def take_once(self, switch: str) -> bool:
+        """Whether this answer is to be changed as `switch` says (uses one of `times`)."""
         with self._lock:
-            if not self._bad_ratings:
+            if not self._once[switch]:
                 return False
-            self._bad_ratings -= 1
+            self._once[switch] -= 1
             return True
+
+    def take_bad_ratings(self) -> bool:
+        return self.take_once("badRatings")
 
     def take_stop_reason(self) -> str | None:
         with self._lock:
@@ -82,7 +90,7 @@ class Faults:
 
 
 def raise_injected(faults: Faults) -> None:
-    """Before a Messages call: stall as long as the next injected delay says, then
+    """Before a model call (either face): stall as long as the next injected delay says, then
     answer the next injected error, if one is waiting."""
     if request.path.startswith("/dev/") or request.path == "/health":
         return
@@ -92,4 +100,4 @@ def raise_injected(faults: Faults) -> None:
     error = faults.take()
     if error is not None:
         status, retry_after = error
-        raise ApiError(status, MESSAGES[status], retry_after)
+        raise ModelApiError(status, MESSAGES[status], retry_after)

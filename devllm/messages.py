@@ -8,10 +8,11 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from jsonschema import Draft202012Validator, SchemaError
 
 from devllm import day
 from devllm.cut import cut, output_tokens, tokens
-from devllm.errors import ApiError
+from devllm.errors import ModelApiError
 
 bp = Blueprint("messages", __name__)
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -24,68 +25,81 @@ def check_headers() -> None:
     scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
     has_bearer = scheme.lower() == "bearer" and bearer.strip()
     if not request.headers.get("x-api-key", "").strip() and not has_bearer:
-        raise ApiError(401, "x-api-key header is required")
+        raise ModelApiError(401, "x-api-key header is required")
     if not request.headers.get("anthropic-version", "").strip():
-        raise ApiError(400, "anthropic-version: header is required")
+        raise ModelApiError(400, "anthropic-version: header is required")
 
 
 def parse_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
+        raise ModelApiError(400, "The request body must be a JSON object.")
     if not isinstance(body.get("model"), str) or not body["model"]:
-        raise ApiError(400, "model: Field required")
+        raise ModelApiError(400, "model: Field required")
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ApiError(400, "max_tokens: Field required (an integer of at least 1)")
+        raise ModelApiError(400, "max_tokens: Field required (an integer of at least 1)")
     _check_messages(body.get("messages"))
     _check_tools(body.get("tools"))
     _check_tool_choice(body.get("tool_choice"), body.get("tools") or [])
     system = body.get("system")
     if system is not None and not isinstance(system, str | list):
-        raise ApiError(400, "system: Input should be a string or a list of text blocks")
+        raise ModelApiError(400, "system: Input should be a string or a list of text blocks")
     return body
 
 
 def _check_messages(messages: Any) -> None:
     if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "messages: at least one message is required")
+        raise ModelApiError(400, "messages: at least one message is required")
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise ApiError(400, f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            raise ModelApiError(400, f"messages.{i}.role: Input should be 'user' or 'assistant'")
         if not isinstance(message.get("content"), str | list):
-            raise ApiError(400, f"messages.{i}.content: Field required")
+            raise ModelApiError(400, f"messages.{i}.content: Field required")
     if messages[0]["role"] != "user":
-        raise ApiError(400, "messages: the first message must use the 'user' role")
+        raise ModelApiError(400, "messages: the first message must use the 'user' role")
 
 
 def _check_tools(tools: Any) -> None:
     if tools is None:
         return
     if not isinstance(tools, list):
-        raise ApiError(400, "tools: Input should be a valid list")
+        raise ModelApiError(400, "tools: Input should be a valid list")
     names = set()
     for i, tool in enumerate(tools):
         name = tool.get("name") if isinstance(tool, dict) else None
         if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
-            raise ApiError(
+            raise ModelApiError(
                 400, f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
             )
         if name in names:
-            raise ApiError(400, f"tools: Tool names must be unique ({name})")
+            raise ModelApiError(400, f"tools: Tool names must be unique ({name})")
         names.add(name)
         schema = tool.get("input_schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
-            raise ApiError(400, f"tools.{i}.custom.input_schema: an object schema is required")
+            raise ModelApiError(400, f"tools.{i}.custom.input_schema: an object schema is required")
+        _check_schema(i, schema)
+
+
+def _check_schema(i: int, schema: dict) -> None:
+    """The API refuses the whole request when one tool's input schema is not JSON Schema."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ModelApiError(
+            400,
+            f"tools.{i}.custom.input_schema: JSON schema is invalid. It must match JSON Schema "
+            f"draft 2020-12 (https://json-schema.org/draft/2020-12). {exc.message}",
+        ) from None
 
 
 def _check_tool_choice(choice: Any, tools: list[dict]) -> None:
     if choice is None:
         return
     if not isinstance(choice, dict) or choice.get("type") not in CHOICES:
-        raise ApiError(400, f"tool_choice.type: Input should be one of {', '.join(CHOICES)}")
+        raise ModelApiError(400, f"tool_choice.type: Input should be one of {', '.join(CHOICES)}")
     if choice["type"] == "tool" and choice.get("name") not in {t["name"] for t in tools}:
-        raise ApiError(400, "tool_choice.name: names no tool of this request")
+        raise ModelApiError(400, "tool_choice.name: names no tool of this request")
 
 
 @bp.post("/v1/messages")

@@ -25,6 +25,7 @@ from devmcp.auth import Gatekeeper
 from devmcp.config import DevMcpConfig, refuse_production
 from devmcp.faults import CallLog, Faults
 from devmcp.gate import McpGate, SessionOwners
+from devmcp.listing import Listing
 from devmcp.server import build_server
 from devmcp.tools import Tools
 
@@ -58,8 +59,9 @@ def create_app(config: DevMcpConfig | None = None) -> Starlette:
     pool = db.open_pool(config.database_url)
     http = httpx2.AsyncClient(timeout=config.auth_timeout_s)
     gatekeeper = Gatekeeper(config, http)
-    faults, calls = Faults(), CallLog()
-    server = build_server(Tools(config.modules, pool, gatekeeper.spaces_of), faults, calls, config.version)
+    faults, calls, listing = Faults(), CallLog(), Listing()
+    tools = Tools(config.modules, pool, gatekeeper.spaces_of)
+    server = build_server(tools, faults, calls, listing, config.version)
     sessions = StreamableHTTPSessionManager(app=server, security_settings=_transport_security(config.host))
     mcp_endpoint = McpGate(StreamableHTTPASGIApp(sessions), gatekeeper, SessionOwners())
 
@@ -76,6 +78,6 @@ def create_app(config: DevMcpConfig | None = None) -> Starlette:
 
     routes = [
         Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]),
-        *dev.routes(faults, calls, server),
+        *dev.routes(faults, calls, listing, server),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devmcp.faults import CallLog, Fault, Faults
+from devmcp.listing import Listing, ListingSwitch
 from devmcp.server import deploy
 
 VERSION_MAX = 200
@@ -51,6 +52,23 @@ def parse_fault(body: object) -> Fault:
     )
 
 
+def _schemas(body: dict, name: str) -> dict:
+    value = body.get(name, {})
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError(name, "must map tool names to JSON objects (the schema to declare)")
+    return value
+
+
+def parse_listing(body: object) -> ListingSwitch:
+    if not isinstance(body, dict):
+        raise ValueError("body", "must be a JSON object")
+    return ListingSwitch(
+        page_size=_number(body, "pageSize", 1, 1000, whole=True),
+        input_schemas=_schemas(body, "inputSchema"),
+        output_schemas=_schemas(body, "outputSchema"),
+    )
+
+
 def parse_version(body: object) -> str:
     version = body.get("version") if isinstance(body, dict) else None
     if not isinstance(version, str) or not 1 <= len(version) <= VERSION_MAX:
@@ -58,7 +76,7 @@ def parse_version(body: object) -> str:
     return version
 
 
-def routes(faults: Faults, calls: CallLog, server: Server) -> list[Route]:
+def routes(faults: Faults, calls: CallLog, listing: Listing, server: Server) -> list[Route]:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "service": "devmcp", "standIn": True})
 
@@ -73,6 +91,18 @@ def routes(faults: Faults, calls: CallLog, server: Server) -> list[Route]:
 
     async def clear_faults(request: Request) -> Response:
         faults.clear()
+        return Response(status_code=204)
+
+    async def set_listing(request: Request) -> Response:
+        try:
+            listing.set(parse_listing(await request.json()))
+        except ValueError as exc:
+            field, message = exc.args if len(exc.args) == 2 else ("body", "must be JSON")
+            return _bad(field, message)
+        return Response(status_code=204)
+
+    async def reset_listing(request: Request) -> Response:
+        listing.set(ListingSwitch())
         return Response(status_code=204)
 
     async def set_version(request: Request) -> Response:
@@ -99,6 +129,8 @@ def routes(faults: Faults, calls: CallLog, server: Server) -> list[Route]:
         Route("/health", health, methods=["GET"]),
         Route("/dev/faults", add_fault, methods=["POST"]),
         Route("/dev/faults", clear_faults, methods=["DELETE"]),
+        Route("/dev/listing", set_listing, methods=["POST"]),
+        Route("/dev/listing", reset_listing, methods=["DELETE"]),
         Route("/dev/calls", served_calls, methods=["GET"]),
         Route("/dev/version", set_version, methods=["POST"]),
     ]

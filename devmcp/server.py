@@ -11,6 +11,7 @@ from mcp.server.lowlevel import Server
 
 from devmcp.auth import Caller
 from devmcp.faults import Call, CallLog, Faults
+from devmcp.listing import Listing
 from devmcp.tools import ToolError, Tools, as_text
 
 CALLER_KEY = "devmcp.caller"
@@ -21,9 +22,10 @@ def fault_message(tool: str) -> str:
     return f"{tool}: the store did not answer"
 
 
-def build_server(tools: Tools, faults: Faults, calls: CallLog, version: str) -> Server:
+def build_server(tools: Tools, faults: Faults, calls: CallLog, listing: Listing, version: str) -> Server:
     async def list_tools(ctx, params) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=list(tools.tools.values()))
+        cursor = params.cursor if params is not None else None
+        return listing.page(list(tools.tools.values()), cursor)
 
     async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         # The gate (devmcp.gate) put the verified caller on this HTTP request's state.

@@ -23,6 +23,7 @@ import requests
 from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database
 from devstack.processes import ROOT, Process, gunicorn_cmd
 from devstack.release_demo import BROKEN_MODULE, FIRST_VERSION, NEW_VERSION, ReleaseDemo
+from devstack.run_now import run_everyone_now
 
 LOG_DIR = ROOT / ".local"
 
@@ -49,6 +50,9 @@ def parse_args() -> argparse.Namespace:
         choices=("devllm", "anthropic"),
         default="devllm",
         help="the model: the local stand-in (default), or Claude itself (needs ANTHROPIC_API_KEY)",
+    )
+    parser.add_argument(
+        "--receiver-port", type=int, default=3075, help="port of the local alerts receiver (default 3075)"
     )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the persona catalog")
     parser.add_argument("--no-runner", action="store_true", help="start no runner service")
@@ -87,18 +91,6 @@ def seed(api: Process, token: str, env: dict[str, str]) -> None:
     result = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, check=False)
     if result.returncode != 0:
         raise RuntimeError("seeding the catalog failed (see above)")
-
-
-def run_everyone_now(api: Process, token: str) -> int:
-    """Ask every persona to run at once, as an operator would from the admin API."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    personas = session.get(f"{api.url}/api/v1/personas/admin", timeout=10).json()["personas"]
-    for persona in personas:
-        session.post(
-            f"{api.url}/api/v1/personas/admin/{persona['userId']}/run-now", timeout=10
-        ).raise_for_status()
-    return len(personas)
 
 
 def start_product_and_model(args: argparse.Namespace, env: dict[str, str], cleanup: list) -> dict[str, str]:
@@ -145,7 +137,40 @@ def start_runner(args: argparse.Namespace, env: dict[str, str], cleanup: list) -
     return runner.wait_ready()
 
 
-def describe_loop(args: argparse.Namespace, env: dict[str, str], auth: str, api: str, key: str) -> str:
+def start_alerts(
+    args: argparse.Namespace, web: Process, token: str, env: dict[str, str], cleanup: list
+) -> list[Process]:
+    """A local receiver registered as a webhook for every event, and the `alerts` process
+    that looks for conditions and sends to it."""
+    receiver_url = f"http://127.0.0.1:{args.receiver_port}/alerts"
+    answer = requests.post(
+        f"{web.url}/api/v1/personas/admin/webhooks",
+        json={"url": receiver_url, "description": "the local stack's receiver"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    receiver = Process(
+        "alerts-receiver",
+        [sys.executable, "-m", "devstack.alerts_receiver", "--log", str(LOG_DIR / "alerts-received.log")],
+        {**env, "ALERTS_RECEIVER_SECRET": answer.json()["secret"]},
+        args.receiver_port,
+        log_path=LOG_DIR / "alerts-receiver.log",
+    )
+    cleanup.append(receiver.stop)
+    receiver.wait_ready()
+    # It serves no HTTP: up once started, and watched like the others. Its PORT (which
+    # Config reads for the web process) is the API's, so the setting stays valid.
+    alerts = Process(
+        "alerts", [sys.executable, "-m", "personas.alerts"], env, args.port, log_path=LOG_DIR / "alerts.log"
+    )
+    cleanup.append(alerts.stop)
+    return [receiver, alerts]
+
+
+def describe_loop(
+    args: argparse.Namespace, env: dict[str, str], auth: str, api: str, key: str, token: str
+) -> str:
     mcp = env["MANA_MCP_URL"]
     model = env.get("ANTHROPIC_BASE_URL", "Anthropic (Claude itself)")
     lines = [
@@ -163,6 +188,13 @@ def describe_loop(args: argparse.Namespace, env: dict[str, str], auth: str, api:
             f"  curl -X POST {mcp}/dev/faults -H 'Content-Type: application/json' \\",
             """    -d '{"tool": "todo.*", "errorRate": 1, "times": 1000}'""",
             f"  curl -X DELETE {mcp}/dev/faults      # the product recovers",
+            "",
+            "",
+            "alerts go to a local receiver that checks their signatures: with the fault above, ask",
+            "every persona to run again once or twice; a tool.failing alert arrives within 10 s of",
+            "the tenth call of one tool in the hour (half of them failed):",
+            f"  .venv/bin/python -m devstack.run_now --api {api} --jwt {token}",
+            "  tail -f .local/alerts-received.log",
         ]
     if release_demo(args):
         lines += [
@@ -208,6 +240,9 @@ def main() -> int:
             "DATABASE_URL": database_url,
             "MANA_SERVICE_KEY": service_key,
             "APP_ENV": "development",
+            # The local receiver is on 127.0.0.1; alerts look for conditions every 10 s.
+            "ALERTS_ALLOW_PRIVATE_URLS": "true",
+            "ALERT_CHECK_SECONDS": "10",
             "MANA_AUTH_URL": auth_url,
             "MANA_API_URL": f"http://127.0.0.1:{args.port}",
         }
@@ -219,9 +254,9 @@ def main() -> int:
         ).json()["token"]
         if not args.no_seed:
             seed(web, token, env)
-        running = [web, devauth]
+        running = [web, devauth, *start_alerts(args, web, token, env, cleanup)]
         if not args.no_runner:
-            print(f"run now    {run_everyone_now(web, token)} personas asked to run at once")
+            print(f"run now    {run_everyone_now(web.url, token)} personas asked to run at once")
             running.append(start_runner(args, env, cleanup))
         if release_demo(args):
             ReleaseDemo(web.url, env["MANA_MCP_URL"], token).start()
@@ -235,7 +270,7 @@ admin token      {token}
                  (valid 24 h; a new one: curl -X POST {devauth.url}/dev/token -d '{{"role":"admin"}}' \\
                   -H 'Content-Type: application/json')
 
-{describe_loop(args, env, devauth.url, web.url, service_key)}
+{describe_loop(args, env, devauth.url, web.url, service_key, token)}
 Running; Ctrl-C stops everything started here.""",
             flush=True,
         )

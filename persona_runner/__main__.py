@@ -1,9 +1,11 @@
 """`python -m persona_runner --once`: one tick over the due personas, then exit;
-`python -m persona_runner serve`: the runner service, until SIGTERM.
+`python -m persona_runner serve`: the runner service, until SIGTERM;
+`python -m persona_runner replay FILE...`: send again what ticks logged as unposted.
 
 Exit status of --once: 0 every persona ticked, 1 some failed, 2 no tick (bad
 configuration, or the personas API could not be asked who is due). `serve` exits 0 after
-SIGTERM once its ticks are reported, 2 on bad configuration.
+SIGTERM once its ticks are reported, 2 on bad configuration. `replay` exits 0 when every
+record was accepted, 1 when some failed, 2 on bad configuration.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import replace
 
 from persona_runner.config import DRIVER_NAMES, RunnerConfig
 from persona_runner.drivers import make_driver
-from persona_runner.errors import ConfigError
+from persona_runner.errors import RunnerConfigError
 from persona_runner.once import EXIT_NO_TICK, run_once
 
 
@@ -26,8 +28,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "driver also MANA_MCP_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and RUNNER_MODEL.",
     )
     parser.add_argument(
-        "command", nargs="?", choices=["serve"], help="serve: claim and drive personas until stopped"
+        "command",
+        nargs="?",
+        choices=["serve", "replay"],
+        help="serve: claim and drive personas until stopped; replay FILE...: send again the "
+        "posts the runner logged as unposted (FILE - reads stdin)",
     )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="replay: the runner's logs")
     parser.add_argument("--once", action="store_true", help="run one tick over the due personas and exit")
     parser.add_argument(
         "--driver",
@@ -42,6 +49,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--runner-id", help="this runner's name in leases (default: env RUNNER_ID, else host-pid)"
     )
     args = parser.parse_args(argv)
+    if args.command == "replay":
+        if not args.files:
+            parser.error("replay needs the log files to read (- for stdin)")
+        return args
+    if args.files:
+        parser.error("only replay takes files")
     if args.once == (args.command == "serve"):
         parser.error("say either serve (the runner service) or --once (one pass, then exit)")
     if not 1 <= args.limit <= 500:
@@ -55,15 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = RunnerConfig.from_env()
-    except ConfigError as exc:
+    except RunnerConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
+    if args.command == "replay":
+        from persona_runner.unposted import replay
+
+        return replay(config, args.files)
     if args.runner_id:
         config = replace(config, runner_id=args.runner_id)
     default_driver = "claude" if args.command == "serve" else "scripted"
     try:
         driver = make_driver(args.driver or config.driver or default_driver, config)
-    except ConfigError as exc:
+    except RunnerConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
     if args.command == "serve":

@@ -8,10 +8,10 @@ from typing import Any
 
 import requests
 
+from apibase.client_errors import UnexpectedResponse
+from apibase.http_client import JsonHttp
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import UnexpectedResponse
-from persona_runner.spaces import Space, personal_space, spaces_of
-from persona_runner.transport import JsonHttp
+from persona_runner.spaces import Space, spaces_of
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,8 @@ class AuthClient:
             raise UnexpectedResponse(f"organization list: expected a JSON array, got {str(body)[:200]}")
         return spaces_of(body)
 
-    def personal_space(self, token: str) -> Space:
-        """The first space whose metadata says type "personal"."""
-        return personal_space(self.spaces(token))
-
     def create_space(self, token: str, name: str, slug: str, space_type: str) -> dict[str, Any]:
-        """A shared space owned by the token's user; a taken slug is an ApiError (400)."""
+        """A shared space owned by the token's user; a taken slug is an StatusError (400)."""
         body = {"name": name, "slug": slug, "metadata": {"type": space_type}}
         return self._organization("POST", "create", token, json=body)
 

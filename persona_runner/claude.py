@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -20,20 +21,24 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
+from apibase.client_errors import ExpectedError
 from persona_runner.config import RunnerConfig
 from persona_runner.day_prompts import opening_turn, ratings_request, system_prompt
-from persona_runner.errors import ConfigError, DriverFailed, RatingsRefused, RunnerError
+from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigError
 from persona_runner.model_waits import MODEL_RETRIES, bounded_waits, error_text
 from persona_runner.models import Action, Persona, Session, TickOutcome
 from persona_runner.product import Product, open_product
 from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratings_tool, shown
 from persona_runner.tool_names import ToolNames, map_tool_names
+from persona_runner.tool_results import model_blocks, text_block
+from persona_runner.tool_schemas import usable_tools
 
 MAX_OUTPUT_TOKENS = 1024
 # A ratings answer cut at max_tokens is asked once more with this much room.
 RATINGS_RETRY_TOKENS = 4 * MAX_OUTPUT_TOKENS
 ERROR_TEXT_MAX = 500
 STOPPED = "the tick was stopped before the product answered"
+log = logging.getLogger("persona_runner.claude")
 
 
 def input_hash(tool_input: Any) -> str:
@@ -42,11 +47,11 @@ def input_hash(tool_input: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def with_took(text: str, latency_ms: int) -> str:
-    return f"{text}\n\ntook {latency_ms} ms"
+def took_line(latency_ms: int) -> dict[str, Any]:
+    return text_block(f"took {latency_ms} ms")
 
 
-class Model:
+class ModelCalls:
     """One tick's requests to the Messages API, each one's usage added to the outcome."""
 
     def __init__(self, client: anthropic.AsyncAnthropic, config: RunnerConfig, outcome: TickOutcome) -> None:
@@ -106,7 +111,7 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
     """Call the product for one tool_use, record the action, return the tool_result."""
     product_name = names.product_name(block.name)
     if product_name is None:  # never sent to the product, so no action row
-        return tool_result(block.id, f"{block.name}: no such tool was offered", True)
+        return tool_result(block.id, [text_block(f"{block.name}: no such tool was offered")], True)
     arguments = block.input if isinstance(block.input, dict) else {}
     try:
         answer = await product.call(product_name, arguments)
@@ -123,15 +128,16 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
             error_message=answer.text[:ERROR_TEXT_MAX] if answer.is_error else None,
         )
     )
-    return tool_result(block.id, with_took(answer.text, answer.latency_ms), answer.is_error)
+    content = [*model_blocks(answer.content, answer.text), took_line(answer.latency_ms)]
+    return tool_result(block.id, content, answer.is_error)
 
 
-def tool_result(tool_use_id: str, text: str, is_error: bool) -> dict[str, Any]:
-    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": text, "is_error": is_error}
+def tool_result(tool_use_id: str, content: list[dict[str, Any]], is_error: bool) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": content, "is_error": is_error}
 
 
 async def play_day(
-    model: Model, product: Product, names: ToolNames, tools: list[dict], system: str, opening: str
+    model: ModelCalls, product: Product, names: ToolNames, tools: list[dict], system: str, opening: str
 ) -> list[dict]:
     """The day: answer every tool_use until the model ends its turn, the turns run out,
     or the tick's tokens reach the cap. An answer cut short (`max_tokens`, or
@@ -166,7 +172,9 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
     return [*messages[:-1], {"role": "user", "content": [*blocks, {"type": "text", "text": text}]}]
 
 
-async def rate_day(model: Model, system: str, messages: list[dict], tools: list[dict], modules: list[str]):
+async def rate_day(
+    model: ModelCalls, system: str, messages: list[dict], tools: list[dict], modules: list[str]
+):
     """Force `submit_ratings` and check its input strictly; RatingsRefused otherwise.
     It runs even when the day stopped at the token cap (the day is what the cap ends),
     bounded by MAX_OUTPUT_TOKENS like any request; an answer cut at max_tokens (its
@@ -206,12 +214,24 @@ def model_tools(product_tools, names: ToolNames) -> list[dict]:
     ]
 
 
+def offered_tools(product_tools: list, persona: Persona, outcome: TickOutcome) -> list:
+    """The tools the model can be given; the others are left out for this tick, said once."""
+    usable, skipped = usable_tools(product_tools)
+    if skipped:
+        outcome.tools_skipped = len(skipped)
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+        log.warning("%s: %d product tool(s) left out of this tick: %s", persona.email, len(skipped), reasons)
+    return usable
+
+
 class ClaudeDriver:
     name = "claude"
 
     def __init__(self, config: RunnerConfig, today: Callable[[], date] | None = None) -> None:
         if not config.anthropic_api_key:
-            raise ConfigError("ANTHROPIC_API_KEY is not set: the claude driver needs one (devllm takes any)")
+            raise RunnerConfigError(
+                "ANTHROPIC_API_KEY is not set: the claude driver needs one (devllm takes any)"
+            )
         self.config = config
         self.today = today or (lambda: datetime.now(UTC).date())
 
@@ -265,10 +285,10 @@ class ClaudeDriver:
             open_product(config.mcp_url, session.token, session.space_id, config.mcp_timeout) as product,
         ):
             outcome.product = product.info
-            product_tools = await product.tools()
+            product_tools = offered_tools(await product.tools(), persona, outcome)
             names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
             tools = model_tools(product_tools, names)
-            model = Model(client, config, outcome)
+            model = ModelCalls(client, config, outcome)
             system = system_prompt(persona, self.today(), story)
             messages = await play_day(model, product, names, tools, system, opening_turn(persona))
             modules = sorted({module_of(a.tool_name) for a in outcome.actions})
@@ -276,12 +296,12 @@ class ClaudeDriver:
                 outcome.ratings.extend(await rate_day(model, system, messages, tools, modules))
 
 
-def first_runner_error(group: BaseExceptionGroup) -> RunnerError | None:
+def first_runner_error(group: BaseExceptionGroup) -> ExpectedError | None:
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
             found = first_runner_error(exc)
             if found:
                 return found
-        elif isinstance(exc, RunnerError):
+        elif isinstance(exc, ExpectedError):
             return exc
     return None

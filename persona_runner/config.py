@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from apibase.env import Env
-from persona_runner.errors import ConfigError
+from persona_runner.errors import RunnerConfigError
 from persona_runner.password import resolve_seed_secret
 from persona_runner.usage import Prices
 
@@ -32,7 +32,7 @@ def _price(env: Env, name: str, default: float) -> float:
 def _driver(env: Env) -> str:
     value = env.text("RUNNER_DRIVER")
     if value and value not in DRIVER_NAMES:
-        raise ConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
+        raise RunnerConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
     return value
 
 
@@ -52,12 +52,15 @@ class RunnerConfig:
     runner_id: str = ""
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
-    # Bounded retries for the idempotent posts: the whole budget stays under a minute.
+    # Bounded retries for the calls outside a tick's posts (history, the running report,
+    # replay); a tick's posts are retried until its lease would lapse instead.
     retry_attempts: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 8.0
     lease_seconds: int = 600
-    # The service loop (`serve`): its port, cadence, slots, and how long a tick may run.
+    # The service loop (`serve`): its address, cadence, slots, and how long a tick may run.
+    # All interfaces by default, so a container's health check from outside reaches it.
+    host: str = "0.0.0.0"
     port: int = 3070
     tick_interval: float = 60.0
     concurrency: int = 2
@@ -92,10 +95,12 @@ class RunnerConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
         values = os.environ if env is None else env
-        env = Env(values, error=ConfigError)
+        env = Env(values, error=RunnerConfigError)
         service_key = env.secret("MANA_SERVICE_KEY")
         if not service_key:
-            raise ConfigError("MANA_SERVICE_KEY is not set: the internal routes refuse a runner without it")
+            raise RunnerConfigError(
+                "MANA_SERVICE_KEY is not set: the internal routes refuse a runner without it"
+            )
         anthropic_base_url = env.url("ANTHROPIC_BASE_URL", "") if env.text("ANTHROPIC_BASE_URL") else None
         return cls(
             api_url=env.url("MANA_API_URL", DEFAULT_API_URL),
@@ -108,6 +113,7 @@ class RunnerConfig:
             read_timeout=env.seconds("RUNNER_READ_TIMEOUT", 10.0),
             retry_attempts=env.whole("RUNNER_RETRY_ATTEMPTS", 4, minimum=1, maximum=10),
             lease_seconds=env.whole("RUNNER_LEASE_S", 600, minimum=5, maximum=3600),
+            host=env.text("RUNNER_HOST", "0.0.0.0"),
             port=env.whole("PORT", 3070, minimum=1, maximum=65535),
             tick_interval=env.seconds("RUNNER_TICK_INTERVAL_S", 60.0),
             concurrency=env.whole("PERSONA_CONCURRENCY", 2, minimum=1, maximum=256),

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import ConfigError
+from persona_runner.errors import RunnerConfigError
 from persona_runner.models import Action, Persona, Rating, Session, TickOutcome
 
 Story = Sequence[Mapping[str, Any]]
@@ -103,7 +103,7 @@ def stable_number(*parts: str) -> int:
 
 
 def make_driver(name: str, config: RunnerConfig) -> Driver:
-    """The driver called `name` (scripted, claude); ConfigError when it cannot run."""
+    """The driver called `name` (scripted, claude); RunnerConfigError when it cannot run."""
     if name == ScriptedDriver.name:
         return ScriptedDriver()
     if name == "claude":
@@ -111,4 +111,4 @@ def make_driver(name: str, config: RunnerConfig) -> Driver:
         from persona_runner.claude import ClaudeDriver
 
         return ClaudeDriver(config)
-    raise ConfigError(f"no driver called {name!r}")
+    raise RunnerConfigError(f"no driver called {name!r}")

@@ -7,17 +7,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
+from apibase.client_errors import ExpectedError, StatusError, UnexpectedResponse
+from apibase.http_client import JsonHttp
 from persona_runner.config import RunnerConfig
-from persona_runner.errors import ApiError, UnexpectedResponse
+from persona_runner.errors import Unposted
 from persona_runner.models import Action, Persona, Rating
-from persona_runner.retry import RetryPolicy, with_retries
-from persona_runner.transport import JsonHttp
+from persona_runner.retry import RetryPolicy, retryable, with_retries
 
 PREFIX = "/api/v1/personas/internal"
+# A tick's posts take `until`: a deadline (time.monotonic) to retry them to, instead of
+# the policy's bounded attempts. Given up while the API is away, they raise Unposted.
+Until = Callable[[], float] | None
 
 
 @dataclass(frozen=True)
@@ -64,49 +68,59 @@ class InternalClient:
         if self.claims_supported:
             try:
                 return self.claim(runner_id, limit, lease_seconds)
-            except ApiError as exc:
+            except StatusError as exc:
                 if exc.status != 404:
                     raise
                 self.claims_supported = False
         batch = self.due()
         return DueBatch(batch.personas[:limit], batch.source)
 
-    def release(self, persona_id: str, runner_id: str) -> bool:
-        """End a lease early; False if there was none (409, held by another runner, raises)."""
+    def release(self, persona_id: str, runner_id: str, until: Until = None) -> bool:
+        """End a lease early; False if there was none (409, held by another runner, raises).
+        Retried: a release whose answer was lost is answered 404 the second time."""
+        path = f"{PREFIX}/claims/{quote(persona_id, safe='')}?{urlencode({'runnerId': runner_id})}"
         try:
-            self.http.request(
-                "DELETE", f"{PREFIX}/claims/{quote(persona_id, safe='')}", params={"runnerId": runner_id}
-            )
-        except ApiError as exc:
+            self._retried("DELETE", path, None, until)
+        except StatusError as exc:
             if exc.status == 404:
                 return False
             raise
         return True
 
-    def post_actions(self, persona_id: str, tick_id: str, actions: list[Action]) -> dict[str, Any]:
+    def post_actions(
+        self, persona_id: str, tick_id: str, actions: list[Action], until: Until = None
+    ) -> dict[str, Any]:
         rows = [action.to_json(tick_id) for action in actions]
-        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/actions", {"actions": rows})
+        path = f"{PREFIX}/{quote(persona_id, safe='')}/actions"
+        return self._post_idempotent(path, {"actions": rows}, until)
 
     def post_feedback(
-        self, persona_id: str, tick_id: str, ratings: list[Rating], runner_id: str | None = None
+        self,
+        persona_id: str,
+        tick_id: str,
+        ratings: list[Rating],
+        runner_id: str | None = None,
+        until: Until = None,
     ) -> dict[str, Any]:
         """The ratings; with `runner_id` only that runner's lease ends (another's stays)."""
         body: dict[str, Any] = {"feedback": [rating.to_json(tick_id) for rating in ratings]}
         if runner_id:
             body["runnerId"] = runner_id
-        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/feedback", body)
+        return self._post_idempotent(f"{PREFIX}/{quote(persona_id, safe='')}/feedback", body, until)
 
-    def report_tick(self, persona_id: str, tick_id: str, report: dict[str, Any]) -> dict[str, Any]:
+    def report_tick(
+        self, persona_id: str, tick_id: str, report: dict[str, Any], until: Until = None
+    ) -> dict[str, Any]:
         """PUT the tick's state; repeating the same body is a no-op, so it is retried."""
         path = f"{PREFIX}/{quote(persona_id, safe='')}/ticks/{quote(tick_id, safe='')}"
-        answer = self._retried("PUT", path, report)
+        answer = self._retried("PUT", path, report, until)
         if not isinstance(answer, dict) or not isinstance(answer.get("tick"), dict):
             raise UnexpectedResponse(f"PUT {path}: expected {{'tick': {{...}}}}, got {str(answer)[:200]}")
         return answer["tick"]
 
     def heartbeat(self, persona_id: str, runner_id: str, lease_seconds: int) -> str | None:
         """Extend this runner's lease; its new end. 404 (no live lease) and 409 (another
-        runner's) raise ApiError: the caller has lost the persona."""
+        runner's) raise StatusError: the caller has lost the persona."""
         body = self.http.request(
             "POST",
             f"{PREFIX}/claims/{quote(persona_id, safe='')}/heartbeat",
@@ -125,16 +139,30 @@ class InternalClient:
             raise UnexpectedResponse(f"GET {path}: expected {{'ticks': [...]}}, got {str(body)[:200]}")
         return [tick for tick in body["ticks"] if isinstance(tick, dict)]
 
-    def _post_idempotent(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = self._retried("POST", path, body)
+    def send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        """A post a tick could not make, sent again as it was logged (retried)."""
+        return self._retried(method, path, body, None)
+
+    def _post_idempotent(self, path: str, body: dict[str, Any], until: Until) -> dict[str, Any]:
+        answer = self._retried("POST", path, body, until)
         if not isinstance(answer, dict) or answer.get("ok") is not True:
             raise UnexpectedResponse(f"POST {path}: expected {{'ok': true, ...}}, got {str(answer)[:200]}")
         return answer
 
-    def _retried(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        return with_retries(
-            lambda: self.http.request(method, path, json=body), self.retry, self.sleep, self.rng
-        )
+    def _retried(self, method: str, path: str, body: dict[str, Any] | None, until: Until) -> Any:
+        """The call, retried; given up while the API is away, Unposted with the request."""
+        try:
+            return with_retries(
+                lambda: self.http.request(method, path, json=body),
+                self.retry,
+                self.sleep,
+                self.rng,
+                deadline=until,
+            )
+        except ExpectedError as exc:
+            if retryable(exc):
+                raise Unposted(method, path, body, exc) from exc
+            raise
 
     def close(self) -> None:
         self.http.close()

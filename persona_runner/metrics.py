@@ -25,6 +25,11 @@ class RunnerMetrics:
             ["module", "result"],
             registry=self.registry,
         )
+        self.tools_skipped = Counter(
+            "persona_tools_skipped",
+            "Product tools left out of a tick's model tools: an input schema that is not JSON Schema.",
+            registry=self.registry,
+        )
         self.tick_duration = Histogram(
             "persona_tick_duration_seconds",
             "Wall time of one persona's tick, report to report.",
@@ -57,6 +62,7 @@ class RunnerMetrics:
         ):
             self.tokens.labels(kind).inc(tokens)
         self.cost.inc(usage.cost_usd)
+        self.tools_skipped.inc(outcome.tools_skipped)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,16 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from persona_runner.errors import DriverFailed, UnexpectedResponse
-from persona_runner.usage import Usage
+from apibase.client_errors import UnexpectedResponse
 
-# The service's caps (its OpenAPI document states them): a longer value would make the
-# whole batch a 400, so the runner trims rather than lose a tick's worth of rows.
-TEXT_MAX = 4000
-HASH_MAX = 256
-NAME_MAX = 200
-ACTIONS_MAX = 500
-RATINGS_MAX = 100
+# The service's caps: a longer value would make the whole batch a 400, so the runner
+# trims rather than lose a tick's worth of rows.
+from apibase.limits import ACTIONS_MAX, FEEDBACK_MAX, HASH_MAX, NAME_MAX, TEXT_MAX
+from persona_runner.errors import DriverFailed
+from persona_runner.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -25,8 +22,6 @@ class Persona:
     archetype: str
     system_prompt: str
     module_mix: dict[str, float]
-    tick_cadence: str
-    last_active_at: str | None = None
 
     @classmethod
     def from_json(cls, row: Any) -> Persona:
@@ -40,8 +35,6 @@ class Persona:
             archetype=str(row.get("archetype", "")),
             system_prompt=str(row.get("systemPrompt", "")),
             module_mix={str(k): float(v) for k, v in mix.items() if is_number(v)},
-            tick_cadence=str(row.get("tickCadence", "daily")),
-            last_active_at=row.get("lastActiveAt"),
         )
 
 
@@ -100,6 +93,8 @@ class TickOutcome:
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     driver: str | None = None
+    # Product tools left out of the model's tools (an input schema it cannot take).
+    tools_skipped: int = 0
     # The product's MCP serverInfo at the handshake ({"name", "version"}), when it said.
     product: dict[str, str] | None = None
 
@@ -111,8 +106,8 @@ class TickOutcome:
         """
         if len(self.actions) > ACTIONS_MAX:
             raise DriverFailed(f"{len(self.actions)} actions in one tick; the API takes {ACTIONS_MAX}")
-        if len(self.ratings) > RATINGS_MAX:
-            raise DriverFailed(f"{len(self.ratings)} ratings in one tick; the API takes {RATINGS_MAX}")
+        if len(self.ratings) > FEEDBACK_MAX:
+            raise DriverFailed(f"{len(self.ratings)} ratings in one tick; the API takes {FEEDBACK_MAX}")
         for i, action in enumerate(self.actions):
             if not action.tool_name or action.result not in ("ok", "error"):
                 raise DriverFailed(f"action {i} needs a tool name and a result of ok or error")

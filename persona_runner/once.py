@@ -4,14 +4,15 @@ turn, one line each and a summary. One persona's failure never stops the others.
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
+from apibase.client_errors import ExpectedError
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver
-from persona_runner.errors import RunnerError
 from persona_runner.internal_client import InternalClient
-from persona_runner.tick import Tick, describe
+from persona_runner.tick import Tick, error_line
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -31,10 +32,11 @@ def run_once(
     internal = internal or InternalClient(config)
     auth = auth or AuthClient(config)
     try:
+        claimed_at = time.monotonic()  # the leases count from here, not from each tick's start
         try:
             batch = internal.claim_or_due(config.runner_id, limit, config.lease_seconds)
-        except RunnerError as exc:
-            print(f"tick: cannot get due personas from {config.api_url}: {describe(exc)}", file=out)
+        except ExpectedError as exc:
+            print(f"tick: cannot get due personas from {config.api_url}: {error_line(exc)}", file=out)
             return EXIT_NO_TICK
         if not batch.personas:
             print(f"tick: no personas due (via {batch.source})", file=out)
@@ -42,7 +44,8 @@ def run_once(
         tick = Tick(config, driver, internal, auth)
         failed = 0
         for persona in batch.personas:
-            result = tick.drive(persona, leased=batch.source == "claims")
+            leased = batch.source == "claims"
+            result = tick.drive(persona, leased=leased, claimed_at=claimed_at if leased else None)
             failed += result.state != "ok"
             print(result.line(), file=out, flush=True)
         total = len(batch.personas)

@@ -18,14 +18,15 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from apibase.client_errors import ExpectedError
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver
-from persona_runner.errors import RunnerError
 from persona_runner.internal_client import InternalClient
+from persona_runner.lease import Stopping
 from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona
-from persona_runner.tick import Tick, describe
+from persona_runner.tick import Tick, error_line
 
 log = logging.getLogger("persona_runner.service")
 
@@ -38,7 +39,7 @@ class RunnerService:
         self.metrics = RunnerMetrics()
         self.claims = InternalClient(config)  # the loop thread's own; each tick has its own
         self.stopping = threading.Event()  # no more claims
-        self.aborting = threading.Event()  # the grace is over: running ticks stop now
+        self.aborting = Stopping()  # the grace is over: running ticks stop now
         self.lock = threading.Lock()
         self.inflight: dict[str, threading.Thread] = {}
         self.last_tick_at: str | None = None
@@ -80,23 +81,26 @@ class RunnerService:
             free = self.config.concurrency - len(self.inflight)
         if free <= 0:
             return
+        claimed_at = time.monotonic()  # the leases count from here, not from the answer
         try:
             batch = self.claims.claim(self.config.runner_id, free, self.config.lease_seconds)
-        except RunnerError as exc:
-            self.say(f"runner: cannot claim from {self.config.api_url}: {describe(exc)}")
+        except ExpectedError as exc:
+            self.say(f"runner: cannot claim from {self.config.api_url}: {error_line(exc)}")
             return
         for persona in batch.personas:
-            worker = threading.Thread(target=self.drive, args=(persona,), name=f"tick-{persona.user_id}")
+            worker = threading.Thread(
+                target=self.drive, args=(persona, claimed_at), name=f"tick-{persona.user_id}"
+            )
             with self.lock:
                 self.inflight[persona.user_id] = worker
                 self.metrics.inflight.set(len(self.inflight))
             worker.start()
 
-    def drive(self, persona: Persona) -> None:
+    def drive(self, persona: Persona, claimed_at: float) -> None:
         internal, auth = InternalClient(self.config), AuthClient(self.config)
         try:
             result = Tick(self.config, self.driver, internal, auth).drive(
-                persona, leased=True, stop=self.aborting
+                persona, leased=True, stop=self.aborting, claimed_at=claimed_at
             )
             self.metrics.count(result)
             self.say(result.line())
@@ -127,8 +131,8 @@ class RunnerService:
         print(line, file=self.out, flush=True)
 
 
-def health_server(service: RunnerService, port: int) -> ThreadingHTTPServer:
-    """GET /health and GET /metrics on `port`, served from a daemon thread."""
+def health_server(service: RunnerService, host: str, port: int) -> ThreadingHTTPServer:
+    """GET /health and GET /metrics on `host`:`port`, served from a daemon thread."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -150,7 +154,7 @@ def health_server(service: RunnerService, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # probes every few seconds would drown the tick lines
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server
@@ -162,7 +166,7 @@ def serve(config: RunnerConfig, driver: Driver) -> int:
     service = RunnerService(config, driver)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: service.stop())
-    server = health_server(service, config.port)
+    server = health_server(service, config.host, config.port)
     try:
         service.run()
     finally:

@@ -7,6 +7,11 @@ them), reports the tick failed with its step, and releases the lease at once. A 
 lost to another runner (a heartbeat answered 404 or 409) stops the tick at once: the
 actions served are posted, the tick is reported failed at step `lease`, and nothing else
 (no ratings, no release of a lease that is not ours) is sent for it.
+
+What a tick posts (actions, ratings, the final report, the release) is retried until it
+is accepted or the tick's lease would lapse (its end as the heartbeats last extended it),
+so an API that blinks loses nothing; what is still not accepted then is logged for replay
+(`unposted`) and the tick goes on with its next post.
 """
 
 from __future__ import annotations
@@ -16,26 +21,28 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apibase.client_errors import ExpectedError, StatusError
+from apibase.limits import TICK_ERROR_MAX
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver, Story
-from persona_runner.errors import ApiError, RunnerError
+from persona_runner.errors import Unposted
 from persona_runner.heartbeat import Heartbeat
 from persona_runner.internal_client import InternalClient
+from persona_runner.lease import LeaseClock, post_deadline
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.spaces import choose_space
+from persona_runner.unposted import log_unposted
 
-ERROR_MAX = 2000
 
-
-class TickFailed(RunnerError):
+class TickFailed(ExpectedError):
     """A persona's tick stopped at `step` (login, spaces, driver, actions, feedback, timeout, lease)."""
 
     state = "failed"
@@ -87,8 +94,10 @@ def new_tick_id(now: datetime | None = None) -> str:
     return f"tick-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def describe(exc: RunnerError) -> str:
-    return exc.detail if isinstance(exc, ApiError) else str(exc)
+def error_line(exc: ExpectedError) -> str:
+    if isinstance(exc, Unposted):
+        exc = exc.cause
+    return exc.detail if isinstance(exc, StatusError) else str(exc)
 
 
 @contextmanager
@@ -97,8 +106,8 @@ def step(name: str) -> Iterator[None]:
         yield
     except TickFailed:
         raise
-    except RunnerError as exc:
-        raise TickFailed(name, describe(exc)) from exc
+    except ExpectedError as exc:
+        raise TickFailed(name, error_line(exc)) from exc
 
 
 @dataclass
@@ -113,8 +122,10 @@ class TickResult:
     space_id: str | None = None
     outcome: TickOutcome = field(default_factory=TickOutcome)
     seconds: float = 0.0
-    actions_posted: bool = False
+    actions_posted: bool = False  # posted, or logged for replay
     notes: list[str] = field(default_factory=list)
+    # Until when its posts are retried (time.monotonic); see post_deadline.
+    deadline: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def report(self, runner_id: str) -> dict[str, Any]:
         """The final PUT body of the tick."""
@@ -122,7 +133,7 @@ class TickResult:
         if self.step:
             body["step"] = self.step
         if self.error:
-            body["error"] = self.error[:ERROR_MAX]
+            body["error"] = self.error[:TICK_ERROR_MAX]
         if self.outcome.driver:
             body["driver"] = self.outcome.driver
         if self.outcome.model:
@@ -158,34 +169,47 @@ class Tick:
         self.auth = auth
 
     def drive(
-        self, persona: Persona, leased: bool = False, stop: threading.Event | None = None
+        self,
+        persona: Persona,
+        leased: bool = False,
+        stop: threading.Event | None = None,
+        claimed_at: float | None = None,
     ) -> TickResult:
         """One persona's tick, from the running report to the final one; never raises for
-        what a tick may meet. `leased`: the persona was claimed (heartbeat, release);
-        `stop` set: end the driver now and report the tick timed out."""
+        what a tick may meet. `leased`: the persona was claimed (heartbeat, release), at
+        `claimed_at` (time.monotonic before the claim was sent; the tick's start if not
+        given, as for an unleased tick); `stop` set: end the driver now and report the tick
+        timed out."""
         started = time.monotonic()
         result = TickResult(persona, new_tick_id())
         result.outcome.driver = self.driver.name
+        lease = LeaseClock(started if claimed_at is None else claimed_at, self.config.lease_seconds)
+        result.deadline = post_deadline(lease, stop, self.config.grace_seconds)
+        # Not retried past the usual attempts: the final report creates the tick anyway.
         self.report(
             result, {"runnerId": self.config.runner_id, "state": "running", "driver": self.driver.name}
         )
-        heartbeat = Heartbeat(self.config, persona.user_id) if leased else None
+        heartbeat = Heartbeat(self.config, persona.user_id, lease) if leased else None
         guard = Guard(started + self.config.tick_timeout, stop, heartbeat)
+        # The heartbeat lives until the posts are done: it keeps the lease, and with it
+        # their deadline, alive while they are retried.
         with heartbeat or contextlib.nullcontext():
             try:
-                feedback_posted = self.steps(persona, result, guard)
+                lease_ended = self.steps(persona, result, guard)
             except TickFailed as exc:
                 result.state, result.step, result.error = exc.state, exc.step, exc.reason
-                feedback_posted = False
+                lease_ended = False
                 self.post_collected(result)
-        result.seconds = time.monotonic() - started
-        self.report(result, result.report(self.config.runner_id))
-        if leased and not feedback_posted and result.step != "lease":
-            self.release(result)
+            if heartbeat is not None and lease_ended:
+                heartbeat.stop()  # the ratings ended the lease: a beat now would find none
+            result.seconds = time.monotonic() - started
+            self.report(result, result.report(self.config.runner_id), final=True)
+            if leased and not lease_ended and result.step != "lease":
+                self.release(result)
         return result
 
     def steps(self, persona: Persona, result: TickResult, guard: Guard) -> bool:
-        """The tick's steps in order; True when ratings were posted (which ends the lease).
+        """The tick's steps in order; True when ratings were accepted (which ends the lease).
         A lost lease is looked for before each step, and all along the driver's."""
         guard.check_lease()
         with step("login"):
@@ -204,15 +228,15 @@ class Tick:
         guard.check_lease()
         with step("actions"):
             if outcome.actions:
-                self.internal.post_actions(persona.user_id, result.tick_id, outcome.actions)
+                self.deliver(result, "actions", self.internal.post_actions, outcome.actions)
         result.actions_posted = True
         guard.check_lease()
+        if not outcome.ratings:
+            return False
         with step("feedback"):
-            if outcome.ratings:
-                self.internal.post_feedback(
-                    persona.user_id, result.tick_id, outcome.ratings, runner_id=self.config.runner_id
-                )
-        return bool(outcome.ratings)
+            return self.deliver(
+                result, "ratings", self.internal.post_feedback, outcome.ratings, self.config.runner_id
+            )
 
     def act(
         self,
@@ -233,8 +257,8 @@ class Tick:
             outcome.check()
         except TickFailed:
             raise
-        except RunnerError as exc:
-            raise TickFailed(getattr(exc, "step", "driver"), describe(exc)) from exc
+        except ExpectedError as exc:
+            raise TickFailed(getattr(exc, "step", "driver"), error_line(exc)) from exc
         except Exception as exc:  # a driver is foreign code: its bug costs one persona, not the run
             raise TickFailed("driver", f"{type(exc).__name__}: {exc}") from exc
 
@@ -245,27 +269,49 @@ class Tick:
             return
         try:
             outcome.check()
-            self.internal.post_actions(result.persona.user_id, result.tick_id, outcome.actions)
-        except RunnerError as exc:
-            result.notes.append(f"{len(outcome.actions)} collected actions not posted: {describe(exc)}")
+            posted = self.deliver(result, "collected actions", self.internal.post_actions, outcome.actions)
+        except ExpectedError as exc:
+            result.notes.append(f"{len(outcome.actions)} collected actions not posted: {error_line(exc)}")
             return
         result.actions_posted = True
-        result.notes.append(f"{len(outcome.actions)} collected actions posted")
+        if posted:
+            result.notes.append(f"{len(outcome.actions)} collected actions posted")
 
-    def report(self, result: TickResult, body: dict[str, Any]) -> None:
-        """PUT the tick's state (retried). A report that cannot be made stops nothing:
-        a final report creates the tick when `running` never arrived."""
+    def deliver(self, result: TickResult, what: str, post: Callable[..., Any], *args: Any) -> bool:
+        """`post(persona, tick, *args, until=...)`, retried until the lease would lapse;
+        True once accepted. Still not accepted, it is logged for replay and False."""
         try:
-            self.internal.report_tick(result.persona.user_id, result.tick_id, body)
-        except RunnerError as exc:
-            result.notes.append(f"tick {body['state']} not recorded: {describe(exc)}")
+            post(result.persona.user_id, result.tick_id, *args, until=result.deadline)
+        except Unposted as exc:
+            log_unposted(exc)
+            result.notes.append(f"{what} logged for replay: {error_line(exc)}")
+            return False
+        return True
+
+    def report(self, result: TickResult, body: dict[str, Any], final: bool = False) -> None:
+        """PUT the tick's state. A report that cannot be made stops nothing: a final report
+        creates the tick when `running` never arrived, and is itself retried until the
+        lease would lapse, then logged for replay."""
+        try:
+            if final:
+                self.deliver(result, f"tick {body['state']}", self.internal.report_tick, body)
+            else:
+                self.internal.report_tick(result.persona.user_id, result.tick_id, body)
+        except ExpectedError as exc:
+            result.notes.append(f"tick {body['state']} not recorded: {error_line(exc)}")
 
     def release(self, result: TickResult) -> None:
         """Hand the persona back at once rather than hide it until the lease runs out."""
         try:
-            released = self.internal.release(result.persona.user_id, self.config.runner_id)
-        except RunnerError as exc:
-            result.notes.append(f"lease not released: {describe(exc)}")
+            released = self.internal.release(
+                result.persona.user_id, self.config.runner_id, until=result.deadline
+            )
+        except Unposted as exc:
+            log_unposted(exc)
+            result.notes.append(f"lease release logged for replay: {error_line(exc)}")
+            return
+        except ExpectedError as exc:
+            result.notes.append(f"lease not released: {error_line(exc)}")
             return
         if released and result.state != "ok":
             result.notes.append("lease released")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify
 from psycopg.types.json import Jsonb
 
-from personas import insights, releases, transcripts
+from personas import insights, releases, transcripts, webhooks
 from personas.auth import check_admin, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
@@ -16,7 +16,7 @@ from personas.mana_auth import get_mana_auth
 from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
-from personas.responses import Deleted, PersonaDetail, PersonaList, RunNow, TickDetail, Upserted
+from personas.response_shapes import Deleted, PersonaDetail, PersonaList, RunNow, TickDetail, Upserted
 from personas.streaming import ListStream
 from personas.ticks import shown_tick
 from personas.validation import NAME_MAX, PersonaListPage, PersonaUpsert, parse_body, parse_query, tick_id
@@ -46,6 +46,7 @@ def private_answer(response: Response) -> Response:
 # has registered already, so doing it in create_app broke every second app of a process.
 bp.register_blueprint(insights.bp)
 bp.register_blueprint(releases.bp)
+bp.register_blueprint(webhooks.bp)
 
 
 def require_persona_domain(email: str) -> None:

@@ -14,10 +14,10 @@ from psycopg_pool import PoolTimeout
 
 from apibase import errors as base
 from apibase.errors import (
-    ApiError,
     Conflict,
     Forbidden,
     NotFound,
+    RequestRefused,
     Unauthorized,
     Unavailable,
     ValidationFailed,
@@ -25,10 +25,10 @@ from apibase.errors import (
 )
 
 __all__ = [
-    "ApiError",
     "Conflict",
     "Forbidden",
     "NotFound",
+    "RequestRefused",
     "SchemaNotMigrated",
     "Unauthorized",
     "Unavailable",
@@ -47,7 +47,7 @@ class SchemaNotMigrated(Unavailable):
     kind = "SchemaNotMigrated"
 
 
-class UpstreamError(ApiError):
+class UpstreamError(RequestRefused):
     """mana-auth failed at `step`: 502, or 504 when it did not answer in time."""
 
     kind = "UpstreamError"

@@ -18,7 +18,7 @@ from personas import regression as rule
 from personas.db import get_db
 from personas.openapi import operation
 from personas.queries import queries
-from personas.responses import Insights
+from personas.response_shapes import Insights
 from personas.validation import InsightsQuery, parse_query
 
 # Registered under the admin blueprint, whose gate (the admin JWT) it shares.

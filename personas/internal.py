@@ -13,7 +13,7 @@ from personas.metrics import ROWS_WRITTEN
 from personas.openapi import operation
 from personas.paging import PageKey
 from personas.queries import queries
-from personas.responses import Claimed, DueList, LeaseExtended, Written
+from personas.response_shapes import Claimed, DueList, LeaseExtended, Written
 from personas.streaming import ListStream
 from personas.validation import (
     ActionBatch,
@@ -71,10 +71,13 @@ def claim() -> Response:
     body = parse_body(ClaimRequest)
     config = current_app.config["PERSONAS"]
     budget = config.fleet_daily_budget_usd
+    # A cost-free claim still says where the budget stands, but is not held to it: it
+    # leases as if there were none, so it reserves nothing and needs no turn.
+    budgeted = budget is not None and not body.costFree
     # One transaction: its start (now()) is the clock of the sweep, the rule, the lease
     # and the budget's day.
     with get_db().connection() as conn:
-        if budget is not None:
+        if budgeted:
             queries.internal.lock_fleet_budget(conn)
         queries.internal.sweep_expired_leases(conn)
         clock = queries.internal.claim_lease(
@@ -88,12 +91,12 @@ def claim() -> Response:
             runner_id=body.runnerId,
             limit=body.limit,
             lease_until=clock["lease_until"],
-            budget_usd=budget,
-            tick_cost=clock["tick_cost"],
+            budget_usd=budget if budgeted else None,
+            tick_cost=clock["tick_cost"] if budgeted else None,
         )
     answer = {"personas": rows, "leaseUntil": clock["lease_until"], "serverTime": clock["server_time"]}
     if budget is not None:
-        answer["budget"] = budget_answer(budget, clock, len(rows))
+        answer["budget"] = budget_answer(budget, clock, len(rows) if budgeted else 0)
     return jsonify(answer)
 
 

@@ -4,7 +4,7 @@ Built from the app's url map: each view declares its operation beside it with
 `@operation(summary, ok=..., body=..., query=..., errors=...)`; the path and method come
 from its route, the tag and the security from its blueprint (the gate of its prefix).
 Request schemas are the very models that validate requests (personas.validation),
-response schemas those of personas.responses. A route without a declaration is an error,
+response schemas those of personas.response_shapes. A route without a declaration is an error,
 so a route cannot exist undocumented.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import BaseModel
 
-from personas import responses as out
+from personas import response_shapes as out
 from personas import validation as req
 
 bp = Blueprint("openapi", __name__)
@@ -28,9 +28,9 @@ ERRORS = {
     400: "Invalid input; `details` names every field at fault (with the row index for batches).",
     401: "Missing or invalid credentials.",
     403: "A valid token without the admin role.",
-    404: "No such persona, lease or route.",
+    404: "No such persona, lease, webhook, delivery or route.",
     409: "Conflicts with the current state (another runner's lease, another user's email,"
-    " a tick that finished otherwise).",
+    " a tick that finished otherwise, a webhook disabled by a 410).",
     413: "The request body is over MAX_BODY_BYTES.",
     414: "The request line (path and query) is longer than the web server reads.",
     431: "The request headers are larger than the web server reads.",

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 
 from personas.db import get_db
 from personas.openapi import operation
-from personas.responses import Ok, Ready
+from personas.response_shapes import Ok, Ready
 
 bp = Blueprint("ops", __name__)
 

@@ -50,7 +50,3 @@ def decode_cursor(route: str, cursor: str, *, id_max: int, nullable_at: bool) ->
     if moment.tzinfo is None:
         raise ValueError("is not a cursor this service handed out")
     return PageKey(moment, user_id)
-
-
-# The paging parameters of a list query asked for the whole list.
-UNPAGED = {"after_at": None, "after_id": None, "limit": None}

@@ -11,13 +11,14 @@ from typing import Any, Literal
 from flask import Blueprint, Response, jsonify
 from pydantic import Field
 
+from apibase.limits import NAME_MAX
 from personas import regression as rule
 from personas.db import get_db
 from personas.errors import ValidationFailed
 from personas.openapi import operation
 from personas.queries import queries
-from personas.responses import ResponseModel
-from personas.validation import NAME_MAX, RequestModel, parse_query, text
+from personas.response_shapes import ResponseModel
+from personas.validation import RequestModel, parse_query, text
 
 # Registered under the admin blueprint, whose gate (the admin JWT) it shares.
 bp = Blueprint("releases", __name__)

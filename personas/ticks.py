@@ -12,7 +12,7 @@ from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.openapi import operation
 from personas.queries import queries
-from personas.responses import History, TickRecorded
+from personas.response_shapes import History, TickRecorded
 from personas.validation import HistoryQuery, TickReport, parse_body, parse_query, tick_id
 
 # Registered under the internal blueprint, whose gate (the service key) it shares.

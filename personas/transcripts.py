@@ -21,7 +21,7 @@ from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.openapi import operation
 from personas.queries import queries
-from personas.responses import TranscriptStored
+from personas.response_shapes import TranscriptStored
 from personas.validation import TRANSCRIPT_BYTES_MAX, Transcript, parse_body, tick_id
 
 # Registered under the internal blueprint, whose gate (the service key) it shares.

@@ -6,7 +6,6 @@ each naming its field (with the row index for batch rows).
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
@@ -17,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -26,21 +26,25 @@ from pydantic import (
 )
 from werkzeug.routing import BaseConverter
 
+from apibase.limits import (
+    ACTIONS_MAX,
+    DEFAULT_CADENCE,
+    FEEDBACK_MAX,
+    HASH_MAX,
+    ID_MAX,
+    NAME_MAX,
+    PROMPT_MAX,
+    TEXT_MAX,
+    TICK_ERROR_MAX,
+    Cadence,
+    check_finite,
+)
 from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio, limits
-from personas.errors import ApiError, ValidationFailed
+from personas.errors import RequestRefused, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
-from personas.responses import TickStep
+from personas.response_shapes import TickStep
 
-# Length caps, stated in the OpenAPI document: generous for real use, small enough
-# that one row can never blow up an index entry or a log line.
-ID_MAX = 200
-NAME_MAX = 200
-HASH_MAX = 256
-TEXT_MAX = 4000
-PROMPT_MAX = 20_000
-ACTIONS_MAX = 500
-FEEDBACK_MAX = 100
 CLAIM_LIMIT_MAX = 500
 
 
@@ -100,6 +104,11 @@ class ClaimRequest(RequestModel):
     # At least a few seconds, so a lease cannot lapse before the runner reads the answer;
     # at most an hour, so a crashed runner's personas come back the same hour.
     leaseSeconds: Annotated[StrictInt, Field(ge=5, le=3600)] = 600
+    costFree: StrictBool = Field(
+        default=False,
+        description="The claiming runner's driver costs nothing (a local model): the fleet "
+        "budget does not stop this claim, and what it leases reserves nothing.",
+    )
 
 
 class ClaimHeartbeat(RequestModel):
@@ -113,7 +122,6 @@ class ClaimRelease(RequestModel):
     runnerId: text(ID_MAX, 1)
 
 
-TICK_ERROR_MAX = 2000
 DRIVER_MAX = 100
 # numeric(14, 6) holds less than 10^8 dollars; no tick costs anything near this cap.
 COST_MAX = 1_000_000
@@ -124,10 +132,8 @@ Tokens = Annotated[StrictInt, Field(ge=0, le=TOKENS_MAX)]
 TRACE_ID_PATTERN = "^[0-9a-f]{32}$"
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
+def _cost(value: float) -> float:
+    return check_finite(value, 0, COST_MAX)
 
 
 class TickUsage(RequestModel):
@@ -154,7 +160,7 @@ class TickReport(RequestModel):
     model: text(NAME_MAX) | None = None
     spaceId: text(ID_MAX) | None = None
     usage: TickUsage | None = None
-    costUsd: Annotated[StrictFloat, Field(ge=0, le=COST_MAX), AfterValidator(_finite)] | None = None
+    costUsd: Annotated[StrictFloat, Field(ge=0, le=COST_MAX), AfterValidator(_cost)] | None = None
     # The OpenTelemetry trace the runner recorded the tick under (W3C trace id, as sent in
     # `traceparent`), so the tick view links to the product's own spans of it.
     traceId: Annotated[StrictStr, Field(pattern=TRACE_ID_PATTERN)] | None = None
@@ -259,7 +265,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return path or "body"
 
 
-def describe(exc: ValidationError) -> list[dict[str, Any]]:
+def error_details(exc: ValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors(include_url=False, include_input=False):
         # Drop pydantic's internal steps (e.g. 'function-after[...]') from the location.
@@ -279,14 +285,14 @@ def read_json(max_bytes: int | None = None) -> Any:
     try:
         return jsonio.loads(raw)
     except orjson.JSONDecodeError:
-        raise ApiError("The request body is not valid JSON (UTF-8).") from None
+        raise RequestRefused("The request body is not valid JSON (UTF-8).") from None
 
 
 def validate(model: type[Model], data: Any) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        details = describe(exc)
+        details = error_details(exc)
         first = details[0]
         raise ValidationFailed(
             f"{first['field']}: {first['message']}"
@@ -342,7 +348,7 @@ class PersonaUpsert(RequestModel):
     systemPrompt: text(PROMPT_MAX, 1)
     moduleMix: ModuleMix
     name: text(NAME_MAX, 1) | None = None
-    tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
+    tickCadence: Cadence = DEFAULT_CADENCE
 
 
 INSIGHTS_WEEKS_MAX = 52

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from persona_runner.errors import UnexpectedResponse
-from persona_runner.transport import JsonHttp
+from apibase.client_errors import UnexpectedResponse
+from apibase.http_client import JsonHttp
 
 PREFIX = "/api/v1/personas/admin"
 # An upsert makes up to three calls to mana-auth, so the read timeout is generous;

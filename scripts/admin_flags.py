@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from persona_runner.errors import AuthError, NetworkError
+from apibase.client_errors import AuthError, NetworkError
 from scripts.admin_api import PREFIX
 from scripts.catalog import DEFAULT_PATH
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from apibase.limits import DEFAULT_CADENCE, NAME_MAX, PROMPT_MAX, Cadence
 from apibase.module_mix import check_module_mix, check_weight
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "catalog.json"
@@ -99,12 +100,12 @@ class CatalogPersona(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     email: Annotated[StrictStr, AfterValidator(persona_email)]
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX)]
     archetype: Identifier
-    systemPrompt: Annotated[StrictStr, Field(max_length=20_000), AfterValidator(prompt)]
+    systemPrompt: Annotated[StrictStr, Field(max_length=PROMPT_MAX), AfterValidator(prompt)]
     # The same rule as the admin API's: each weight finite, 0..10^6; one above 0.
     moduleMix: Annotated[dict[Identifier, Weight], AfterValidator(check_module_mix)]
-    tickCadence: Literal["hourly", "daily", "weekdays"] = "daily"
+    tickCadence: Cadence = DEFAULT_CADENCE
     pair: Pair | None = None
 
 
@@ -129,7 +130,9 @@ def read_catalog(path: Path | str = DEFAULT_PATH) -> Catalog:
         try:
             personas[index] = CatalogPersona.model_validate(raw)
         except ValidationError as exc:
-            problems += [f"{entry_label(index, raw)}: {field}: {message}" for field, message in describe(exc)]
+            problems += [
+                f"{entry_label(index, raw)}: {field}: {message}" for field, message in field_problems(exc)
+            ]
     problems += cross_entry_problems(entries, personas)
     if problems:
         raise CatalogError(path, problems)
@@ -176,7 +179,7 @@ def entry_label(index: int, raw: Any) -> str:
     return f"personas[{index}] <{email if isinstance(email, str) else 'no email'}>"
 
 
-def describe(exc: ValidationError) -> list[tuple[str, str]]:
+def field_problems(exc: ValidationError) -> list[tuple[str, str]]:
     found = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-", "literal[", "[key]"))]

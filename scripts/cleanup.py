@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from persona_runner.errors import ApiError, AuthError, NetworkError, RunnerError  # noqa: E402
+from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError  # noqa: E402
 from scripts.admin_api import AdminApi  # noqa: E402
 from scripts.admin_flags import (  # noqa: E402
     EXIT_CANNOT_START,
@@ -56,7 +56,7 @@ def delete_line(api: AdminApi, persona: dict[str, Any]) -> str:
     email, user_id = persona.get("email", "?"), persona["userId"]
     try:
         api.delete_persona(user_id)
-    except ApiError as exc:
+    except StatusError as exc:
         if isinstance(exc, AuthError) or exc.status != 404:
             raise
         return f"gone     {email}  (user {user_id}, already deleted)"
@@ -81,14 +81,14 @@ def cleanup(target: AdminTarget, catalog_emails: set[str]) -> int:
                 deleted += 1
             except (NetworkError, AuthError):
                 raise  # the server or the token: every other delete would fail the same way
-            except RunnerError as exc:
+            except ExpectedError as exc:
                 failed += 1
-                line = f"failed   {email}  {exc.detail if isinstance(exc, ApiError) else exc}"
+                line = f"failed   {email}  {exc.detail if isinstance(exc, StatusError) else exc}"
             print(line)
     except (NetworkError, AuthError) as exc:
         print(f"{PROG}: stopped, {deleted} deleted: {stop_message(target.api_url, exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except RunnerError as exc:
+    except ExpectedError as exc:
         print(f"{PROG}: stopped, cannot list the live personas: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:

@@ -13,8 +13,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError
 from persona_runner.auth_client import AuthClient, Login
-from persona_runner.errors import ApiError, AuthError, NetworkError, RunnerError
 from persona_runner.password import persona_password
 from scripts.catalog import CatalogPersona, pairs
 
@@ -34,11 +34,11 @@ class PairSpace:
     def slug(self) -> str:
         return space_slug(self.creator, self.partner, self.space_type)
 
-    def describe(self) -> str:
+    def label(self) -> str:
         return f"{self.space_type}, {self.creator} + {self.partner}"
 
 
-class SpaceFailed(RunnerError):
+class SpaceFailed(ExpectedError):
     """This pair's space could not be made; the message is its line's reason."""
 
 
@@ -109,7 +109,7 @@ class SpaceMaker:
     def create(self, pair: PairSpace, creator: Login, partner: Login) -> tuple[str, Login]:
         try:
             space = self.auth.create_space(creator.token, pair.name, pair.slug, pair.space_type)
-        except ApiError as exc:
+        except StatusError as exc:
             if exc.status not in (400, 409):
                 raise
             # The slug is taken: a run racing this one made it, or a stranger holds it.
@@ -142,11 +142,11 @@ def make_spaces(
             # Every space after this one would fail the same way: say it once and stop.
             counts["failed"] += len(spaces) - index
             return counts, f"cannot reach mana-auth at {auth.http.base_url} ({exc.reason}); is it running?"
-        except RunnerError as exc:
+        except ExpectedError as exc:
             counts["failed"] += 1
-            reason = f"{exc.method} {exc.url}: {exc.detail}" if isinstance(exc, ApiError) else str(exc)
+            reason = f"{exc.method} {exc.url}: {exc.detail}" if isinstance(exc, StatusError) else str(exc)
             print(f"space    {pair.slug}  failed: {reason}")
             continue
         counts[outcome] += 1
-        print(f"space    {pair.slug}  {outcome}, both members  ({pair.describe()}; space {space_id})")
+        print(f"space    {pair.slug}  {outcome}, both members  ({pair.label()}; space {space_id})")
     return counts, None

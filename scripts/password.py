@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from persona_runner.config import seed_secret_from_env  # noqa: E402
-from persona_runner.errors import ConfigError  # noqa: E402
+from persona_runner.errors import RunnerConfigError  # noqa: E402
 from persona_runner.password import persona_password  # noqa: E402
 
 PROG = "password"
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         secret = seed_secret_from_env()
-    except ConfigError as exc:
+    except RunnerConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     for email in args.emails:

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError  # noqa: E402
 from persona_runner.auth_client import AuthClient  # noqa: E402
 from persona_runner.config import DEFAULT_AUTH_URL, RunnerConfig, seed_secret_from_env  # noqa: E402
-from persona_runner.errors import ApiError, AuthError, ConfigError, NetworkError, RunnerError  # noqa: E402
+from persona_runner.errors import RunnerConfigError  # noqa: E402
 from persona_runner.password import persona_password  # noqa: E402
 from scripts.admin_api import AdminApi  # noqa: E402
 from scripts.admin_flags import (  # noqa: E402
@@ -79,7 +80,7 @@ def dry_run(target: AdminTarget, personas: list[CatalogPersona], where: SpaceTar
     for persona in personas:
         print(f"would upsert  {persona.email}  {describe_persona(persona)}")
     for space in where.spaces:
-        print(f"would make space  {space.slug}  ({space.describe()})")
+        print(f"would make space  {space.slug}  ({space.label()})")
     spaces = f" and {len(where.spaces)} shared spaces made at {where.auth_url}" if where.spaces else ""
     print(
         f"{PROG}: dry run: {len(personas)} personas would be upserted to {target.api_url}{spaces}; "
@@ -113,9 +114,9 @@ def upsert_personas(
                     file=sys.stderr,
                 )
                 return None
-            except RunnerError as exc:
+            except ExpectedError as exc:
                 counts["failed"] += 1
-                print(f"failed   {persona.email}  {exc.detail if isinstance(exc, ApiError) else exc}")
+                print(f"failed   {persona.email}  {exc.detail if isinstance(exc, StatusError) else exc}")
                 continue
             if answer.get("loginOk") is False:
                 counts["failed"] += 1
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         catalog = read_catalog(target.catalog)
         secret = seed_secret_from_env()
-    except (CatalogError, ConfigError) as exc:
+    except (CatalogError, RunnerConfigError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
     for warning in catalog.warnings:

@@ -24,7 +24,12 @@ from personas import create_app  # noqa: E402
 from personas.migrate import apply  # noqa: E402
 from tests.support.processes import ARTIFACTS, running_web  # noqa: E402, F401 - ARTIFACTS for the modules
 
-pytest_plugins = ["tests.devauth_fixtures", "tests.devmcp_fixtures", "tests.devllm_fixtures"]
+pytest_plugins = [
+    "tests.devauth_fixtures",
+    "tests.devmcp_fixtures",
+    "tests.devllm_fixtures",
+    "tests.alerts_fixtures",
+]
 
 SERVICE_KEY = "test-service-key-0123456789"
 

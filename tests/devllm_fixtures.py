@@ -1,11 +1,12 @@
-"""devllm as the Procfile runs it (gunicorn, one worker), and the official Anthropic client
-pointed at it."""
+"""devllm as the Procfile runs it (gunicorn, one worker), and the official Anthropic and
+OpenAI clients pointed at it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import anthropic
+import openai
 import pytest
 
 from devstack.processes import Process
@@ -29,4 +30,11 @@ def clean_devllm(devllm: Process) -> Iterator[Process]:
 def model(clean_devllm: Process) -> Iterator[anthropic.Anthropic]:
     """The SDK as the driver uses it: base URL without /v1, the SDK's own retries."""
     with anthropic.Anthropic(api_key="dev-key", base_url=clean_devllm.url, timeout=TIMEOUT) as client:
+        yield client
+
+
+@pytest.fixture
+def chat_model(clean_devllm: Process) -> Iterator[openai.OpenAI]:
+    """The openai SDK as an OpenAI driver uses it: base URL with /v1, the SDK's own retries."""
+    with openai.OpenAI(api_key="x", base_url=f"{clean_devllm.url}/v1", timeout=TIMEOUT) as client:
         yield client

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from devstack.processes import Process
 from tests.support.processes import running, without_faults
@@ -25,7 +26,13 @@ def devmcp(database_url: str, devauth: Process) -> Iterator[Process]:
         yield proc
 
 
+def reset_listing(devmcp: Process) -> None:
+    requests.delete(f"{devmcp.url}/dev/listing", timeout=TIMEOUT).raise_for_status()
+
+
 @pytest.fixture
 def clean_devmcp(devmcp: Process) -> Iterator[Process]:
-    """devmcp with no faults registered, and none left behind."""
+    """devmcp with no faults registered and its tool list as served, none left behind."""
+    reset_listing(devmcp)
     yield from without_faults(devmcp)
+    reset_listing(devmcp)

@@ -174,6 +174,7 @@
       show($("content"), true);
       fillArchetypes();
       renderAll();
+      window.PersonasWebhooks.load({ el, timeCell, api, API, handleFailure });
       if (state.pendingTick) openTick(state.pendingTick.personaId, state.pendingTick.tickId);
       state.pendingTick = null;
     } catch (error) {

@@ -68,12 +68,10 @@ SELECT p.user_id AS "userId",
  LIMIT :limit::bigint;
 
 -- name: persona_detail^
--- Columns are named as the JSON answer names them.
-SELECT user_id AS "userId", email, name, archetype, system_prompt AS "systemPrompt",
-       module_mix AS "moduleMix", tick_cadence AS "tickCadence",
-       last_active_at AS "lastActiveAt", created_at AS "createdAt"
-  FROM personas.personas
- WHERE user_id = :persona_id;
+SELECT d.*
+  FROM personas.personas p
+ CROSS JOIN LATERAL personas.persona_descriptor(p) d
+ WHERE p.user_id = :persona_id;
 
 -- name: recent_actions
 SELECT id, persona_id AS "personaId", tick_id AS "tickId", tool_name AS "toolName", input_hash AS "inputHash", result,
@@ -84,25 +82,15 @@ SELECT id, persona_id AS "personaId", tick_id AS "tickId", tool_name AS "toolNam
  LIMIT :limit;
 
 -- name: recent_ticks
--- The persona's newest runs, shaped as PUT /internal/<id>/ticks answers them: the tool
--- calls and failures are counted from each tick's actions (one range of the tick index).
-SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.error,
-       t.driver, t.model, t.space_id AS "spaceId",
-       t.started_at AS "startedAt", t.finished_at AS "finishedAt",
-       t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
-       t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
-       t.cost_usd::float8 AS "costUsd",
-       a.calls AS "toolCalls", a.errors AS "toolErrors", t.trace_id AS "traceId",
-       CASE WHEN t.product_version IS NOT NULL
-            THEN json_build_object('name', t.product_name, 'version', t.product_version) END AS product
-  FROM (SELECT *
+-- The persona's newest runs, shaped as PUT /internal/<id>/ticks answers them
+-- (personas.tick_answer).
+SELECT a.*
+  FROM (SELECT persona_id, tick_id, started_at
           FROM personas.persona_ticks
          WHERE persona_id = :persona_id
          ORDER BY started_at DESC, tick_id DESC
          LIMIT :limit) t
- CROSS JOIN LATERAL (SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
-                       FROM personas.persona_actions
-                      WHERE persona_id = t.persona_id AND tick_id = t.tick_id) a
+ CROSS JOIN LATERAL personas.tick_answer(t.persona_id, t.tick_id) a
  ORDER BY t.started_at DESC, t.tick_id DESC;
 
 -- name: feedback_by_module

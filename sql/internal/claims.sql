@@ -84,18 +84,12 @@ WITH due AS (
            reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END
       FROM due
      WHERE p.user_id = due.user_id
- RETURNING p.user_id, p.email, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
-           p.last_active_at
+ RETURNING p AS persona
 )
-SELECT l.user_id AS "userId",
-       l.email,
-       l.archetype,
-       l.system_prompt AS "systemPrompt",
-       l.module_mix AS "moduleMix",
-       l.tick_cadence AS "tickCadence",
-       l.last_active_at AS "lastActiveAt"
+SELECT d.*
   FROM leased l
- ORDER BY l.last_active_at NULLS FIRST, l.user_id;
+ CROSS JOIN LATERAL personas.due_persona(l.persona) d
+ ORDER BY d."lastActiveAt" NULLS FIRST, d."userId";
 
 -- name: release_claim^
 -- End a runner's own live lease early. The persona row is locked first, so the answer

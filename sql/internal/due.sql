@@ -1,20 +1,15 @@
 -- name: due_personas
 -- Personas due for a tick, oldest activity first, never-active first of all, in the
--- shape the runners read, judged by the database's clock (the transaction's start, which
+-- shape the runners read (personas.due_persona, sql/functions/shapes.sql), judged by the database's clock (the transaction's start, which
 -- `server_time` below reads in the same transaction), unless :now is given.
 -- The rule itself (cadence, weekdays, run now, live leases) is personas.is_due, shared
 -- with claims.sql.
 -- Paging: :after_id (with :after_at, null for a never-active persona) is the sort key of
 -- the previous page's last row, and the page starts strictly after it; :limit caps the
 -- rows (null: all of them).
-SELECT p.user_id AS "userId",
-       p.email,
-       p.archetype,
-       p.system_prompt AS "systemPrompt",
-       p.module_mix AS "moduleMix",
-       p.tick_cadence AS "tickCadence",
-       p.last_active_at AS "lastActiveAt"
+SELECT d.*
   FROM personas.personas p
+ CROSS JOIN LATERAL personas.due_persona(p) d
  WHERE personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at, p.lease_until,
                        coalesce(:now::timestamptz, now()))
    AND (:after_id::text IS NULL

@@ -69,22 +69,8 @@ VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :mode
  WHERE t.state = 'running';
 
 -- name: tick_answer^
--- The tick as the runner (and the admin tick view) reads it back, its tool calls and failures counted from the
--- actions stored for it (one range of the tick index).
-SELECT t.tick_id AS "tickId", t.runner_id AS "runnerId", t.state, t.step, t.error,
-       t.driver, t.model, t.space_id AS "spaceId",
-       t.started_at AS "startedAt", t.finished_at AS "finishedAt",
-       t.input_tokens AS "inputTokens", t.output_tokens AS "outputTokens",
-       t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
-       t.cost_usd::float8 AS "costUsd",
-       a.calls AS "toolCalls", a.errors AS "toolErrors", t.trace_id AS "traceId",
-       CASE WHEN t.product_version IS NOT NULL
-            THEN json_build_object('name', t.product_name, 'version', t.product_version) END AS product
-  FROM personas.persona_ticks t
- CROSS JOIN LATERAL (SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
-                       FROM personas.persona_actions
-                      WHERE persona_id = t.persona_id AND tick_id = t.tick_id) a
- WHERE t.persona_id = :persona_id AND t.tick_id = :tick_id;
+-- The tick as the runner (and the admin tick view) reads it back (sql/functions/shapes.sql).
+SELECT * FROM personas.tick_answer(:persona_id, :tick_id);
 
 -- name: mark_tick_reported!
 -- A tick's final report: the persona's activity (as mark_active), and the budget

@@ -198,6 +198,22 @@ def test_a_tool_name_the_api_forbids_is_refused(model):
     assert "tools.0.custom.name" in refused.value.body["error"]["message"]
 
 
+def test_a_tool_input_schema_that_is_not_json_schema_is_refused(model):
+    broken = {"type": "object", "properties": {"title": {"type": "text"}}}
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        model.messages.create(
+            model=MODEL,
+            max_tokens=64,
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[TOOLS[0], {"name": "notes__create", "input_schema": broken}],
+        )
+    assert refused.value.status_code == 400
+    assert refused.value.body["error"]["type"] == "invalid_request_error"
+    message = refused.value.body["error"]["message"]
+    assert message.startswith("tools.1.custom.input_schema: JSON schema is invalid")
+    assert "2020-12" in message
+
+
 def test_usage_counts_roughly_a_token_per_four_characters(model):
     reply = model.messages.create(
         model=MODEL, max_tokens=256, messages=[{"role": "user", "content": "x" * 4000}]

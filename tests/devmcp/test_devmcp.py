@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from mcp.shared.exceptions import MCPError
+from mcp_types import PaginatedRequestParams
 
 from devmcp.config import DevMcpConfig, ProductionRefused
 from devstack.processes import ROOT
@@ -154,6 +155,49 @@ def test_a_bad_fault_is_400_naming_the_field(clean_devmcp):
         f"{clean_devmcp.url}/dev/faults", json={"tool": "x", "errorRate": 2}, timeout=TIMEOUT
     )
     assert response.status_code == 400 and "errorRate" in response.json()["message"]
+
+
+def set_listing(devmcp, **switch) -> requests.Response:
+    return requests.post(f"{devmcp.url}/dev/listing", json=switch, timeout=TIMEOUT)
+
+
+def test_the_listing_switch_pages_the_tools_and_declares_other_schemas(clean_devmcp, devauth):
+    user = new_user(devauth)
+    broken = {"type": "object", "properties": {"title": {"type": "text"}}}
+    declared_output = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    answer = set_listing(
+        clean_devmcp,
+        pageSize=3,
+        inputSchema={"notes.create": broken},
+        outputSchema={"todo.list": declared_output},
+    )
+    assert answer.status_code == 204, answer.text
+
+    async def pages():
+        async with mcp_session(clean_devmcp.url, headers_of(user)) as session:
+            listed, cursor = [], None
+            while True:
+                page = await session.list_tools(
+                    params=PaginatedRequestParams(cursor=cursor) if cursor else None
+                )
+                listed.append(page.tools)
+                cursor = page.next_cursor
+                if cursor is None:
+                    return listed, await session.call_tool("notes.create", {"title": "Still served"})
+
+    listed, served = run(pages())
+    assert all(len(page) == 3 for page in listed[:-1]) and 1 <= len(listed[-1]) <= 3
+    tools = {tool.name: tool for page in listed for tool in page}
+    assert len(tools) == sum(len(page) for page in listed) > 3
+    assert tools["notes.create"].input_schema == broken
+    assert tools["todo.list"].output_schema == declared_output
+    assert not served.is_error  # calls still check the tool's own schema
+
+
+def test_a_bad_listing_switch_is_400_naming_the_field(clean_devmcp):
+    for body, field in (({"pageSize": 0}, "pageSize"), ({"inputSchema": {"a.b": 1}}, "inputSchema")):
+        answer = set_listing(clean_devmcp, **body)
+        assert answer.status_code == 400 and answer.json()["details"] == [{"field": field}]
 
 
 def test_the_call_log_lists_every_served_call_oldest_first(clean_devmcp, devauth):

@@ -1,9 +1,10 @@
 """A loopback HTTP peer in front of the personas API, for the runner's retry path.
 
 It forwards every request it gets and records each exchange; the first requests that
-match a rule are answered 503 instead, either without reaching the service (it is
-"down") or after the service has answered (the answer is lost on the way back). It is
-a real server on a real port: the runner's client cannot tell it from a gateway.
+match a rule (a method, and a part of the path) are answered 503 instead, either without
+reaching the service (it is "down") or after the service has answered (the answer is
+lost on the way back). It is a real server on a real port: the runner's client cannot
+tell it from a gateway.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ class FaultyProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
-    def fail(self, method: str, path_suffix: str, *plan: str) -> None:
-        """The next matching requests get 503, one per entry of `plan` (REFUSE / LOSE_ANSWER)."""
+    def fail(self, method: str, path_part: str, *plan: str) -> None:
+        """The next requests whose path holds `path_part` get 503, one per entry of `plan`
+        (REFUSE / LOSE_ANSWER)."""
         with self._lock:
-            self._rule = (method.upper(), path_suffix)
+            self._rule = (method.upper(), path_part)
             self._plan = list(plan)
 
     def matching(self, method: str, path_suffix: str) -> list[Exchange]:
@@ -61,7 +63,7 @@ class FaultyProxy:
 
     def _next_fault(self, method: str, path: str) -> str | None:
         with self._lock:
-            if self._rule and self._plan and method == self._rule[0] and path.endswith(self._rule[1]):
+            if self._rule and self._plan and method == self._rule[0] and self._rule[1] in path:
                 return self._plan.pop(0)
         return None
 

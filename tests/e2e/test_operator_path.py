@@ -69,7 +69,6 @@ def scripted_tick(persona: CatalogPersona, user_id: str) -> TickOutcome:
         archetype=persona.archetype,
         system_prompt=persona.systemPrompt,
         module_mix=dict(persona.moduleMix),
-        tick_cadence=persona.tickCadence,
     )
     return ScriptedDriver().run_tick(runner_persona, Session("tick", user_id, "space", token="-"))
 
@@ -274,6 +273,32 @@ def test_runner_retries_an_actions_post_through_503s_and_the_rows_are_stored_onc
         "SELECT count(*) FROM personas.persona_feedback WHERE persona_id = %s", (user_id,)
     ).fetchone()[0]
     assert feedback == len(json.loads(proxy.matching("POST", f"/{user_id}/feedback")[0].body)["feedback"])
+
+
+def test_a_running_report_lost_stops_nothing_and_the_final_report_outlasts_the_retry_attempts(
+    seeded, proxy: FaultyProxy, devauth, db
+):
+    # One attempt per bounded call: the running report is lost at once. The final report
+    # is refused three times more, and is retried (until the lease would lapse) past them.
+    proxy.fail("PUT", "/ticks/", REFUSE, REFUSE, REFUSE, REFUSE)
+    done = run_runner(proxy.url, devauth.url, SERVICE_KEY, "--limit=1", RUNNER_RETRY_ATTEMPTS="1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [(outcome, email)] = outcomes(done.stdout)
+    assert outcome == "ok" and "(tick running not recorded: 503 Unavailable" in done.stdout
+    assert "logged for replay" not in done.stdout + done.stderr
+
+    user_id = seeded[email]
+    reports = [(json.loads(e.body)["state"], e.status) for e in proxy.matching("PUT", "")]
+    assert reports == [("running", 503), ("ok", 503), ("ok", 503), ("ok", 503), ("ok", 200)]
+    # The final report created the tick the running one never did, with the tick's actions.
+    ticks = db.execute(
+        "SELECT state, started_at IS NOT NULL, finished_at IS NOT NULL,"
+        " (SELECT count(*) FROM personas.persona_actions a"
+        "   WHERE a.persona_id = t.persona_id AND a.tick_id = t.tick_id)"
+        " FROM personas.persona_ticks t WHERE persona_id = %s",
+        (user_id,),
+    ).fetchall()
+    assert len(ticks) == 1 and ticks[0][:3] == ("ok", True, True) and ticks[0][3] > 0
 
 
 # --- cleanup -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ against what devmcp says it served."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from dataclasses import replace
@@ -19,8 +20,12 @@ from persona_runner.auth_client import AuthClient
 from persona_runner.claude import STOPPED, ClaudeDriver
 from persona_runner.config import RunnerConfig
 from persona_runner.errors import DriverFailed, RatingsRefused
+from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
+from persona_runner.product import open_product
+from persona_runner.spaces import personal_space
+from persona_runner.tick import TickResult
 from persona_runner.usage import cost_usd
 from tests.conftest import SERVICE_KEY
 
@@ -56,10 +61,10 @@ def new_persona(config: RunnerConfig, prompt: str = "You are Kate, a busy nurse.
     auth = AuthClient(config)
     try:
         login = auth.login(email, password)
-        space = auth.personal_space(login.token)
+        space = personal_space(auth.spaces(login.token))
     finally:
         auth.close()
-    persona = Persona(login.user_id, email, "nurse", prompt, MIX, "daily")
+    persona = Persona(login.user_id, email, "nurse", prompt, MIX)
     return persona, Session(f"tick-{uuid.uuid4().hex[:8]}", login.user_id, space.id, login.token)
 
 
@@ -293,3 +298,93 @@ def test_a_cancelled_tick_keeps_the_actions_collected_so_far(config):
 
 def replace_actions(outcome: TickOutcome, actions: list) -> TickOutcome:
     return TickOutcome(actions=actions)
+
+
+def set_listing(url: str, **switch) -> None:
+    requests.post(f"{url}/dev/listing", json=switch, timeout=TIMEOUT).raise_for_status()
+
+
+TODO_TOOLS = ("todo.create", "todo.list", "todo.update", "todo.complete")
+
+
+def test_a_result_the_sdk_refuses_is_an_error_action_and_the_day_goes_on(config):
+    # Declared output schemas devmcp's answers (text, no structured content) do not meet.
+    declared = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    set_listing(config.mcp_url, outputSchema=dict.fromkeys(TODO_TOOLS, declared))
+    persona, session = new_persona(config)
+    since = datetime.now(UTC)
+    outcome = ClaudeDriver(config).run_tick(persona, session)
+
+    served = served_calls(config.mcp_url, since, session.user_id)
+    assert [a.tool_name for a in outcome.actions] == [tool for tool, *_ in served]
+    # What devmcp answered without error under a declared output schema, the SDK refused.
+    refused = [
+        a
+        for a, (tool, *_, failed) in zip(outcome.actions, served, strict=True)
+        if tool in TODO_TOOLS and not failed
+    ]
+    assert refused and all(a.result == "error" and a.latency_ms is not None for a in refused)
+    assert all(
+        "has an output schema but did not return structured content" in a.error_message for a in refused
+    )
+    assert all(a.result == "ok" for a in outcome.actions if not a.tool_name.startswith("todo."))
+    assert "todo" in {r.module for r in outcome.ratings}
+
+
+def test_a_tool_whose_input_schema_is_not_json_schema_is_left_out_and_counted(config, caplog):
+    broken = {"type": "object", "properties": {"title": {"type": "text"}}}
+    set_listing(config.mcp_url, inputSchema={"todo.create": broken, "notes.create": broken})
+    persona, session = new_persona(config)
+    with caplog.at_level(logging.WARNING, logger="persona_runner.claude"):
+        outcome = ClaudeDriver(config).run_tick(persona, session)
+
+    assert len(outcome.actions) >= 3 and outcome.ratings
+    assert not {"todo.create", "notes.create"} & {a.tool_name for a in outcome.actions}
+    assert outcome.tools_skipped == 2
+    [line] = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert "todo.create" in line and "notes.create" in line and "2020-12" in line
+    metrics = RunnerMetrics()
+    metrics.count(TickResult(persona, session.tick_id, outcome=outcome))
+    assert metrics.registry.get_sample_value("persona_tools_skipped_total") == 2
+
+
+def test_every_page_of_the_tool_list_is_offered(config):
+    _, session = new_persona(config)
+
+    async def listed() -> list[str]:
+        async with open_product(config.mcp_url, session.token, session.space_id, 5) as product:
+            return [tool.name for tool in await product.tools()]
+
+    whole = asyncio.run(listed())
+    set_listing(config.mcp_url, pageSize=4)
+    assert asyncio.run(listed()) == whole and len(whole) > 8
+
+
+def test_the_event_stream_outlives_the_call_timeout_and_closes_quietly(config, caplog):
+    """The session's GET stream is silent between server messages: it must not time out
+    at the per-call timeout, and its end at session close is no news for the log."""
+    _, session = new_persona(config)
+    call_timeout = 0.5
+
+    async def idle_session() -> list[str]:
+        async with open_product(config.mcp_url, session.token, session.space_id, call_timeout) as product:
+            await product.tools()
+            deadline = time.monotonic() + 4 * call_timeout
+            while time.monotonic() < deadline and not stream_lines(caplog):
+                await asyncio.sleep(0.05)
+            broken = stream_lines(caplog)
+            answer = await product.call("todo.list", {})
+        assert not answer.is_error
+        return broken
+
+    with caplog.at_level(logging.DEBUG, logger="mcp.client.streamable_http"):
+        assert asyncio.run(idle_session()) == []
+        assert stream_lines(caplog) == []
+
+
+def stream_lines(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith(("GET stream error", "GET stream disc"))
+    ]

@@ -4,6 +4,7 @@ rating schema, the story so far, the prompts and the price of a tick."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 
 import jsonschema
@@ -13,8 +14,9 @@ from anthropic.types import Message
 from persona_runner.claude import assistant_turn, input_hash, then_user
 from persona_runner.config import DEFAULT_MODEL, RunnerConfig
 from persona_runner.day_prompts import favoured_modules, opening_turn, system_prompt
-from persona_runner.errors import ConfigError, RatingsRefused
+from persona_runner.errors import RatingsRefused, RunnerConfigError
 from persona_runner.models import Persona, Rating
+from persona_runner.product import Closing, TeardownNoise
 from persona_runner.ratings import RATINGS_TOOL, parse_ratings, ratings_tool
 from persona_runner.story import story_so_far
 from persona_runner.tool_names import ALLOWED, map_tool_names
@@ -139,7 +141,7 @@ def test_the_story_stays_short_however_long_the_history():
 
 
 def test_the_system_prompt_carries_the_persona_the_date_and_the_story():
-    persona = Persona("u", "kate@mana.test", "nurse", "You are Kate.", {"todo": 2, "notes": 1}, "daily")
+    persona = Persona("u", "kate@mana.test", "nurse", "You are Kate.", {"todo": 2, "notes": 1})
     story = [tick("2025-06-01", [{"toolName": "todo.list", "result": "ok"}], [])]
     prompt = system_prompt(persona, date(2025, 6, 3), story)
     assert prompt.startswith("You are Kate.")
@@ -211,7 +213,7 @@ def test_the_driver_settings_come_from_the_environment_with_documented_defaults(
     ],
 )
 def test_bad_driver_settings_are_refused_naming_the_variable(name, value):
-    with pytest.raises(ConfigError, match=name):
+    with pytest.raises(RunnerConfigError, match=name):
         RunnerConfig.from_env({"MANA_SERVICE_KEY": "k", name: value})
 
 
@@ -237,3 +239,24 @@ def test_thinking_blocks_go_back_to_the_model_unchanged():
         "content": [thinking, redacted, {"type": "text", "text": "Let me look."}, use],
     }
     assert assistant_turn(reply, keep_tool_use=False)["content"][:2] == [thinking, redacted]
+
+
+# --- the MCP transport's log --------------------------------------------------------
+
+
+def test_a_get_stream_drop_outside_a_closing_session_is_still_logged():
+    record = logging.LogRecord(
+        "mcp.client.streamable_http",
+        logging.INFO,
+        __file__,
+        1,
+        "GET stream disconnected, reconnecting",
+        (),
+        None,
+    )
+    closing = Closing()
+    with closing.scope():
+        assert TeardownNoise().filter(record)  # mid-session: the product dropped it, that is news
+        closing.now = True
+        assert not TeardownNoise().filter(record)
+    assert TeardownNoise().filter(record)  # no session of ours: not ours to drop

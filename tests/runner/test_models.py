@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from persona_runner.errors import DriverFailed, UnexpectedResponse, summarize
+from apibase.client_errors import UnexpectedResponse, summarize
+from persona_runner.errors import DriverFailed
 from persona_runner.models import Action, Persona, Rating, TickOutcome
 from persona_runner.spaces import space_type
 from persona_runner.tick import new_tick_id

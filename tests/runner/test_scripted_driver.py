@@ -27,7 +27,6 @@ def persona(email: str = "kate.brandt@mana.test", mix: dict[str, float] | None =
         archetype="ceo-busy",
         system_prompt="You are Kate.",
         module_mix=KATE_MIX if mix is None else mix,
-        tick_cadence="hourly",
     )
 
 

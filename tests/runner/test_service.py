@@ -15,6 +15,7 @@ import requests
 from devstack.postgres import free_port
 from devstack.processes import Process, gunicorn_cmd
 from persona_runner.claude import STOPPED
+from persona_runner.unposted import records as unposted_records
 from tests.conftest import SERVICE_KEY
 from tests.devmcp_fixtures import devmcp_env
 from tests.runner.service_stack import (
@@ -34,6 +35,7 @@ from tests.runner.service_stack import (
     ticks_of,
     wait_for,
 )
+from tests.support.commands import run_python
 
 
 def now_iso() -> str:
@@ -169,36 +171,103 @@ def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(
     assert feedback_of(db, slow.id) == []
 
 
-def test_the_personas_api_down_for_a_while_is_retried_and_nothing_is_duplicated(
+def own_api(service_env: dict[str, str], port: int) -> Process:
+    """The API under gunicorn on a port of its own, for a test that stops and restarts it
+    (on the same port and database)."""
+    cmd = gunicorn_cmd("app:app", port, workers=1)
+    return Process("web-outage", cmd, service_env, port, log_path=ARTIFACTS / "web-outage.log").wait_ready()
+
+
+def runner_with_fresh_log(stack, api: Process, name: str, **env: str) -> Process:
+    """A runner whose log holds this run only (logs are appended to across runs)."""
+    (ARTIFACTS / f"{name}.log").unlink(missing_ok=True)
+    return start_runner(name, api, stack["auth"], stack["mcp"], stack["llm"], **env)
+
+
+def logged_for_replay(runner_process: Process) -> list[dict]:
+    return list(unposted_records(runner_process.log_path.read_text(errors="replace").splitlines()))
+
+
+def test_a_20s_api_outage_at_the_end_of_a_tick_loses_no_action_rating_report_or_lease(
     stack, admin_token, service_env
 ):
     db, devmcp = stack["db"], stack["mcp"]
     port = free_port()
-
-    def start_api() -> Process:
-        cmd = gunicorn_cmd("app:app", port, workers=1)
-        return Process(
-            "web-outage", cmd, service_env, port, log_path=ARTIFACTS / "web-outage.log"
-        ).wait_ready()
-
-    api = start_api()
+    api = own_api(service_env, port)
     persona = add_persona(api, admin_token, "outage")
-    fault(stack["llm"], delayMs=800, times=50)  # a tick long enough to lose its API mid-way
+    fault(stack["llm"], delayMs=800, times=50)  # a day of several seconds, to lose the API in
     since = now_iso()
-    service = start_runner(
-        "runner-outage", api, stack["auth"], devmcp, stack["llm"], RUNNER_RETRY_ATTEMPTS="8"
-    )
+    # A 60 s lease is heartbeaten every 20 s: a beat falls in the outage and fails too.
+    service = runner_with_fresh_log(stack, api, "runner-outage", RUNNER_LEASE_S="60")
     try:
-        wait_for("the tick to start", lambda: running(db, [persona]))
-        api.stop()
-        time.sleep(3)
-        api = start_api()
-        wait_for("the tick to end", lambda: finished(db, [persona]), timeout=90)
+        wait_for("the product to serve a call", lambda: served_calls(devmcp, since, [persona]), timeout=30)
+        api.stop()  # the day goes on; its posts meet the outage
+        back_at = time.monotonic() + 20
+        while time.monotonic() < back_at:  # the outage itself: nothing may be given up in it
+            assert logged_for_replay(service) == []
+            time.sleep(0.5)
+        api = own_api(service_env, port)
+        wait_for("the tick to end", lambda: finished(db, [persona]), timeout=30)
+        wait_for("the lease to end", lambda: leased(db) == [], timeout=10)
     finally:
         service.stop()
         api.stop()
     [tick] = ticks_of(db, persona.id)
     assert tick["state"] == "ok"
+    # Every call the product served is stored, once.
+    assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
+    ratings = feedback_of(db, persona.id)
+    assert ratings and len({module for _, module, _, _ in ratings}) == len(ratings)
+    assert logged_for_replay(service) == []
+
+
+def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_loses_nothing(
+    stack, admin_token, service_env
+):
+    db, devmcp = stack["db"], stack["mcp"]
+    port = free_port()
+    api = own_api(service_env, port)
+    persona = add_persona(api, admin_token, "lapsed")
+    fault(stack["llm"], delayMs=500, times=50)
+    since = now_iso()
+    service = runner_with_fresh_log(stack, api, "runner-lapsed", RUNNER_LEASE_S="5")
+    try:
+        wait_for("the product to serve a call", lambda: served_calls(devmcp, since, [persona]), timeout=30)
+        api.stop()
+        down_at = time.monotonic()
+        wait_for("the tick's line", lambda: persona.email in service.log_path.read_text(), timeout=30)
+        gave_up_after = time.monotonic() - down_at
+    finally:
+        service.stop()
+    # Given up at the lease's end (5 s from its last beat), not held for a minute.
+    assert gave_up_after < 15
+    [tick] = ticks_of(db, persona.id)  # reported running before the outage, and no more
+    assert tick["state"] == "running"
+    assert action_rows(db, [persona]) == [] and feedback_of(db, persona.id) == []
+    # Everything the tick had to post, in order, in full: the actions, the ratings, the
+    # final report, the release (the ratings never arrived to end the lease).
+    records = logged_for_replay(service)
+    internal = f"/api/v1/personas/internal/{persona.id}"
+    assert [(r["method"], r["path"]) for r in records] == [
+        ("POST", f"{internal}/actions"),
+        ("POST", f"{internal}/feedback"),
+        ("PUT", f"{internal}/ticks/{tick['tick_id']}"),
+        ("DELETE", f"/api/v1/personas/internal/claims/{persona.id}?runnerId=runner-lapsed"),
+    ]
+    assert len(records[0]["body"]["actions"]) == len(served_calls(devmcp, since, [persona]))
+    assert records[1]["body"]["feedback"] and records[2]["body"]["state"] == "ok"
+    assert all("Connection refused" in r["reason"] for r in records)
+
+    api = own_api(service_env, port)
+    try:
+        env = {"MANA_API_URL": api.url, "MANA_SERVICE_KEY": SERVICE_KEY, "APP_ENV": "test"}
+        replayed = run_python("-m", "persona_runner", "replay", str(service.log_path), **env)
+    finally:
+        api.stop()
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert replayed.stdout.splitlines()[-1] == "replay: 4 records, 4 done, 0 failed"
+    [tick] = ticks_of(db, persona.id)
+    assert tick["state"] == "ok" and tick["finished_at"] is not None
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
     ratings = feedback_of(db, persona.id)
     assert ratings and len({module for _, module, _, _ in ratings}) == len(ratings)

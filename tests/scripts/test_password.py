@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from persona_runner.config import RunnerConfig, seed_secret_from_env
-from persona_runner.errors import ConfigError, SeedSecretEmpty, SeedSecretRefused
+from persona_runner.errors import RunnerConfigError, SeedSecretEmpty, SeedSecretRefused
 from persona_runner.password import DEV_SEED_SECRET, persona_password
 from tests.support.commands import run_python
 from tests.support.originals import ALPHANUMERIC, ORIGINAL_DEV_SECRET, recipe_written_out
@@ -82,7 +82,7 @@ def test_a_set_but_empty_secret_is_an_error_naming_the_variable_never_a_fallback
     env = {"APP_ENV": app_env, "PERSONA_SEED_SECRET": value, "MANA_SERVICE_KEY": "k"}
     with pytest.raises(SeedSecretEmpty, match="PERSONA_SEED_SECRET is set but empty"):
         seed_secret_from_env(env)
-    with pytest.raises(ConfigError, match="PERSONA_SEED_SECRET"):
+    with pytest.raises(RunnerConfigError, match="PERSONA_SEED_SECRET"):
         RunnerConfig.from_env(env)
 
 

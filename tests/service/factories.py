@@ -12,6 +12,9 @@ from psycopg.types.json import Jsonb
 
 from personas.transcripts import pack
 
+# The paging parameters of a list query that asks for the whole list.
+UNPAGED = {"after_at": None, "after_id": None, "limit": None}
+
 
 def add_persona(
     db: psycopg.Connection,

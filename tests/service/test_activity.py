@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from personas.paging import UNPAGED
 from personas.queries import queries
-from tests.service.factories import PERSONA_CHILD_TABLES, add_persona, copy_rows, orphan_counts
+from tests.service.factories import PERSONA_CHILD_TABLES, UNPAGED, add_persona, copy_rows, orphan_counts
 from tests.support.commands import run_module
 
 PERSONAS = ["a", "b", "c", "d"]

@@ -80,6 +80,42 @@ def test_at_the_budget_no_claimer_gets_a_persona(budget_client, db):
     assert all(lease_of(db, f"p{i}") == (None, None) for i in range(5))
 
 
+def test_past_the_budget_only_a_cost_free_claim_gets_personas_and_it_reserves_nothing(budget_client, db):
+    add_persona(db, "spender")
+    for i in range(3):
+        add_persona(db, f"p{i}")
+    spend(db, "spender", "t1", LIMIT)
+    assert claim(budget_client, "paid")["personas"] == []
+    free = claim(budget_client, "free", costFree=True)
+    assert {p["userId"] for p in free["personas"]} == {"spender", "p0", "p1", "p2"}
+    assert free["budget"]["spentUsd"] == pytest.approx(LIMIT) and free["budget"]["reservedUsd"] == 0
+    reserved = db.execute("SELECT count(*) FROM personas.personas WHERE reserved_usd IS NOT NULL").fetchone()
+    assert reserved == (0,) and lease_of(db, "p0")[0] == "free"
+    # Its ticks report their own driver, model and cost.
+    report = {"runnerId": "free", "state": "ok", "driver": "openai", "model": "qwen3:8b", "costUsd": 0}
+    tick = budget_client.put(f"{BASE}/p0/ticks/t-free", json=report, headers={"X-Service-Key": SERVICE_KEY})
+    assert tick.status_code == 200, tick.get_data(as_text=True)
+    assert (tick.get_json()["tick"]["driver"], tick.get_json()["tick"]["model"]) == ("openai", "qwen3:8b")
+
+
+def test_cost_free_leases_leave_the_budgets_room_to_paid_claims(budget_client, db):
+    """Before any tick, a paid claim reserves FLEET_TICK_COST_ESTIMATE_USD (0.1) a persona:
+    10 fill $1, whatever cost-free claims hold."""
+    for i in range(15):
+        add_persona(db, f"fleet-{i:02}")
+    assert len(claim(budget_client, "free", costFree=True, limit=5)["personas"]) == 5
+    paid = claim(budget_client, "paid", costFree=False, limit=500)
+    assert len(paid["personas"]) == 10 and paid["budget"]["reservedUsd"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_cost_free_must_be_a_boolean(budget_client, db, value):
+    response = budget_client.post(
+        f"{BASE}/claims", json={"runnerId": "r", "costFree": value}, headers={"X-Service-Key": SERVICE_KEY}
+    )
+    assert response.status_code == 400 and "costFree" in response.get_data(as_text=True)
+
+
 def test_without_a_budget_claims_carry_none(client, db):
     add_persona(db, "spender")
     spend(db, "spender", "t1", 1000.0)

@@ -220,7 +220,7 @@ def test_prune_keeps_the_tool_rollup_exact(db, database_url, history):
 
 def test_truncate_empties_the_rollups(db, history):
     db.execute("TRUNCATE personas.persona_actions")
-    db.execute("TRUNCATE personas.persona_ticks")
+    db.execute("TRUNCATE personas.persona_ticks, personas.persona_transcripts")  # a tick's transcript with it
     db.execute("TRUNCATE personas.persona_feedback")
     assert rollup_rows(db) == 0
     assert_rollups_exact(db)

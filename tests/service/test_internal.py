@@ -11,11 +11,10 @@ import requests
 
 from config import Config
 from personas.idempotency import KEY_MAX
-from personas.paging import UNPAGED
 from personas.queries import queries
 from personas.validation import TEXT_MAX
 from tests.conftest import SERVICE_KEY, running_app
-from tests.service.factories import add_persona, as_javascript_sends, count_rows, utf16_slice
+from tests.service.factories import UNPAGED, add_persona, as_javascript_sends, count_rows, utf16_slice
 
 BASE = "/api/v1/personas/internal"
 

@@ -13,13 +13,12 @@ import requests
 
 from personas.insights import STALE_LIMIT
 from personas.jsonio import OrjsonProvider
-from personas.paging import UNPAGED
 from personas.queries import queries
-from personas.responses import DueList, PersonaList
+from personas.response_shapes import DueList, PersonaList
 from personas.streaming import MAX_BATCH_ROWS
 from personas.validation import PROMPT_MAX
 from tests.conftest import SERVICE_KEY
-from tests.service.factories import add_persona
+from tests.service.factories import UNPAGED, add_persona
 from tests.support.auth import bearer
 
 DUE = "/api/v1/personas/internal/due"

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from personas.paging import UNPAGED
 from personas.queries import queries
 from tests.devauth_fixtures import mint_token
-from tests.service.factories import add_persona, set_lease
+from tests.service.factories import UNPAGED, add_persona, set_lease
 from tests.support.auth import bearer
 from tests.support.claims import claimed_ids, due_ids
 

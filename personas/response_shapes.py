@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Cadence = Literal["hourly", "daily", "weekdays"]
+from apibase.limits import Cadence
 
 
 class ResponseModel(BaseModel):
@@ -46,14 +46,21 @@ class Ready(ResponseModel):
     database: Literal["ok"]
 
 
-class DuePersona(ResponseModel):
+class PersonaFields(ResponseModel):
+    """What every answer about a persona carries (its columns: sql/functions/shapes.sql)."""
+
     userId: str
     email: str
     archetype: str
-    systemPrompt: str
-    moduleMix: dict[str, float]
     tickCadence: Cadence
     lastActiveAt: datetime | None
+
+
+class DuePersona(PersonaFields):
+    """A persona as the runners read it (personas.due_persona)."""
+
+    systemPrompt: str
+    moduleMix: dict[str, float]
 
 
 # Present only when the caller asked for a page and more rows follow it.
@@ -183,14 +190,9 @@ class Upserted(ResponseModel):
     loginOk: bool
 
 
-class PersonaSummary(ResponseModel):
-    userId: str
-    email: str
+class PersonaSummary(PersonaFields):
     # Null only for a persona not upserted since names were stored.
     name: str | None
-    archetype: str
-    tickCadence: Cadence
-    lastActiveAt: datetime | None
     createdAt: datetime
     actions7d: int
 
@@ -200,15 +202,10 @@ class PersonaList(ResponseModel):
     nextCursor: str = NEXT_CURSOR
 
 
-class PersonaDescriptor(ResponseModel):
-    userId: str
-    email: str
+class PersonaDescriptor(DuePersona):
+    """A persona whole, as the admin detail shows it (personas.persona_descriptor)."""
+
     name: str | None
-    archetype: str
-    systemPrompt: str
-    moduleMix: dict[str, float]
-    tickCadence: Cadence
-    lastActiveAt: datetime | None
     createdAt: datetime
 
 

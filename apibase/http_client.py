@@ -1,5 +1,6 @@
-"""JSON over HTTP for the runner's clients: one `requests.Session` per base URL, an
-explicit (connect, read) timeout on every call, and every failure a named error."""
+"""JSON over HTTP for the clients of our services (the runner's and the operator scripts'):
+one `requests.Session` per base URL, an explicit (connect, read) timeout on every call,
+and every failure a named error (apibase.client_errors)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from persona_runner.errors import ApiError, AuthError, NetworkError, UnexpectedResponse
+from apibase.client_errors import AuthError, NetworkError, StatusError, UnexpectedResponse
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 
@@ -101,7 +102,7 @@ def decode(method: str, url: str, response: requests.Response) -> Any:
         body = error_body(response)
         if response.status_code in (401, 403):
             raise AuthError(method, url, response.status_code, body)
-        raise ApiError(method, url, response.status_code, body, retry_after(response))
+        raise StatusError(method, url, response.status_code, body, retry_after(response))
     if response.status_code == 204 or not response.content:
         return None
     try:

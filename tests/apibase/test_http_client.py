@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from persona_runner.transport import IDLE_REUSE_LIMIT_S, JsonHttp
+from apibase.http_client import IDLE_REUSE_LIMIT_S, JsonHttp
 from tests.runner.service_stack import ARTIFACTS, start_runner, wait_for
 from tests.support.keepalive import racing_server
 
