@@ -523,6 +523,7 @@ def releases(db) -> None:
 def test_the_release_panel_and_chart_show_what_got_worse_with_the_new_version(
     browser, live_api, devauth, releases
 ):
+    browser.get_log("browser")  # what earlier tests left in the log is theirs
     open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
     search = wait_for(browser, "#release-panel tr.verdict-worse[data-module='search']")
     assert "worse" in search.text and "1.00 from 9, was 5.00 from 15; p < 0.001" in search.text
