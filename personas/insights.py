@@ -36,13 +36,9 @@ FAILING_STREAK = 20
 def module_trends(conn: Any, now: datetime, weeks: int, archetype: str | None, space: str | None) -> list:
     """The modules' trends over the weeks shown, each with the regression rule's finding;
     worst regression (most negative effect) first, then by mean rating."""
-    window = {"now": now, "archetype": archetype, "space": space}
-    rows = queries.insights.module_trends(conn, **window, weeks=weeks)
-    samples = queries.insights.rating_samples(
-        conn, **window, recent_days=rule.RECENT_DAYS, baseline_days=rule.BASELINE_DAYS
-    )
-    findings = rule.judge(rule.samples_from(samples))
-    since = (now - timedelta(days=rule.RECENT_DAYS)).date().isoformat()
+    rows = queries.insights.module_trends(conn, now=now, archetype=archetype, space=space, weeks=weeks)
+    findings = rule_findings(conn, now, archetype, space)
+    since = regression_since(now)
     trends = []
     for row in rows:
         finding = findings.get(row["module"])
@@ -61,6 +57,33 @@ def module_trends(conn: Any, now: datetime, weeks: int, archetype: str | None, s
             )
     trends.sort(key=_worst_first)
     return trends
+
+
+def rule_findings(
+    conn: Any, now: datetime, archetype: str | None, space: str | None
+) -> dict[str, rule.Finding]:
+    """The regression rule's finding for each module rated in its windows up to `now`."""
+    samples = queries.insights.rating_samples(
+        conn,
+        now=now,
+        archetype=archetype,
+        space=space,
+        recent_days=rule.RECENT_DAYS,
+        baseline_days=rule.BASELINE_DAYS,
+    )
+    return rule.judge(rule.samples_from(samples))
+
+
+def regressed_modules(conn: Any, now: datetime) -> dict[str, dict[str, Any]]:
+    """The modules the rule flags now over every rating (the dashboard's view with no
+    filter), each with its `regression` as the insights answer shows it."""
+    since = regression_since(now)
+    findings = rule_findings(conn, now, archetype=None, space=None)
+    return {module: rule_regression(f, since) for module, f in findings.items() if f.direction}
+
+
+def regression_since(now: datetime) -> str:
+    return (now - timedelta(days=rule.RECENT_DAYS)).date().isoformat()
 
 
 def rule_regression(finding: rule.Finding, since: str) -> dict[str, Any]:

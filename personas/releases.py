@@ -89,37 +89,48 @@ def releases() -> Response:
     params = parse_query(ReleasesQuery)
     with get_db().connection() as conn:
         seen = queries.releases.product_releases(conn)
-        pair = versions_compared(seen, params)
-        compare = None
-        if pair:
-            versions = {"from_version": pair[0], "to_version": pair[1]}
-            ratings = queries.releases.version_ratings(conn, **versions)
-            tools = queries.releases.version_tools(conn, **versions)
-            compare = {"from": pair[0], "to": pair[1], **module_changes(ratings)}
-            compare["tools"] = tool_changes(tools)
+        pair = versions_compared(seen, params.from_, params.to)
+        compare = comparison(conn, *pair) if pair else None
     return jsonify(releases=seen, compare=compare)
 
 
-def versions_compared(seen: list[dict[str, Any]], params: ReleasesQuery) -> tuple[str, str] | None:
+def newest_comparison(conn: Any) -> dict[str, Any] | None:
+    """The newest product version against the one before, as the route compares them when
+    asked for no versions; None with fewer than two versions."""
+    pair = versions_compared(queries.releases.product_releases(conn))
+    return comparison(conn, *pair) if pair else None
+
+
+def comparison(conn: Any, start: str, to: str) -> dict[str, Any]:
+    """`to` against `start`: each module's ratings and each tool's calls, worse first."""
+    versions = {"from_version": start, "to_version": to}
+    ratings = queries.releases.version_ratings(conn, **versions)
+    tools = queries.releases.version_tools(conn, **versions)
+    return {"from": start, "to": to, "modules": module_changes(ratings), "tools": tool_changes(tools)}
+
+
+def versions_compared(
+    seen: list[dict[str, Any]], start: str | None = None, to: str | None = None
+) -> tuple[str, str] | None:
     """(from, to): as asked, else the newest and the one before it; an unknown one is a 400."""
     order = [r["version"] for r in seen]
-    for field, version in (("from", params.from_), ("to", params.to)):
+    for field, version in (("from", start), ("to", to)):
         if version is not None and version not in order:
             raise ValidationFailed(
                 f"{field}: no tick ran against product version {version!r}",
                 [{"field": field, "message": "unknown product version"}],
             )
-    to = params.to or (order[0] if order else None)
+    to = to or (order[0] if order else None)
     if to is None:
         return None
     before = order[order.index(to) + 1 :]
-    start = params.from_ or (before[0] if before else None)
+    start = start or (before[0] if before else None)
     if start is None or start == to:
         return None
     return start, to
 
 
-def module_changes(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def module_changes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each module by the regression rule, two-sided, the `to` version as the recent side."""
     findings = rule.judge(rule.samples_from(rows), two_sided=True)
     modules = [
@@ -136,7 +147,7 @@ def module_changes(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
         for module, f in findings.items()
     ]
     modules.sort(key=lambda m: (VERDICT_ORDER[m["verdict"]], m["effect"] or 0, m["module"]))
-    return {"modules": modules}
+    return modules
 
 
 def tool_changes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

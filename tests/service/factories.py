@@ -184,19 +184,22 @@ def add_tick(
     cost_usd: float = 0,
     runner_id: str = "runner-test",
     space_id: str | None = None,
+    product_version: str | None = None,
 ) -> str:
-    """One tick row as the runner would leave it, in `space_id` if given; a finished one
-    ends a minute after it started unless told, and a failure names its step (`driver`
-    unless told)."""
+    """One tick row as the runner would leave it, in `space_id` if given, against product
+    `mana` at `product_version` if given; a finished one ends a minute after it started
+    unless told, and a failure names its step (`driver` unless told)."""
     if state in ("failed", "timeout") and step is None:
         step = "timeout" if state == "timeout" else "driver"
     db.execute(
         "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, step, error,"
-        " started_at, finished_at, input_tokens, output_tokens, cost_usd, space_id)"
+        " started_at, finished_at, input_tokens, output_tokens, cost_usd, space_id,"
+        " product_name, product_version)"
         " VALUES (%(p)s, %(t)s, %(r)s, %(state)s, %(step)s, %(error)s, coalesce(%(started)s, now()),"
         " CASE WHEN %(state)s <> 'running'"
         "      THEN coalesce(%(finished)s, coalesce(%(started)s, now()) + interval '1 minute') END,"
-        " %(inp)s, %(out)s, %(cost)s, %(space)s)",
+        " %(inp)s, %(out)s, %(cost)s, %(space)s,"
+        " CASE WHEN %(version)s::text IS NOT NULL THEN 'mana' END, %(version)s)",
         {
             "p": persona_id,
             "t": tick_id,
@@ -210,6 +213,7 @@ def add_tick(
             "out": output_tokens,
             "cost": cost_usd,
             "space": space_id,
+            "version": product_version,
         },
     )
     return tick_id

@@ -35,14 +35,8 @@ def personas(db):
 
 
 def version_tick(db, persona: str, version: str, hours_ago: float) -> str:
-    tick = f"rel-{next(_TICK)}"
-    add_tick(db, persona, tick, started_at=datetime.now(UTC) - timedelta(hours=hours_ago))
-    db.execute(
-        "UPDATE personas.persona_ticks SET product_name = 'mana', product_version = %s"
-        " WHERE persona_id = %s AND tick_id = %s",
-        (version, persona, tick),
-    )
-    return tick
+    started = datetime.now(UTC) - timedelta(hours=hours_ago)
+    return add_tick(db, persona, f"rel-{next(_TICK)}", started_at=started, product_version=version)
 
 
 def ticks_rating(db, version: str, module: str, ratings: list[int], hours_ago: float) -> None:
