@@ -74,7 +74,8 @@ class Config:
     # this UTC day reaches it. None: no budget.
     fleet_daily_budget_usd: float | None = None
     # FLEET_TICK_COST_ESTIMATE_USD: what a claim reserves per persona before any tick has
-    # finished (then: the mean cost of the fleet's last 50 finished ticks).
+    # finished (then: the mean cost of the fleet's last 50 finished ticks that cost
+    # something); above 0.
     fleet_tick_cost_estimate_usd: float = 0.1
     # Alerts (personas.alerts): webhook URLs on loopback, private or link-local addresses
     # are refused unless this is on (the local stack turns it on).
@@ -156,3 +157,6 @@ class Config:
             raise ConfigError("MANA_SERVICE_KEY or MANA_SERVICE_KEYS must be set when APP_ENV=production")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+        # A claim reserves this per persona: $0 would hand out every due persona at once.
+        if self.fleet_tick_cost_estimate_usd <= 0:
+            raise ConfigError("FLEET_TICK_COST_ESTIMATE_USD must be above 0")

@@ -27,18 +27,9 @@ import orjson
 import psycopg
 import requests
 
-from bench.fleet import ACTIONS_PER_TICK, TOOLS, seed_personas, vacuum_analyze
-from bench.meters import CpuMeter, interleaved_medians, spread, verdict
-from bench.stack import (
-    ADMIN,
-    Stack,
-    add_service_flags,
-    bench_parser,
-    mint_admin_token,
-    print_header,
-    section,
-    throwaway_stack,
-)
+from bench.fleet import ACTIONS_PER_TICK, TOOLS, vacuum_analyze
+from bench.meters import CpuMeter, interleaved_medians, spread
+from bench.stack import ADMIN, Stack, bench, bench_args, mint_admin_token, print_ratio, section, seed_fleet
 from personas.queries import queries
 
 # Row n belongs to tick n / 20 of persona (tick % personas); ticks are spread evenly over
@@ -69,19 +60,12 @@ SELECT user_id, email, archetype, tick_cadence, last_active_at, created_at
 CHUNK = 250_000
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--personas", type=int, default=10_000, help="personas to seed (default 10000)")
+def action_options(parser) -> None:
     parser.add_argument(
         "--actions", type=int, default=1_000_000, help="action rows at first (default 1000000)"
     )
-    parser.add_argument(
-        "--factor", type=int, default=3, help="multiply the actions by this for the second round (default 3)"
-    )
+    parser.add_argument("--factor", type=int, default=3, help="more actions in the second round (default 3)")
     parser.add_argument("--days", type=int, default=14, help="days the actions are spread over (default 14)")
-    parser.add_argument("--runs", type=int, default=9, help="timed runs of each side per round (default 9)")
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 def seed_actions(stack: Stack, args: argparse.Namespace, first: int, last: int) -> None:
@@ -151,19 +135,12 @@ def measure(stack: Stack, api_url: str, token: str, runs: int, meter: CpuMeter) 
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("admin-list: GET /admin against the persona rows alone")
-    with throwaway_stack(args.keep_logs) as stack:
-        with stack.connect() as conn:
-            seed_personas(conn, args.personas, due_fraction=0.5)
-        print(f"seeded          {args.personas} personas")
+    args = bench_args(__doc__, action_options, personas=10_000, runs=9)
+    with bench("admin-list: GET /admin against the persona rows alone", args) as stack:
+        seed_fleet(stack, args.personas, 0.5)
         seed_actions(stack, args, 0, args.actions)
         devauth = stack.start_devauth()
         api = stack.start_api(args, auth_url=devauth.url)
-        print(
-            f"service         gunicorn --workers {args.workers} --threads {args.threads}, "
-            f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
-        )
         token = mint_admin_token(devauth)
         meter = CpuMeter(stack, [api, devauth])
 
@@ -185,8 +162,8 @@ def main() -> int:
             )
         to_floor = after["api"] / after["floor"]
         growth = after["api"] / before["api"]
-        print(f"ratio API/floor at {total:,} actions     {to_floor:.2f}  ({verdict(to_floor, 3)})")
-        print(f"ratio API after/before (x{args.factor} actions)  {growth:.2f}  ({verdict(growth, 1.25)})")
+        print_ratio(f"API/floor at {total:,} actions", to_floor, 3)
+        print_ratio(f"API after/before (x{args.factor} actions)", growth, 1.25)
     return 0
 
 

@@ -24,26 +24,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fleet import persona_id, seed_personas, vacuum_analyze
-from bench.load import LoadResult, claim_until_empty, post_action_batches, run_clients
+from bench.fleet import persona_id, vacuum_analyze
+from bench.load import LoadResult, claim_until_empty, ingest, run_clients
 from bench.meters import CpuMeter
-from bench.stack import Stack, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from bench.stack import Stack, bench, bench_args, section, seed_fleet
 from devstack.processes import Process
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--personas", type=int, default=20_000, help="personas, all due (default 20000)")
+def claim_options(parser) -> None:
     parser.add_argument("--runners", type=int, default=8, help="concurrent claiming runners (default 8)")
     parser.add_argument("--limit", type=int, default=10, help="personas per claim (default 10)")
     parser.add_argument("--lease-seconds", type=int, default=600, help="lease per claim (default 600)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent action-batch clients (default 8)")
-    parser.add_argument(
-        "--duration", type=float, default=10, help="seconds of each ingest phase (default 10)"
-    )
     parser.add_argument("--batch-rows", type=int, default=500, help="action rows per POST (default 500)")
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 def claim_phase(stack: Stack, apis: list[Process], args: argparse.Namespace) -> dict[str, float]:
@@ -107,43 +99,17 @@ def clear_leases(stack: Stack) -> None:
 
 def ingest_phase(stack: Stack, apis: list[Process], args: argparse.Namespace) -> dict[str, float]:
     meter = CpuMeter(stack, apis)
-    result = run_clients(
-        post_action_batches,
-        args.clients,
-        meter.start,
-        urls=[api.url for api in apis],
-        service_key=stack.service_key,
-        persona_ids=[persona_id(n) for n in range(args.personas)],
-        batch_rows=args.batch_rows,
-        duration=args.duration,
-        run_tag=secrets.token_hex(4),
-        clients=args.clients,
-    )
-    meter.stop(result.cpu_seconds)
-    rate = result.rows / result.elapsed
-    print(
-        f"ingested        {result.rows} rows ({result.new_rows} new) in {result.requests} requests, "
-        f"{result.elapsed:.2f} s = {rate:,.0f} rows/s; {result.errors} errors"
-    )
-    print(result.latency_line())
-    print(meter.report())
-    print(meter.per_unit(result.rows, "row"))
-    return {"rows/s": rate, **meter.shares()}
+    persona_ids = [persona_id(n) for n in range(args.personas)]
+    result = ingest(stack, apis, meter, persona_ids, args, secrets.token_hex(4))
+    return {"rows/s": result.rows / result.elapsed, **meter.shares()}
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("claims: one API instance against two, on one PostgreSQL")
-    with throwaway_stack(args.keep_logs) as stack:
-        with stack.connect() as conn:
-            seed_personas(conn, args.personas, due_fraction=1.0)
-        print(f"seeded          {args.personas} personas, all due")
+    args = bench_args(__doc__, claim_options, personas=20_000, clients=8, duration=10)
+    with bench("claims: one API instance against two, on one PostgreSQL", args) as stack:
+        seed_fleet(stack, args.personas, 1.0)
         one = stack.start_api(args, name="web-a")
         two = stack.start_api(args, name="web-b")
-        print(
-            f"each instance   gunicorn --workers {args.workers} --threads {args.threads}, "
-            f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
-        )
         print(
             f"settings        {args.runners} runners claiming limit={args.limit} "
             f"leaseSeconds={args.lease_seconds}; "

@@ -16,9 +16,7 @@ serialises) and the API with the client parsing the body.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import orjson
 import requests
 
-from bench.fleet import seed_personas
-from bench.meters import CpuMeter, interleaved_medians, spread, verdict
-from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from bench.meters import CpuMeter, interleaved_medians, spread
+from bench.stack import INTERNAL, bench, bench_args, print_ratio, section, seed_fleet
 from personas.queries import queries
 
 # The rows /due returns, as a client holding a database connection would read them, by
@@ -41,34 +38,17 @@ SELECT user_id, email, archetype, system_prompt, module_mix, tick_cadence, last_
 """
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--personas", type=int, default=10_000, help="personas to seed (default 10000)")
+def due_fraction(parser) -> None:
     parser.add_argument(
         "--due-fraction", type=float, default=0.5, help="share of them that is due (default 0.5)"
     )
-    parser.add_argument("--runs", type=int, default=15, help="timed runs of each side (default 15)")
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("due: GET /internal/due against psycopg")
-    with throwaway_stack(args.keep_logs) as stack:
-        start = time.perf_counter()
-        with stack.connect() as conn:
-            due = seed_personas(conn, args.personas, args.due_fraction)
-            table_mb = conn.execute("SELECT pg_total_relation_size('personas.personas') / 1e6").fetchone()[0]
-        print(
-            f"seeded          {args.personas} personas, {due} due, table {table_mb:.1f} MB "
-            f"in {time.perf_counter() - start:.1f} s"
-        )
+    args = bench_args(__doc__, due_fraction, personas=10_000, runs=15)
+    with bench("due: GET /internal/due against psycopg", args) as stack:
+        due = seed_fleet(stack, args.personas, args.due_fraction)
         api = stack.start_api(args)
-        print(
-            f"service         gunicorn --workers {args.workers} --threads {args.threads}, "
-            f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
-        )
 
         session = requests.Session()
         session.headers["X-Service-Key"] = stack.service_key
@@ -115,7 +95,7 @@ def main() -> int:
         ratio = medians["api"][0] / medians["raw"][0]
         print(f"API median      {medians['api'][0]:.1f} ms (body received)")
         print(f"raw median      {medians['raw'][0]:.1f} ms (rows in Python)")
-        print(f"ratio API/raw   {ratio:.2f}  ({verdict(ratio, 1.5)})")
+        print_ratio("API/raw", ratio, 1.5)
         ok = api_count == raw_count == due
         if not ok:
             print("WARNING: the API and the raw query disagree on the due rows")

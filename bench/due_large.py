@@ -18,9 +18,7 @@ phases against the service as the Procfile runs it:
 
 from __future__ import annotations
 
-import argparse
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,68 +28,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests
 
 from bench.due import RAW_DUE
-from bench.fleet import seed_personas
-from bench.meters import gunicorn_memory, interleaved_medians, memory_lines, spread, verdict
-from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from bench.meters import gunicorn_memory, interleaved_medians, memory_lines, spread
+from bench.stack import INTERNAL, bench, bench_args, every, print_ratio, section, seed_fleet
 from personas.validation import PROMPT_MAX
 
 RSS_TARGET_MB = 150
+RSS_SAMPLE_S = 0.02
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument(
-        "--personas", type=int, default=10_000, help="personas to seed, all due (default 10000)"
-    )
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each side (default 3)")
+def concurrent(parser) -> None:
     parser.add_argument("--concurrent", type=int, default=4, help="clients at once in phase 2 (default 4)")
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 class RssSampler:
-    """The largest resident size seen of any gunicorn worker, sampled in a thread."""
+    """The largest resident size seen of any gunicorn worker, one `sample` at a time."""
 
-    def __init__(self, api, interval: float = 0.02) -> None:
+    def __init__(self, api) -> None:
         self.api = api
-        self.interval = interval
         self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for role, _pid, rss, _hwm in gunicorn_memory(self.api):
-                if role == "worker":
-                    self.peak_mb = max(self.peak_mb, rss)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        for role, _pid, rss, _hwm in gunicorn_memory(self.api):
+            if role == "worker":
+                self.peak_mb = max(self.peak_mb, rss)
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("due_large: GET /internal/due at the largest prompts, memory and time")
-    with throwaway_stack(args.keep_logs) as stack:
-        start = time.perf_counter()
-        with stack.connect() as conn:
-            due = seed_personas(conn, args.personas, 1.0, prompt_chars=PROMPT_MAX)
-            table_mb = conn.execute("SELECT pg_total_relation_size('personas.personas') / 1e6").fetchone()[0]
-        print(
-            f"seeded          {args.personas} personas, {due} due, prompts of {PROMPT_MAX} characters, "
-            f"table {table_mb:.1f} MB in {time.perf_counter() - start:.1f} s"
-        )
+    args = bench_args(__doc__, concurrent, personas=10_000, runs=3)
+    with bench("due_large: GET /internal/due at the largest prompts, memory and time", args) as stack:
+        due = seed_fleet(stack, args.personas, 1.0, prompt_chars=PROMPT_MAX)
+        print(f"prompts         {PROMPT_MAX} characters, {due} due")
         api = stack.start_api(args)
-        print(
-            f"service         gunicorn --workers {args.workers} --threads {args.threads}, "
-            f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
-        )
         for line in memory_lines(api):
             print(f"at start        {line}")
 
@@ -111,14 +78,16 @@ def main() -> int:
         print(f"rows            raw {raw_due()}; API body {body_bytes / 1e6:.1f} MB")
 
         section(f"timing: API and raw alternating, {args.runs} runs each after a warm-up")
-        with RssSampler(api) as single:
+        single = RssSampler(api)
+        with every(RSS_SAMPLE_S, single.sample):
             medians = interleaved_medians(args.runs, {"api": api_due, "raw": raw_due})
         for name, (median, times) in medians.items():
             print(f"{name:<8} median {median:8.1f} ms  ({spread(times)})")
         print(f"largest worker RSS seen, one stream at a time: {single.peak_mb:.1f} MB")
 
         section(f"memory: {args.concurrent} clients read /due at once")
-        with RssSampler(api) as sampler, ThreadPoolExecutor(args.concurrent) as pool:
+        sampler = RssSampler(api)
+        with every(RSS_SAMPLE_S, sampler.sample), ThreadPoolExecutor(args.concurrent) as pool:
             began = time.perf_counter()
             sizes = list(pool.map(lambda _: api_due(), range(args.concurrent)))
             api_wall = (time.perf_counter() - began) * 1000
@@ -136,7 +105,7 @@ def main() -> int:
         ratio = medians["api"][0] / medians["raw"][0]
         print(f"API median      {medians['api'][0]:.1f} ms (whole {body_bytes / 1e6:.0f} MB body received)")
         print(f"raw median      {medians['raw'][0]:.1f} ms (rows in Python)")
-        print(f"ratio API/raw   {ratio:.2f}  ({verdict(ratio, 1.5)})")
+        print_ratio("API/raw", ratio, 1.5)
         print(
             f"worker RSS      {sampler.peak_mb:.1f} MB at most while {args.concurrent} streams ran "
             f"(target <= {RSS_TARGET_MB} MB: {'met' if sampler.peak_mb <= RSS_TARGET_MB else 'NOT met'})"

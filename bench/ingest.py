@@ -14,7 +14,6 @@ phase, and the resident memory of every gunicorn process afterwards (target <= 1
 
 from __future__ import annotations
 
-import argparse
 import secrets
 import sys
 import time
@@ -22,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fleet import action_rows, persona_id, seed_personas
-from bench.load import LoadResult, post_action_batches, run_clients
-from bench.meters import CpuMeter, max_rss_mb, memory_lines, verdict
-from bench.stack import Stack, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from bench.fleet import action_rows, persona_id
+from bench.load import ingest
+from bench.meters import CpuMeter, max_rss_mb, memory_lines
+from bench.stack import Stack, bench, bench_args, print_ratio, section, seed_fleet, verdict
 from personas.idempotency import action_key
 
 COPY_SQL = (
@@ -34,19 +33,11 @@ COPY_SQL = (
 )
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--duration", type=float, default=15, help="seconds of each phase (default 15)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent API client processes (default 8)")
+def ingest_options(parser) -> None:
     parser.add_argument(
         "--batch-rows", type=int, default=500, help="action rows per POST, 1..500 (default 500)"
     )
     parser.add_argument("--copy-chunk", type=int, default=500, help="rows per COPY and commit (default 500)")
-    parser.add_argument(
-        "--personas", type=int, default=1000, help="personas the batches go to (default 1000)"
-    )
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 def copy_for(
@@ -84,21 +75,15 @@ def copy_for(
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("ingest: POST /internal/<id>/actions against COPY")
-    with throwaway_stack(args.keep_logs) as stack:
-        with stack.connect() as conn:
-            seed_personas(conn, args.personas, due_fraction=0.5)
+    args = bench_args(__doc__, ingest_options, duration=15, clients=8, personas=1000)
+    with bench("ingest: POST /internal/<id>/actions against COPY", args) as stack:
+        seed_fleet(stack, args.personas, 0.5)
         persona_ids = [persona_id(n) for n in range(args.personas)]
         api = stack.start_api(args)
         tag = secrets.token_hex(4)
         print(
             f"settings        {args.clients} client processes, {args.batch_rows}-row batches, "
             f"{args.duration:g} s per phase; COPY chunks of {args.copy_chunk} rows; {args.personas} personas"
-        )
-        print(
-            f"service         gunicorn --workers {args.workers} --threads {args.threads}, "
-            f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
         )
 
         section("baseline: one psycopg connection, COPY ... FROM STDIN")
@@ -114,29 +99,8 @@ def main() -> int:
             conn.execute("CHECKPOINT")
 
         section(f"workload: {args.clients} clients POSTing {args.batch_rows}-row batches")
-        meter = CpuMeter(stack, [api])
-        result: LoadResult = run_clients(
-            post_action_batches,
-            args.clients,
-            meter.start,
-            urls=[api.url],
-            service_key=stack.service_key,
-            persona_ids=persona_ids,
-            batch_rows=args.batch_rows,
-            duration=args.duration,
-            run_tag=tag,
-            clients=args.clients,
-        )
-        meter.stop(result.cpu_seconds)
+        result = ingest(stack, [api], CpuMeter(stack, [api]), persona_ids, args, tag)
         api_rate = result.rows / result.elapsed
-        print(
-            f"API             {result.rows} rows ({result.new_rows} new) in {result.requests} requests, "
-            f"{result.elapsed:.2f} s = {api_rate:,.0f} rows/s, "
-            f"{result.requests / result.elapsed:.1f} batches/s; {result.errors} errors"
-        )
-        print(result.latency_line())
-        print(meter.report())
-        print(meter.per_unit(result.rows, "row"))
 
         with stack.connect() as conn:
             stored = conn.execute("SELECT count(*) FROM personas.persona_actions").fetchone()[0]
@@ -151,7 +115,7 @@ def main() -> int:
         ratio = api_rate / copy_rate
         print(f"API rows/s      {api_rate:,.0f}")
         print(f"COPY rows/s     {copy_rate:,.0f}")
-        print(f"ratio API/COPY  {ratio:.2f}  ({verdict(ratio, 0.8, lower_is_better=False)})")
+        print_ratio("API/COPY", ratio, 0.8, lower_is_better=False)
         print(f"largest RSS     {largest:.1f} MB  ({verdict(largest, 100)})")
         ok = result.errors == 0 and result.new_rows == result.rows and stored == copy_rows + result.new_rows
         if not ok:

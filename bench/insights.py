@@ -12,7 +12,6 @@ weeks=8 and weeks=52 against psycopg reading the rollup rows it is built from.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -25,8 +24,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.postgres import LocalPostgres, create_database  # noqa: E402
-from personas.migrate import apply  # noqa: E402
+from bench.stack import bench, bench_args  # noqa: E402
 from personas.queries import queries  # noqa: E402
 from scripts.catalog import ARCHETYPES as CATALOG_ARCHETYPES  # noqa: E402
 from scripts.catalog import MODULES as CATALOG_MODULES  # noqa: E402
@@ -215,22 +213,19 @@ def explain(url: str) -> None:
             print(line)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--personas", type=int, default=10_000, help="personas to seed (default 10000)")
+def history_options(parser) -> None:
     parser.add_argument("--weeks", type=int, default=52, help="weeks of rating history (default 52)")
     parser.add_argument(
         "--per-week", type=float, default=2.5, help="ratings per persona per week (default 2.5)"
     )
     parser.add_argument("--actions", type=int, default=10_000_000, help="action rows (default 10M)")
-    parser.add_argument("--runs", type=int, default=9, help="timed runs per query (default 9)")
     parser.add_argument("--explain", action="store_true", help="also print the plan of module_trends")
-    args = parser.parse_args()
 
-    with LocalPostgres() as server:
-        server.wait_ready()
-        url = create_database(server.url, "personas_bench")
-        apply(url)
+
+def main() -> int:
+    args = bench_args(__doc__, history_options, service=False, personas=10_000, runs=9)
+    with bench("insights: the queries at a year of history", args) as stack:
+        url = stack.url
         start = time.perf_counter()
         rows = seed(url, args.personas, args.weeks, args.per_week)
         print(

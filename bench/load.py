@@ -150,6 +150,33 @@ def post_action_batches(
     _client(index, ready, go, results, work, url, service_key)
 
 
+def ingest(stack, apis: list, meter, persona_ids: list[str], args, run_tag: str) -> LoadResult:
+    """`args.clients` processes POST `args.batch_rows`-row action batches to `apis` in turn
+    for `args.duration` s, timed by `meter` (a CpuMeter); prints what they did."""
+    result = run_clients(
+        post_action_batches,
+        args.clients,
+        meter.start,
+        urls=[api.url for api in apis],
+        service_key=stack.service_key,
+        persona_ids=persona_ids,
+        batch_rows=args.batch_rows,
+        duration=args.duration,
+        run_tag=run_tag,
+        clients=args.clients,
+    )
+    meter.stop(result.cpu_seconds)
+    print(
+        f"ingested        {result.rows} rows ({result.new_rows} new) in {result.requests} requests, "
+        f"{result.elapsed:.2f} s = {result.rows / result.elapsed:,.0f} rows/s, "
+        f"{result.requests / result.elapsed:.1f} batches/s; {result.errors} errors"
+    )
+    print(result.latency_line())
+    print(meter.report())
+    print(meter.per_unit(result.rows, "row"))
+    return result
+
+
 def claim_until_empty(
     index: int,
     ready,

@@ -169,9 +169,3 @@ def interleaved_medians(
 
 def spread(times: list[float]) -> str:
     return f"min {min(times):.1f}  max {max(times):.1f} ms over {len(times)} runs"
-
-
-def verdict(ratio: float, target: float, lower_is_better: bool = True) -> str:
-    met = ratio <= target if lower_is_better else ratio >= target
-    sign = "<=" if lower_is_better else ">="
-    return f"target {sign} {target:g}: {'met' if met else 'NOT met'}"

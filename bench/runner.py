@@ -28,7 +28,6 @@ import argparse
 import os
 import secrets
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,16 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests
 
 from bench.meters import tree_cpu_seconds
-from bench.stack import (
-    ADMIN,
-    Stack,
-    add_service_flags,
-    bench_parser,
-    mint_admin_token,
-    print_header,
-    section,
-    throwaway_stack,
-)
+from bench.stack import ADMIN, Stack, bench, bench_args, every, mint_admin_token, section
 from devstack.postgres import free_port
 from devstack.processes import Process, gunicorn_cmd
 from persona_runner.password import persona_password
@@ -61,17 +51,13 @@ DEVLLM_THREADS = 64
 THINK_BATCHES = 10
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--personas", type=int, default=48, help="personas to drive (default 48)")
+def runner_options(parser) -> None:
     parser.add_argument("--window", type=float, default=30, help="measured seconds per phase (default 30)")
     parser.add_argument("--warmup", type=float, default=6, help="seconds before each window (default 6)")
     parser.add_argument("--think-ms", type=int, default=200, help="devllm stall per model call (default 200)")
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[2, 8, 32], help="throughput settings (default 2 8 32)"
     )
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 # ---------------------------------------------------------------------------------------
@@ -115,29 +101,12 @@ def register_personas(api: Process, token: str, count: int) -> list[str]:
     return ids
 
 
-class KeepDue:
-    """Asks every persona no runner holds to run again, twice a second, until stopped."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-
-    def loop(self) -> None:
-        with self.stack.connect(autocommit=True) as conn:
-            while not self.stopping.wait(0.5):
-                conn.execute(
-                    "UPDATE personas.personas SET run_requested_at = now()"
-                    " WHERE run_requested_at IS NULL AND (lease_until IS NULL OR lease_until <= now())"
-                )
-
-    def __enter__(self) -> KeepDue:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stopping.set()
-        self.thread.join()
+def keep_due(conn) -> None:
+    """Ask every persona no runner holds to run again (twice a second during a phase)."""
+    conn.execute(
+        "UPDATE personas.personas SET run_requested_at = now()"
+        " WHERE run_requested_at IS NULL AND (lease_until IS NULL OR lease_until <= now())"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,9 +279,8 @@ def print_throughput(phases: list[Phase]) -> None:
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("the runner service against devllm and devmcp")
-    with throwaway_stack(keep_logs=args.keep_logs) as stack:
+    args = bench_args(__doc__, runner_options, personas=48)
+    with bench("the runner service against devllm and devmcp", args) as stack:
         devauth = stack.start_devauth()
         api = stack.start_api(args, auth_url=devauth.url)
         devmcp, devllm = start_standins(stack, devauth)
@@ -323,7 +291,7 @@ def main() -> int:
             f"{args.personas} personas registered and asked to run now in {time.monotonic() - started:.1f} s"
         )
         processes = (api, devauth, devmcp, devllm)
-        with KeepDue(stack):
+        with stack.connect(autocommit=True) as conn, every(0.5, lambda: keep_due(conn)):
             section("1. overhead per tick: concurrency 2, devllm answering at once")
             print_overhead(run_phase(stack, processes, 2, 0, args))
             section(f"2. throughput: devllm thinks {args.think_ms} ms per model call")

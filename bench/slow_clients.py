@@ -27,29 +27,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fleet import seed_personas
-from bench.stack import INTERNAL, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from bench.stack import INTERNAL, bench, bench_args, section, seed_fleet
 from devstack.slow_clients import SlowClients
 
 TARGET_P99_S = 1.0
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--personas", type=int, default=200, help="personas to seed (default 200)")
-    parser.add_argument("--idle", type=int, default=200, help="idle sockets (default 200)")
-    parser.add_argument("--slow-headers", type=int, default=200, help="slow-header sockets (default 200)")
-    parser.add_argument("--slow-bodies", type=int, default=100, help="slow-body sockets (default 100)")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between bytes (default 1)")
-    parser.add_argument("--probes", type=int, default=100, help="probes per route and phase (default 100)")
-    parser.add_argument(
-        "--probe-timeout", type=float, default=5.0, help="seconds before a probe fails (default 5)"
-    )
-    parser.add_argument(
-        "--settle", type=float, default=3.0, help="seconds from opening the sockets to probing (default 3)"
-    )
-    add_service_flags(parser)
-    return parser.parse_args()
+def socket_options(parser) -> None:
+    for flag, default, text in (
+        ("--idle", 200, "idle sockets"),
+        ("--slow-headers", 200, "slow-header sockets"),
+        ("--slow-bodies", 100, "slow-body sockets"),
+        ("--probes", 100, "probes per route and phase"),
+    ):
+        parser.add_argument(flag, type=int, default=default, help=f"{text} (default {default})")
+    for flag, default, text in (
+        ("--interval", 1.0, "seconds between bytes"),
+        ("--probe-timeout", 5.0, "seconds before a probe fails"),
+        ("--settle", 3.0, "seconds from opening the sockets to probing"),
+    ):
+        parser.add_argument(flag, type=float, default=default, help=f"{text} (default {default:g})")
 
 
 @dataclass
@@ -116,11 +113,9 @@ def slow_sockets(port: int, key: str, args: argparse.Namespace) -> list[SlowClie
 
 
 def main() -> int:
-    args = parse_args()
-    print_header("slow clients: /health and /due p99 with 500 idle or trickling sockets open")
-    with throwaway_stack(keep_logs=args.keep_logs) as stack:
-        with stack.connect() as conn:
-            seed_personas(conn, args.personas, 0.5)
+    args = bench_args(__doc__, socket_options, personas=200)
+    with bench("slow clients: /health and /due p99 with 500 idle or trickling sockets open", args) as stack:
+        seed_fleet(stack, args.personas, 0.5)
         api = stack.start_api(args)
         print(
             f"slow sockets    {args.idle} idle, {args.slow_headers} slow headers, "

@@ -1,5 +1,6 @@
-"""What every benchmark here shares: a throwaway PostgreSQL, the service under gunicorn as
-the Procfile runs it, and the description of the machine and of the command.
+"""The bench harness, what every benchmark here uses: its options, a throwaway PostgreSQL
+with the fleet seeded, the service under gunicorn as the Procfile runs it, the description
+of the machine and of the command, and the ratio lines.
 
 Benchmarks are not tests: they print figures and ratios, and a human reads them. Every
 run prints the machine and the exact command first, so a figure pasted elsewhere can be
@@ -17,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.fleet import seed_personas  # noqa: E402
 from devstack.postgres import LocalPostgres, create_database, free_port  # noqa: E402
 from devstack.processes import Process, gunicorn_cmd  # noqa: E402
 from personas.migrate import apply  # noqa: E402
@@ -43,6 +47,36 @@ def bench_parser(doc: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
         description=summary, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+
+
+# Options several benchmarks take: the type and help text here, the default in each.
+COMMON_OPTIONS = {
+    "personas": (int, "personas to seed"),
+    "runs": (int, "timed runs of each side"),
+    "rounds": (int, "rounds of each setting"),
+    "duration": (float, "seconds of each phase"),
+    "clients": (int, "concurrent clients"),
+}
+
+
+def bench_args(
+    doc: str,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+    service: bool = True,
+    **defaults: float,
+) -> argparse.Namespace:
+    """A benchmark's arguments: the common options it names with their defaults
+    (`personas=10_000`), those `options` adds, then the service settings (unless the
+    benchmark starts no service)."""
+    parser = bench_parser(doc)
+    for name, default in defaults.items():
+        kind, text = COMMON_OPTIONS[name]
+        parser.add_argument(f"--{name}", type=kind, default=default, help=f"{text} (default {default})")
+    if options:
+        options(parser)
+    if service:
+        add_service_flags(parser)
+    return parser.parse_args()
 
 
 def add_service_flags(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +149,16 @@ def section(title: str) -> None:
     print(f"\n-- {title}", flush=True)
 
 
+def verdict(ratio: float, target: float, lower_is_better: bool = True) -> str:
+    met = ratio <= target if lower_is_better else ratio >= target
+    sign = "<=" if lower_is_better else ">="
+    return f"target {sign} {target:g}: {'met' if met else 'NOT met'}"
+
+
+def print_ratio(name: str, ratio: float, target: float, lower_is_better: bool = True) -> None:
+    print(f"ratio {name:<9} {ratio:.2f}  ({verdict(ratio, target, lower_is_better=lower_is_better)})")
+
+
 # ---------------------------------------------------------------------------------------
 # The throwaway stack
 
@@ -162,7 +206,8 @@ class Stack:
             env["MANA_AUTH_URL"] = auth_url
         env.update(extra_env or {})
         cmd = gunicorn_cmd("app:app", port, workers=args.workers, threads=args.threads)
-        return self.start_process(name, cmd, env, port)
+        pool = f"DB_POOL_MIN={args.db_pool_min} DB_POOL_MAX={args.db_pool_max}"
+        return self.start_process(name, cmd, env, port, note=pool)
 
     def start_devauth(self) -> Process:
         """The mana-auth stand-in, as the Procfile's devauth process; its `iss` is its own URL."""
@@ -177,11 +222,16 @@ class Stack:
             "devauth", gunicorn_cmd("devauth.app:app", port, workers=1, threads=8), env, port
         )
 
-    def start_process(self, name: str, cmd: list[str], env: dict[str, str], port: int) -> Process:
+    def start_process(
+        self, name: str, cmd: list[str], env: dict[str, str], port: int, note: str = ""
+    ) -> Process:
         proc = Process(name, cmd, env, port, log_path=self.log_dir / f"{name}.log")
         self.processes.append(proc)
         proc.wait_ready(timeout=60)
-        print(f"started {name:<8} {shlex.join(cmd[1:])}  (pid {proc.proc.pid})", flush=True)
+        print(
+            f"started {name:<8} {shlex.join(cmd[1:])}  (pid {proc.proc.pid}{', ' if note else ''}{note})",
+            flush=True,
+        )
         return proc
 
 
@@ -212,6 +262,46 @@ def throwaway_stack(keep_logs: bool = False) -> Iterator[Stack]:
             print(f"\nlogs kept in {log_dir}")
         else:
             shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@contextmanager
+def bench(title: str, args: argparse.Namespace) -> Iterator[Stack]:
+    """The header, then a throwaway stack for the benchmark's body."""
+    print_header(title)
+    with throwaway_stack(getattr(args, "keep_logs", False)) as stack:
+        yield stack
+
+
+def seed_fleet(stack: Stack, personas: int, due_fraction: float, **options) -> int:
+    """`personas` personas as bench/fleet.py seeds them, and a line saying so; how many are due."""
+    start = time.perf_counter()
+    with stack.connect() as conn:
+        due = seed_personas(conn, personas, due_fraction, **options)
+        table_mb = conn.execute("SELECT pg_total_relation_size('personas.personas') / 1e6").fetchone()[0]
+    print(
+        f"seeded          {personas} personas, {due} due, table {table_mb:.1f} MB "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+    return due
+
+
+@contextmanager
+def every(seconds: float, step: Callable[[], None]) -> Iterator[None]:
+    """Call `step` in a thread, at once and then every `seconds`, while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        step()
+        while not stop.wait(seconds):
+            step()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def mint_admin_token(devauth: Process) -> str:

@@ -30,27 +30,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests
 
-from bench.fleet import persona_id, seed_personas, vacuum_analyze
+from bench.fleet import persona_id, vacuum_analyze
 from bench.load import claim_until_empty, run_clients
-from bench.meters import verdict
-from bench.stack import Stack, add_service_flags, bench_parser, print_header, section, throwaway_stack
+from bench.stack import Stack, bench, bench_args, print_ratio, section, seed_fleet
 from personas.queries import queries
 
 INTERNAL = "/api/v1/personas/internal"
 HISTORY_PERSONAS = 200
 
 
-def parse_args() -> argparse.Namespace:
-    parser = bench_parser(__doc__)
-    parser.add_argument("--duration", type=float, default=8, help="seconds of each phase (default 8)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
-    parser.add_argument("--personas", type=int, default=10_000, help="due personas to claim (default 10000)")
+def tick_options(parser) -> None:
     parser.add_argument("--history-days", type=int, default=30, help="days of hourly ticks (default 30)")
     parser.add_argument("--today-ticks", type=int, default=10_000, help="ticks started today (default 10000)")
-    parser.add_argument("--rounds", type=int, default=3, help="claim rounds per setting (default 3)")
     parser.add_argument("--claims-only", action="store_true", help="only the claims phase (3)")
-    add_service_flags(parser)
-    return parser.parse_args()
 
 
 def for_duration(clients: int, duration: float, make_worker: Callable[[int], Callable[[int], None]]) -> float:
@@ -101,6 +93,7 @@ def tick_params(pid: str, tick: str) -> dict:
         "cache_read_tokens": None,
         "cache_write_tokens": None,
         "cost_usd": 0.01,
+        "trace_id": None,
     }
 
 
@@ -219,12 +212,15 @@ def claims_round(stack: Stack, api_url: str, args: argparse.Namespace) -> float:
     return len(result.ids) / result.elapsed
 
 
+def print_api_against_psycopg(api: float, direct: float) -> None:
+    print(f"api {api:8.1f} req/s   psycopg {direct:8.1f} req/s   ratio {api / direct:.2f}")
+
+
 def main() -> int:
-    args = parse_args()
-    print_header("Ticks, history and budgeted claims: API against psycopg")
-    with throwaway_stack(args.keep_logs) as stack:
+    args = bench_args(__doc__, tick_options, duration=8, clients=8, personas=10_000, rounds=3)
+    with bench("Ticks, history and budgeted claims: API against psycopg", args) as stack:
+        seed_fleet(stack, args.personas, 1.0)
         with stack.connect() as conn:
-            seed_personas(conn, args.personas, due_fraction=1.0)
             conn.execute(
                 "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, started_at,"
                 " finished_at, cost_usd) SELECT %s, 'today-' || n, 'r', 'ok',"
@@ -242,12 +238,10 @@ def main() -> int:
 
         if not args.claims_only:
             section(f"PUT a final tick, {args.clients} clients, {args.duration:g} s each")
-            api, direct = put_phase(stack, plain.url, args)
-            print(f"api {api:8.1f} req/s   psycopg {direct:8.1f} req/s   ratio {api / direct:.2f}")
+            print_api_against_psycopg(*put_phase(stack, plain.url, args))
 
             section(f"GET history?ticks=5, {args.history_days} days of hourly ticks, {args.clients} clients")
-            api, direct = history_phase(stack, plain.url, args)
-            print(f"api {api:8.1f} req/s   psycopg {direct:8.1f} req/s   ratio {api / direct:.2f}")
+            print_api_against_psycopg(*history_phase(stack, plain.url, args))
 
         section(f"POST /claims until empty, {args.personas} due, {args.today_ticks} ticks today")
         off, on = [], []
@@ -257,8 +251,7 @@ def main() -> int:
         off_median, on_median = statistics.median(off), statistics.median(on)
         print(f"budget off {off_median:8.1f} personas/s  (rounds {', '.join(f'{x:.0f}' for x in off)})")
         print(f"budget on  {on_median:8.1f} personas/s  (rounds {', '.join(f'{x:.0f}' for x in on)})")
-        ratio = off_median / on_median
-        print(f"time ratio on/off {ratio:.3f}  {verdict(ratio, 1.10)}")
+        print_ratio("time on/off", off_median / on_median, 1.10)
     return 0
 
 

@@ -1,6 +1,7 @@
 -- A tick whose lease another runner took (or that lapsed) stops at step 'lease'.
--- The new set holds every old value, so the check is added NOT VALID (no table scan under
--- the ALTER's lock) and validated after, which reads the table without blocking writes.
+-- The check is added NOT VALID and validated after. Both run in the one transaction yoyo
+-- applies a migration in, so the ALTERs' lock on the table is held through the validating
+-- scan: writes to the ticks wait for it, as they would for a plain ADD CONSTRAINT.
 -- depends: 0013_tick_space_index
 
 ALTER TABLE personas.persona_ticks DROP CONSTRAINT IF EXISTS persona_ticks_step_check;

@@ -1,7 +1,8 @@
 -- The third hardening round, for ticks and the fleet budget:
 --   * a tick the service closes itself (its runner's lease lapsed with no final report)
 --     ends as timeout at step 'abandoned' (added beside 0014's 'lease', a runner's own
---     step for a lease it lost; NOT VALID then validated, as 0014 does);
+--     step for a lease it lost; NOT VALID then validated, as 0014 does, which in one
+--     transaction blocks writes to the ticks for the scan all the same);
 --   * the daily runs rollup's cost is unbounded numeric, so no number of valid reports
 --     (each at most COST_MAX) can overflow it;
 --   * today's spend is a record of what was spent: a persona's deletion no longer takes

@@ -3,8 +3,7 @@ with Claude deciding each tool call, then rates the modules it used.
 
 `act` is a coroutine writing into a `TickOutcome` the caller owns: each action as the
 product answers, each request's usage as the model answers. A caller that cancels it
-(a tick timeout) or sees it fail still has everything done so far. `run_tick` is the
-synchronous form the --once loop uses.
+(a tick timeout) or sees it fail still has everything done so far.
 """
 
 from __future__ import annotations
@@ -235,21 +234,6 @@ class ClaudeDriver:
         self.config = config
         self.today = today or (lambda: datetime.now(UTC).date())
 
-    def new_outcome(self) -> TickOutcome:
-        return TickOutcome(driver=self.name, model=self.config.model)
-
-    def run_tick(
-        self,
-        persona: Persona,
-        session: Session,
-        *,
-        story: Sequence[Mapping[str, Any]] = (),
-        outcome: TickOutcome | None = None,
-    ) -> TickOutcome:
-        outcome = outcome if outcome is not None else self.new_outcome()
-        asyncio.run(self.act(persona, session, outcome, story))
-        return outcome
-
     async def act(
         self,
         persona: Persona,
@@ -257,7 +241,7 @@ class ClaudeDriver:
         outcome: TickOutcome,
         story: Sequence[Mapping[str, Any]] = (),
         deadline: float | None = None,
-    ) -> TickOutcome:
+    ) -> None:
         """The tick, written into `outcome` as it goes; DriverFailed (step driver or
         feedback) when the model or the product fails it. `deadline` (time.monotonic,
         RUNNER_TICK_TIMEOUT_S from now when not given) bounds any wait the model asks for."""
@@ -268,7 +252,6 @@ class ClaudeDriver:
             await self._act(persona, session, outcome, story, deadline)
         except BaseExceptionGroup as group:  # the SDKs' task groups wrap what the body raised
             raise first_runner_error(group) or group from None
-        return outcome
 
     async def _act(
         self, persona: Persona, session: Session, outcome: TickOutcome, story, deadline: float

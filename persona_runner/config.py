@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from apibase.env import Env
 from persona_runner.errors import RunnerConfigError
@@ -22,11 +22,23 @@ DRIVER_NAMES = ("claude", "scripted")
 # The default model and its public list prices (USD per million tokens; cache writes at
 # the 5-minute rate). Another model needs its own RUNNER_PRICE_* to cost right.
 DEFAULT_MODEL = "claude-sonnet-4-5"
-DEFAULT_PRICES = {"input": 3.0, "output": 15.0, "cache_read": 0.30, "cache_write": 3.75}
+DEFAULT_PRICES = Prices(input=3.0, output=15.0, cache_read=0.30, cache_write=3.75)
 
 
-def _price(env: Env, name: str, default: float) -> float:
-    return env.number(name, default, minimum=0, maximum=10_000, unit="USD per million tokens")
+def _prices(env: Env) -> Prices:
+    """RUNNER_PRICE_<KIND>_PER_MTOK for each kind of token, else the default model's price."""
+    return Prices(
+        **{
+            kind.name: env.number(
+                f"RUNNER_PRICE_{kind.name.upper()}_PER_MTOK",
+                getattr(DEFAULT_PRICES, kind.name),
+                minimum=0,
+                maximum=10_000,
+                unit="USD per million tokens",
+            )
+            for kind in fields(Prices)
+        }
+    )
 
 
 def _driver(env: Env) -> str:
@@ -78,19 +90,12 @@ class RunnerConfig:
     model_timeout: float = 120.0
     max_turns: int = 15
     max_tokens_per_tick: int = 150_000
-    price_input: float = DEFAULT_PRICES["input"]
-    price_output: float = DEFAULT_PRICES["output"]
-    price_cache_read: float = DEFAULT_PRICES["cache_read"]
-    price_cache_write: float = DEFAULT_PRICES["cache_write"]
+    prices: Prices = DEFAULT_PRICES
 
     @property
     def timeout(self) -> tuple[float, float]:
         """(connect, read), as `requests` takes it."""
         return (self.connect_timeout, self.read_timeout)
-
-    @property
-    def prices(self) -> Prices:
-        return Prices(self.price_input, self.price_output, self.price_cache_read, self.price_cache_write)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
@@ -132,10 +137,7 @@ class RunnerConfig:
             max_tokens_per_tick=env.whole(
                 "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
-            price_input=_price(env, "RUNNER_PRICE_INPUT_PER_MTOK", DEFAULT_PRICES["input"]),
-            price_output=_price(env, "RUNNER_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES["output"]),
-            price_cache_read=_price(env, "RUNNER_PRICE_CACHE_READ_PER_MTOK", DEFAULT_PRICES["cache_read"]),
-            price_cache_write=_price(env, "RUNNER_PRICE_CACHE_WRITE_PER_MTOK", DEFAULT_PRICES["cache_write"]),
+            prices=_prices(env),
         )
 
 

@@ -18,16 +18,21 @@ Story = Sequence[Mapping[str, Any]]
 
 
 class Driver(Protocol):
+    """What a tick asks of a driver (`Tick.act` awaits it under the tick's guard)."""
+
     name: str
 
-    def run_tick(
-        self, persona: Persona, session: Session, *, story: Story = (), outcome: TickOutcome | None = None
-    ) -> TickOutcome:
-        """Act as `persona` inside `session`; return the tool calls made and the ratings given.
-
-        With `outcome`, the driver writes into it as it goes (and returns it), so the
-        caller keeps what was done even when the driver raises.
-        """
+    async def act(
+        self,
+        persona: Persona,
+        session: Session,
+        outcome: TickOutcome,
+        story: Story = (),
+        deadline: float | None = None,
+    ) -> None:
+        """Act as `persona` inside `session`, writing each tool call and rating into
+        `outcome` as it goes, so the caller keeps what was done when the driver raises or
+        is cancelled. `deadline` (time.monotonic) bounds any wait the driver chooses."""
         ...
 
 
@@ -42,9 +47,14 @@ class ScriptedDriver:
     modules_per_tick = 3
     tools_per_module = ("list", "create")
 
-    def run_tick(
-        self, persona: Persona, session: Session, *, story: Story = (), outcome: TickOutcome | None = None
-    ) -> TickOutcome:
+    async def act(
+        self,
+        persona: Persona,
+        session: Session,
+        outcome: TickOutcome,
+        story: Story = (),
+        deadline: float | None = None,
+    ) -> None:
         modules = top_modules(persona.module_mix, self.modules_per_tick)
         actions = [
             self._call(persona, session, f"{module}.{verb}")
@@ -61,13 +71,9 @@ class ScriptedDriver:
                     error="scripted failure: the search is failed on purpose once per tick",
                 )
             )
-        ratings = [self._rate(persona, m, actions) for m in modules]
-        if outcome is None:
-            return TickOutcome(actions=actions, ratings=ratings)
-        outcome.actions.extend(actions)
-        outcome.ratings.extend(ratings)
         outcome.driver = self.name
-        return outcome
+        outcome.actions.extend(actions)
+        outcome.ratings.extend(self._rate(persona, m, actions) for m in modules)
 
     def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
         tool_input = {"tool": tool, "spaceId": session.space_id, "persona": persona.email}

@@ -249,11 +249,8 @@ class Tick:
         """The driver writes into `outcome`; TickFailed at its step when it fails, or
         whatever `guard` says first (TickTimedOut, LeaseLost)."""
         try:
-            act = getattr(self.driver, "act", None)
-            if act is None:
-                self.driver.run_tick(persona, session, story=story, outcome=outcome)
-            else:
-                asyncio.run(within(act(persona, session, outcome, story, deadline=guard.deadline), guard))
+            acting = self.driver.act(persona, session, outcome, story, deadline=guard.deadline)
+            asyncio.run(within(acting, guard))
             outcome.check()
         except TickFailed:
             raise

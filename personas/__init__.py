@@ -34,6 +34,7 @@ def create_app(config: Config | None = None, *, check_schema: bool = True) -> Fl
     app.register_blueprint(ops.bp)
     app.register_blueprint(internal.bp)
     app.register_blueprint(admin.bp)
+    app.after_request(admin.private_answer)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(openapi.bp)
     register_error_handlers(app)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from psycopg.types.json import Jsonb
 
 from personas import insights, releases, transcripts, webhooks
 from personas.auth import check_admin, gate
 from personas.db import get_db
-from personas.errors import Conflict, NotFound, UpstreamError, ValidationFailed
+from personas.errors import Conflict, NotFound, Unavailable, UpstreamError, ValidationFailed
 from personas.mana_auth import get_mana_auth
 from personas.openapi import operation
 from personas.paging import PageKey
@@ -27,18 +27,21 @@ RECENT_TICKS = 20
 # A pair's view: the shared spaces shown, and each partner's newest ticks in each.
 SHARED_SPACES = 10
 SPACE_TICKS = 10
+# A delete's claim on its persona outlives the time it may spend on mana-auth by this much.
+DELETE_CLAIM_MARGIN = 5.0
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 gate(bp, check_admin, "adminJwt")
 
 
-@bp.after_request
 def private_answer(response: Response) -> Response:
-    """Admin answers hold operators' data: never cached, never sniffed into another type
-    (insights, nested here, included)."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    """Admin answers hold operators' data: never cached, never sniffed into another type.
+    Registered on the app, keyed on the path: a blueprint's own hook misses the paths
+    under it that match no route (404, 405)."""
+    if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -105,10 +108,6 @@ def upsert() -> Response:
     # Stamping is idempotent, so a re-run after any failure above or below repairs the persona.
     get_mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
-    # An existing user keeps the password it was registered with: say whether the one the
-    # caller derived (the runner derives the same) still logs in, rather than a plain 200
-    # for a persona whose every tick would fail at login.
-    login_ok = get_mana_auth().login_works(email, body.password)
     with get_db().connection() as conn:
         row = queries.admin.upsert_persona(
             conn,
@@ -120,7 +119,25 @@ def upsert() -> Response:
             module_mix=Jsonb(body.moduleMix),
             tick_cadence=body.tickCadence,
         )
-    return jsonify(ok=True, userId=user_id, email=email, created=row["created"], loginOk=login_ok)
+    return jsonify(
+        ok=True,
+        userId=user_id,
+        email=email,
+        created=row["created"],
+        loginOk=login_check(email, body.password),
+    )
+
+
+def login_check(email: str, password: str) -> bool | None:
+    """Whether the persona logs in with this password, asked once it is stored: an existing
+    user keeps the password it was registered with, so after a seed-secret rotation this
+    says so rather than a plain 200 for a persona whose every tick would fail at login.
+    None when mana-auth could not tell (a 429, 5xx, timeout): the persona is stored anyway,
+    and a login problem is not the upsert's failure."""
+    try:
+        return get_mana_auth().login_works(email, password)
+    except (UpstreamError, Unavailable):
+        return None
 
 
 LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["createdAt"], row["userId"]))
@@ -191,16 +208,25 @@ def tick_detail(id: str, tickId: str) -> Response:
 @bp.delete("/<persona:id>")
 @operation("Hard-delete a persona here and in mana-auth.", ok=Deleted, errors=(401, 403, 404, 502, 504))
 def delete(id: str) -> Response:
-    # One transaction holding the persona's row: concurrent deletes of one persona take
-    # turns, and the ones after the first find no row (404), as a retry would.
-    with get_db().connection() as conn, conn.transaction():
-        if queries.admin.lock_persona_for_delete(conn, persona_id=id) is None:
-            # No persona row, no call to mana-auth: this route can never delete a human.
-            raise NotFound("No persona with that id.")
-        # mana-auth first: if it fails, our rows stay (rolled back) and a retry finishes
-        # the job; the other order could leave a mana-auth user nothing here points to.
+    # Three short steps, nothing held between them: concurrent deletes of one persona are
+    # decided by the claim (one goes on, the rest 404, as a retry after it would), and none
+    # ties up a pooled connection or the persona's row while mana-auth answers.
+    seconds = current_app.config["PERSONAS"].upstream_request_deadline + DELETE_CLAIM_MARGIN
+    with get_db().connection() as conn:
+        claimed = queries.admin.claim_delete(conn, persona_id=id, seconds=seconds)
+    if claimed is None:
+        # No persona row, no call to mana-auth: this route can never delete a human.
+        raise NotFound("No persona with that id.")
+    # mana-auth first: if it fails, our rows stay and a retry finishes the job; the other
+    # order could leave a mana-auth user nothing here points to.
+    try:
         get_mana_auth().delete_user(id, g.admin_token)
-        queries.admin.delete_persona_rows(conn, persona_id=id)
+    except Exception:
+        with get_db().connection() as conn:
+            queries.admin.release_delete(conn, persona_id=id, claimed_until=claimed)
+        raise
+    with get_db().connection() as conn:
+        queries.admin.delete_persona_rows(conn, persona_id=id, claimed_until=claimed)
     return jsonify(ok=True, deleted=id)
 
 

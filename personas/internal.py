@@ -80,6 +80,7 @@ def claim() -> Response:
         if budgeted:
             queries.internal.lock_fleet_budget(conn)
         queries.internal.sweep_expired_leases(conn)
+        queries.internal.close_stale_ticks(conn)
         clock = queries.internal.claim_lease(
             conn,
             lease_seconds=body.leaseSeconds,
@@ -94,18 +95,20 @@ def claim() -> Response:
             budget_usd=budget if budgeted else None,
             tick_cost=clock["tick_cost"] if budgeted else None,
         )
+        reserved = queries.internal.budget_reserved(conn) if budget is not None else None
     answer = {"personas": rows, "leaseUntil": clock["lease_until"], "serverTime": clock["server_time"]}
     if budget is not None:
-        answer["budget"] = budget_answer(budget, clock, len(rows) if budgeted else 0)
+        answer["budget"] = budget_answer(budget, clock, reserved)
     return jsonify(answer)
 
 
-def budget_answer(budget: float, clock: dict, leased: int) -> dict:
-    """Where the budget stands after this claim: its own reservations included."""
+def budget_answer(budget: float, clock: dict, reserved: float) -> dict:
+    """Where the budget stands after this claim: its own reservations included (the
+    database's figure, read after the claim)."""
     return {
         "limitUsd": budget,
         "spentUsd": clock["budget_spent_usd"],
-        "reservedUsd": clock["budget_reserved_usd"] + leased * float(clock["tick_cost"]),
+        "reservedUsd": reserved,
         "resetsAt": clock["budget_resets_at"],
     }
 

@@ -60,6 +60,13 @@ class ManaAuth:
         if admin_jwt:
             headers["Authorization"] = f"Bearer {admin_jwt}"
         deadline = self.deadline()
+        if deadline - time.monotonic() < MIN_CALL_SECONDS:
+            # This request's own earlier calls used its time up: a timeout of this step,
+            # not a mana-auth busy with other calls.
+            UPSTREAM_CALLS.labels(step, "timeout").inc()
+            raise UpstreamError(
+                step, f"No time was left for the {step} call within this request's deadline.", timeout=True
+            )
         if not self.in_flight.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self._shed(step)
         try:

@@ -111,12 +111,13 @@ def delete_in_batches(
     return removed
 
 
-def close_abandoned_ticks(conn: psycopg.Connection, config: Config) -> int:
-    """End the lapsed leases, closing their runners' running ticks as abandoned, as the
-    next claim would: a fleet that stopped claiming still gets its ticks closed."""
+def close_abandoned_ticks(conn: psycopg.Connection, config: Config) -> tuple[int, int]:
+    """End the lapsed leases, closing their runners' running ticks as abandoned, and close
+    the stale running ticks, as the next claim would: a fleet that stopped claiming still
+    gets its ticks closed. (leases ended, stale ticks closed)"""
     with conn.transaction():
         apply_transaction_settings(conn, config)
-        return queries.internal.sweep_expired_leases(conn)
+        return queries.internal.sweep_expired_leases(conn), queries.internal.close_stale_ticks(conn)
 
 
 def prune_one(
@@ -142,10 +143,10 @@ def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
         if args.dry_run:
             print(f"prune: dry run: {'; '.join(parts)}", file=out)
             return
-        leases = close_abandoned_ticks(conn, config)
+        leases, stale = close_abandoned_ticks(conn, config)
     print(
         f"prune: {'; '.join(parts)}; ended {leases} lapsed leases"
-        " (their runners' running ticks closed as abandoned)",
+        f" (their runners' running ticks closed as abandoned); closed {stale} stale running ticks",
         file=out,
     )
 

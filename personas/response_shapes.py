@@ -186,8 +186,9 @@ class Upserted(ResponseModel):
     userId: str
     email: str
     created: bool
-    # Whether the password in the body logs in (false: the user was registered with another).
-    loginOk: bool
+    # Whether the password in the body logs in (false: the user was registered with another;
+    # null: mana-auth could not tell).
+    loginOk: bool | None
 
 
 class PersonaSummary(PersonaFields):

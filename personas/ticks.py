@@ -75,7 +75,12 @@ def report_tick(id: str, tickId: str) -> Response:
             queries.internal.finish_tick(conn, **params)
             # The end of a run is the persona's activity, failed or not: it is next due at
             # its cadence, and a pending run-now is answered (no retry loop on failure).
-            queries.internal.mark_tick_reported(conn, persona_id=id)
+            queries.internal.mark_tick_reported(conn, persona_id=id, runner_id=report.runnerId)
+        elif stored["provisional"]:
+            # Closed as abandoned while its runner was still at it: the real end replaces
+            # it, so the cost it reports is spent today. The closing marked the activity
+            # and ended the reservation already.
+            queries.internal.finish_tick(conn, **params)
         elif stored["state"] != report.state or not stored["unchanged"]:
             raise Conflict(
                 f"This tick already finished as {stored['state']}; a finished tick never changes.",

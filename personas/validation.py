@@ -43,7 +43,6 @@ from apibase.module_mix import WEIGHT_MAX, check_module_mix, check_weight
 from personas import jsonio, limits
 from personas.errors import RequestRefused, ValidationFailed
 from personas.paging import CURSOR_MAX, PAGE_LIMIT_MAX, PageKey, decode_cursor
-from personas.response_shapes import TickStep
 
 CLAIM_LIMIT_MAX = 500
 
@@ -148,13 +147,18 @@ class ProductInfo(RequestModel):
     version: text(NAME_MAX, 1)
 
 
+# The steps a runner reports a tick stopped at; `abandoned` is the service's own (a tick
+# it closed when the lease lapsed unreported), never a runner's.
+ReportedStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease"]
+
+
 class TickReport(RequestModel):
     """The body of PUT /<id>/ticks/<tickId>: a tick's start, or its end."""
 
     runnerId: text(ID_MAX, 1)
     state: Literal["running", "ok", "failed", "timeout"]
     # Checked even when absent: a failure must name its step.
-    step: TickStep | None = Field(default=None, validate_default=True)
+    step: ReportedStep | None = Field(default=None, validate_default=True)
     error: text(TICK_ERROR_MAX) | None = None
     driver: text(DRIVER_MAX) | None = None
     model: text(NAME_MAX) | None = None

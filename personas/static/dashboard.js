@@ -84,10 +84,24 @@
 
   // --- the token ------------------------------------------------------------------------
 
+  // A fragment is typed or pasted by hand: a malformed escape (`%E0`) reads as nothing
+  // rather than throwing before the page is drawn.
+  function decodedOrNull(text) {
+    try {
+      return decodeURIComponent(text);
+    } catch (error) {
+      if (error instanceof URIError) return null;
+      throw error;
+    }
+  }
+
   // `#token=<jwt>&tick=<personaId>/<tickId>` opens that tick's view once the page loads.
   function tickFromFragment() {
     const match = /(?:^#|&)tick=([^&/]+)\/([^&]+)/.exec(window.location.hash);
-    return match ? { personaId: decodeURIComponent(match[1]), tickId: decodeURIComponent(match[2]) } : null;
+    if (!match) return null;
+    const personaId = decodedOrNull(match[1]);
+    const tickId = decodedOrNull(match[2]);
+    return personaId === null || tickId === null ? null : { personaId, tickId };
   }
 
   function tokenFromFragment() {
@@ -95,7 +109,7 @@
     if (!match) return null;
     // The fragment never reaches the server; take it out of the address bar and history too.
     history.replaceState(null, "", window.location.pathname + window.location.search);
-    return decodeURIComponent(match[1]).trim() || null;
+    return (decodedOrNull(match[1]) || "").trim() || null;
   }
 
   function storedToken() {

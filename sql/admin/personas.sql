@@ -15,10 +15,22 @@ RETURNING user_id, (xmax = 0) AS created;
 -- name: persona_by_email^
 SELECT user_id FROM personas.personas WHERE lower(email) = lower(:email);
 
--- name: lock_persona_for_delete$
--- The persona's row, locked until its deletion commits (or rolls back): a second delete
--- of the same persona waits here, then finds no row. No row: no persona.
-SELECT user_id FROM personas.personas WHERE user_id = :persona_id FOR UPDATE;
+-- name: claim_delete$
+-- A delete takes the persona for :seconds (the time it may spend on mana-auth), in a
+-- statement of its own: no lock or connection is held while mana-auth answers. A second
+-- delete meanwhile finds it taken, as a retry after the first would find no row. No row:
+-- no persona, or one being deleted. A claim that outlived its deadline (a crash between
+-- the steps) can be taken again.
+UPDATE personas.personas
+   SET deleting_until = now() + :seconds::float8 * interval '1 second'
+ WHERE user_id = :persona_id AND (deleting_until IS NULL OR deleting_until <= now())
+RETURNING deleting_until;
+
+-- name: release_delete!
+-- mana-auth refused the delete: the persona is whole and deletable again (a retry
+-- finishes the job), unless another delete has taken it since.
+UPDATE personas.personas SET deleting_until = NULL
+ WHERE user_id = :persona_id AND deleting_until = :claimed_until;
 
 -- name: list_personas
 -- Newest first, each with its number of actions in the rolling last 7 x 24 hours.
@@ -112,8 +124,9 @@ SELECT module,
 -- name: delete_persona_rows!
 -- The persona and, by the foreign keys' ON DELETE CASCADE, everything recorded about it.
 -- The cascade looks at the tables after the persona's row lock is taken, so a batch that
--- was being written meanwhile (it locks that row first) is removed with the rest.
-DELETE FROM personas.personas WHERE user_id = :persona_id;
+-- was being written meanwhile (it locks that row first) is removed with the rest. Only the
+-- delete that claimed the persona (claim_delete) removes it.
+DELETE FROM personas.personas WHERE user_id = :persona_id AND deleting_until = :claimed_until;
 
 -- name: shared_spaces
 -- The shared spaces the persona ticked in (spaces another persona ticked in too, the rule

@@ -1,12 +1,13 @@
 -- The fleet budget's measure: today's spend, the cost of the ticks started this UTC day.
--- Read from the fleet_spend rollup the ticks keep by trigger (migration 0012), so a claim
--- sums a few rows, not every tick of the day. Claims decide the budget with it (and say
--- where it stands); insights report it.
+-- Read from today's row of the daily runs rollup the ticks keep by trigger (spent_usd,
+-- migration 0018: kept when a persona's ticks are deleted), so a claim reads one row, not
+-- every tick of the day. Claims decide the budget with it (and say where it stands);
+-- insights report it.
 CREATE OR REPLACE FUNCTION personas.fleet_spent_today()
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum(cost_usd), 0)
-      FROM personas.fleet_spend
+    SELECT coalesce(sum(spent_usd), 0)
+      FROM personas.tick_runs_daily
      WHERE day = (now() AT TIME ZONE 'UTC')::date
 $$;
 
@@ -29,26 +30,27 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- The expected cost of one tick: the mean cost of the fleet's 50 newest finished ticks
--- (abandoned ones left out: their cost is unknown), or :estimate before there are any.
+-- that cost something (a tick that failed at login or ran the scripted driver costs $0,
+-- which says nothing about the next one; an abandoned tick's cost is unknown), or
+-- :estimate (always > 0, config.py) before there are any.
 CREATE OR REPLACE FUNCTION personas.expected_tick_cost(estimate numeric)
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(avg(cost_usd), estimate)
       FROM (SELECT cost_usd
               FROM personas.persona_ticks
-             WHERE finished_at IS NOT NULL AND step IS DISTINCT FROM 'abandoned'
+             WHERE finished_at IS NOT NULL AND cost_usd > 0 AND step IS DISTINCT FROM 'abandoned'
              ORDER BY finished_at DESC
              LIMIT 50) newest
 $$;
 
 -- How many more ticks the budget covers: while spend and reservations are below it, as
--- many as it takes to reach it, so the day ends at most one tick's cost over. Free ticks
--- (an expected cost of 0) are not limited by it.
+-- many as it takes to reach it, so the day ends at most one tick's cost over. A tick cost
+-- that is not above 0 covers nothing: reserving $0 a persona would lift the budget.
 CREATE OR REPLACE FUNCTION personas.budget_room(budget numeric, tick_cost numeric)
 RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN budget - used <= 0 THEN 0
-                WHEN tick_cost <= 0 THEN 9223372036854775807
+    SELECT CASE WHEN budget - used <= 0 OR NOT coalesce(tick_cost > 0, false) THEN 0
                 ELSE least(ceil((budget - used) / tick_cost), 9223372036854775807)::bigint END
       FROM (SELECT personas.fleet_spent_today() + personas.fleet_reserved_usd() AS used) u
 $$;

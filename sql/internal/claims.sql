@@ -29,6 +29,7 @@ WITH lapsed AS (
 )
 UPDATE personas.personas p
    SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL,
+       reserved_by = NULL,
        last_active_at = CASE WHEN p.user_id IN (SELECT persona_id FROM abandoned)
                              THEN now() ELSE p.last_active_at END,
        run_requested_at = CASE WHEN p.user_id IN (SELECT persona_id FROM abandoned)
@@ -36,11 +37,37 @@ UPDATE personas.personas p
   FROM lapsed
  WHERE p.user_id = lapsed.user_id;
 
+-- name: close_stale_ticks!
+-- Ticks still running with no live lease of their runner's to lapse (ratings end the lease
+-- before the final report, and a runner that crashed between the two, or one that ticks
+-- from /due without a lease, leaves nothing for the sweep above): closed as timeout at
+-- step 'abandoned' once they started over an hour ago, longer than any tick runs. As
+-- there, the closing is provisional: the runner's own late report replaces it. Ticks a
+-- report is writing right now are skipped, not waited for. Claims and prune run it.
+WITH stale AS (
+    SELECT t.persona_id, t.tick_id
+      FROM personas.persona_ticks t
+     WHERE t.state = 'running'
+       AND t.started_at < now() - interval '1 hour'
+       AND NOT EXISTS (SELECT 1
+                         FROM personas.personas p
+                        WHERE p.user_id = t.persona_id AND p.lease_runner = t.runner_id
+                          AND p.lease_until > now())
+       FOR UPDATE OF t SKIP LOCKED
+)
+UPDATE personas.persona_ticks t
+   SET state = 'timeout',
+       step = 'abandoned',
+       error = 'The tick was still running an hour after it started, with no live lease of its runner.',
+       finished_at = now()
+  FROM stale s
+ WHERE t.persona_id = s.persona_id AND t.tick_id = s.tick_id;
+
 -- name: claim_lease^
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
 -- moment claim_personas judges by and leases from): the server time, the lease's end,
 -- and with a fleet budget (:budget_usd, null: none) where today's spend stands: the cost
--- of the ticks started this UTC day, from the fleet_spend rollup the ticks keep, what the
+-- of the ticks started this UTC day, from the daily runs rollup the ticks keep, what the
 -- claims in flight have reserved, and the expected cost of a tick that this claim
 -- reserves per persona (:estimate before any tick has finished).
 SELECT now() AS server_time,
@@ -48,8 +75,6 @@ SELECT now() AS server_time,
        personas.budget_resets_at() AS budget_resets_at,
        CASE WHEN :budget_usd::numeric IS NOT NULL
             THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd,
-       CASE WHEN :budget_usd::numeric IS NOT NULL
-            THEN personas.fleet_reserved_usd()::float8 END AS budget_reserved_usd,
        CASE WHEN :budget_usd::numeric IS NOT NULL
             THEN personas.expected_tick_cost(:estimate::numeric) END AS tick_cost;
 
@@ -65,7 +90,9 @@ SELECT now() AS server_time,
 -- leases no more personas than the room left (today's spend and the reservations in
 -- flight against the budget, at :tick_cost each, claim_lease's) covers, and reserves
 -- :tick_cost for each persona it leases (only read when a budget is set; the claims of a
--- budget take turns, lock_fleet_budget).
+-- budget take turns, lock_fleet_budget), for this runner: only its final report ends the
+-- reservation. A persona whose previous tick is not reported yet (its runner ended the
+-- lease with its ratings) keeps that reservation too, added to this one.
 WITH due AS (
     SELECT p.user_id
       FROM personas.personas p
@@ -80,8 +107,10 @@ WITH due AS (
     UPDATE personas.personas p
        SET lease_runner = :runner_id,
            lease_until = :lease_until::timestamptz,
-           reserved_usd = :tick_cost::numeric,
-           reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END
+           reserved_usd = :tick_cost::numeric
+                          + CASE WHEN p.reserved_until > now() THEN p.reserved_usd ELSE 0 END,
+           reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END,
+           reserved_by = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :runner_id END
       FROM due
      WHERE p.user_id = due.user_id
  RETURNING p AS persona
@@ -90,6 +119,11 @@ SELECT d.*
   FROM leased l
  CROSS JOIN LATERAL personas.due_persona(l.persona) d
  ORDER BY d."lastActiveAt" NULLS FIRST, d."userId";
+
+-- name: budget_reserved$
+-- What the claims in flight have reserved, read after claim_personas in its transaction:
+-- the database's own figure, this claim's reservations included.
+SELECT personas.fleet_reserved_usd()::float8;
 
 -- name: release_claim^
 -- End a runner's own live lease early. The persona row is locked first, so the answer
@@ -103,7 +137,8 @@ WITH target AS (
        FOR UPDATE
 ), released AS (
     UPDATE personas.personas p
-       SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL
+       SET lease_runner = NULL, lease_until = NULL, reserved_usd = NULL, reserved_until = NULL,
+           reserved_by = NULL
       FROM target t
      WHERE p.user_id = t.user_id AND t.live AND t.lease_runner = :runner_id
  RETURNING p.user_id

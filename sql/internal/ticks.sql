@@ -9,6 +9,8 @@ SELECT user_id FROM personas.personas WHERE user_id = :persona_id FOR NO KEY UPD
 -- step and error as given; what it leaves out counts as unchanged). The cost is compared
 -- as the column stores it, rounded to its scale. No row: never reported.
 SELECT state,
+       -- The service closed it (abandoned) and this is its own runner's report after all.
+       step = 'abandoned' AND runner_id = :runner_id AS provisional,
        runner_id = :runner_id
        AND step IS NOT DISTINCT FROM :step::text
        AND error IS NOT DISTINCT FROM :error::text
@@ -40,8 +42,9 @@ VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id
 -- name: finish_tick!
 -- The tick's end: created finished if it was never reported running, else its running
 -- row finished. What the report leaves out keeps what the start said. Only a running
--- tick is written: a finished one never changes (the view has checked the state under
--- the persona's lock).
+-- tick is written, or one the service closed as abandoned that its own runner reports
+-- after all (the rollups' triggers move its cost into the day); any other finished one
+-- never changes (the view has checked the state under the persona's lock).
 INSERT INTO personas.persona_ticks AS t
        (persona_id, tick_id, runner_id, state, step, error, driver, model, space_id, trace_id,
         product_name, product_version, finished_at, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
@@ -66,7 +69,7 @@ VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :mode
        cache_read_tokens = coalesce(:cache_read_tokens::bigint, t.cache_read_tokens),
        cache_write_tokens = coalesce(:cache_write_tokens::bigint, t.cache_write_tokens),
        cost_usd = coalesce(:cost_usd::numeric, t.cost_usd)
- WHERE t.state = 'running';
+ WHERE t.state = 'running' OR (t.step = 'abandoned' AND t.runner_id = EXCLUDED.runner_id);
 
 -- name: tick_answer^
 -- The tick as the runner (and the admin tick view) reads it back (sql/functions/shapes.sql).
@@ -74,10 +77,13 @@ SELECT * FROM personas.tick_answer(:persona_id, :tick_id);
 
 -- name: mark_tick_reported!
 -- A tick's final report: the persona's activity (as mark_active), and the budget
--- reservation its claim made ends, the tick's own cost now recorded in its place.
+-- reservation its runner's claim made ends, the tick's own cost now recorded in its place.
+-- A reservation made for another runner (which claimed the persona after this one lost
+-- its lease) is that runner's tick's, and stays.
 UPDATE personas.personas
    SET last_active_at = now(),
        run_requested_at = NULL,
-       reserved_usd = NULL,
-       reserved_until = NULL
+       reserved_usd = CASE WHEN reserved_by = :runner_id THEN NULL ELSE reserved_usd END,
+       reserved_until = CASE WHEN reserved_by = :runner_id THEN NULL ELSE reserved_until END,
+       reserved_by = CASE WHEN reserved_by = :runner_id THEN NULL ELSE reserved_by END
  WHERE user_id = :persona_id;

@@ -19,6 +19,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.conftest import ARTIFACTS
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_action, add_persona, add_rating, add_tick, add_transcript
+from tests.support.transcripts import EVENTS as SAM_4_EVENTS
+from tests.support.transcripts import TRACE
 from tests.support.weeks import week
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -320,32 +322,6 @@ def test_an_empty_database_says_how_to_seed(browser, live_api, devauth, db):
 
 # --- the tick view -----------------------------------------------------------------------
 
-TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-SAM_4_EVENTS = [
-    {"kind": "model", "text": "First I list my todos, then I book the dentist."},
-    {
-        "kind": "call",
-        "tool": "todo.list",
-        "arguments": {"limit": 20},
-        "result": "ok",
-        "output": '{"items": [{"id": "t-1", "title": "Essay"}]}',
-        "latencyMs": 84,
-    },
-    {
-        "kind": "call",
-        "tool": "calendar.create",
-        "arguments": {"title": "Dentist", "fields": {"at": "09:00"}},
-        "result": "error",
-        "output": "409 conflict: slot taken",
-        "latencyMs": 211,
-    },
-    {
-        "kind": "ratings",
-        "ratings": [{"module": "calendar", "rating": 2, "notes": "It never said which slot clashed."}],
-    },
-    {"kind": "error", "step": "actions", "message": "POST actions: 503 Service Unavailable"},
-]
-
 
 @pytest.fixture
 def sam_4(db, fleet) -> None:
@@ -418,6 +394,12 @@ def test_the_tick_view_opens_from_its_fragment(browser, live_api, devauth, sam_4
     open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}&tick=sam/sam-4")
     assert_sam_4_shown(browser)
     assert "token=" not in browser.current_url
+
+
+def test_a_malformed_tick_fragment_still_shows_the_dashboard(browser, live_api, devauth, sam_4):
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}&tick=%E0/sam-4")
+    assert wait_for(browser, "#personas-table tbody tr[data-user-id='sam']")
+    assert not browser.find_element(By.ID, "tick-view").is_displayed()
 
 
 def test_a_tick_without_a_transcript_shows_its_audited_calls(browser, live_api, devauth, db, fleet):

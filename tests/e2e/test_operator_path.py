@@ -25,6 +25,7 @@ from tests.e2e.proxy import LOSE_ANSWER, REFUSE, FaultyProxy
 from tests.service.factories import persona_ids
 from tests.support.auth import bearer
 from tests.support.commands import assert_no_traceback
+from tests.support.drivers import drive
 from tests.support.standin import forget_stand_in_users
 
 ADMIN = "/api/v1/personas/admin"
@@ -70,7 +71,7 @@ def scripted_tick(persona: CatalogPersona, user_id: str) -> TickOutcome:
         system_prompt=persona.systemPrompt,
         module_mix=dict(persona.moduleMix),
     )
-    return ScriptedDriver().run_tick(runner_persona, Session("tick", user_id, "space", token="-"))
+    return drive(ScriptedDriver(), runner_persona, Session("tick", user_id, "space", token="-"))
 
 
 # --- seed ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import requests
 from persona_runner.claude import ClaudeDriver
 from persona_runner.tick import TickResult
 from tests.runner.test_claude_driver import TIMEOUT, config, new_persona  # noqa: F401 - config is a fixture
+from tests.support.drivers import drive
 
 
 def deploy(url: str, version: str) -> None:
@@ -18,7 +19,7 @@ def test_the_tick_reports_the_version_the_product_answered_at_the_handshake(conf
     persona, session = new_persona(config)
     deploy(config.mcp_url, "3.1.0")
     try:
-        outcome = ClaudeDriver(config).run_tick(persona, session)
+        outcome = drive(ClaudeDriver(config), persona, session)
     finally:
         deploy(config.mcp_url, "dev")
     assert outcome.product == {"name": "devmcp", "version": "3.1.0"}

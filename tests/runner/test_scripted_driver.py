@@ -13,6 +13,7 @@ import pytest
 
 from persona_runner.drivers import ScriptedDriver, top_modules
 from persona_runner.models import Persona, Session
+from tests.support.drivers import drive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,14 +36,14 @@ def session(tick_id: str = "tick-20250101T000000Z-aaaaaaaa") -> Session:
 
 
 def test_same_persona_and_session_give_the_same_tick():
-    first = ScriptedDriver().run_tick(persona(), session())
-    second = ScriptedDriver().run_tick(persona(), session())
+    first = drive(ScriptedDriver(), persona(), session())
+    second = drive(ScriptedDriver(), persona(), session())
     assert first == second
 
 
 def test_the_tick_does_not_depend_on_the_tick_id():
-    assert ScriptedDriver().run_tick(persona(), session("tick-a")) == ScriptedDriver().run_tick(
-        persona(), session("tick-b")
+    assert drive(ScriptedDriver(), persona(), session("tick-a")) == drive(
+        ScriptedDriver(), persona(), session("tick-b")
     )
 
 
@@ -52,7 +53,8 @@ def test_the_tick_is_the_same_in_another_process():
         "import json, dataclasses\n"
         "from persona_runner.drivers import ScriptedDriver\n"
         "from tests.runner.test_scripted_driver import persona, session\n"
-        "print(json.dumps(dataclasses.asdict(ScriptedDriver().run_tick(persona(), session()))))\n"
+        "from tests.support.drivers import drive\n"
+        "print(json.dumps(dataclasses.asdict(drive(ScriptedDriver(), persona(), session()))))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -64,12 +66,12 @@ def test_the_tick_is_the_same_in_another_process():
         check=True,
     )
     assert json.loads(done.stdout) == json.loads(
-        json.dumps(asdict(ScriptedDriver().run_tick(persona(), session())))
+        json.dumps(asdict(drive(ScriptedDriver(), persona(), session())))
     )
 
 
 def test_it_uses_the_three_heaviest_modules():
-    outcome = ScriptedDriver().run_tick(persona(), session())
+    outcome = drive(ScriptedDriver(), persona(), session())
     assert [r.module for r in outcome.ratings] == ["calendar", "chat", "todo"]
     assert {a.tool_name.split(".")[0] for a in outcome.actions} == {"calendar", "chat", "todo"}
 
@@ -80,7 +82,7 @@ def test_ties_and_zero_weights_are_settled_by_name_and_left_out():
 
 
 def test_exactly_one_action_fails_on_purpose_and_its_module_is_rated_low_with_the_reason():
-    outcome = ScriptedDriver().run_tick(persona(), session())
+    outcome = drive(ScriptedDriver(), persona(), session())
     failed = [a for a in outcome.actions if a.result == "error"]
     assert len(failed) == 1 and failed[0].error_message
     rating = next(r for r in outcome.ratings if failed[0].tool_name.startswith(r.module + "."))
@@ -88,7 +90,7 @@ def test_exactly_one_action_fails_on_purpose_and_its_module_is_rated_low_with_th
 
 
 def test_every_used_module_gets_one_rating_from_1_to_5_with_a_note():
-    outcome = ScriptedDriver().run_tick(persona(), session())
+    outcome = drive(ScriptedDriver(), persona(), session())
     modules = [r.module for r in outcome.ratings]
     assert len(modules) == len(set(modules))
     for rating in outcome.ratings:
@@ -97,14 +99,14 @@ def test_every_used_module_gets_one_rating_from_1_to_5_with_a_note():
 
 
 def test_latencies_are_plausible_and_differ_between_personas():
-    kate = ScriptedDriver().run_tick(persona(), session())
-    noah = ScriptedDriver().run_tick(persona("noah.hoffmann@mana.test"), session())
+    kate = drive(ScriptedDriver(), persona(), session())
+    noah = drive(ScriptedDriver(), persona("noah.hoffmann@mana.test"), session())
     assert all(40 <= a.latency_ms < 500 for a in kate.actions + noah.actions)
     assert [a.latency_ms for a in kate.actions] != [a.latency_ms for a in noah.actions]
 
 
 def test_the_tick_is_what_the_internal_routes_accept():
-    outcome = ScriptedDriver().run_tick(persona(), session())
+    outcome = drive(ScriptedDriver(), persona(), session())
     outcome.check()
     rows = [a.to_json("tick-1") for a in outcome.actions]
     assert all(
@@ -115,5 +117,5 @@ def test_the_tick_is_what_the_internal_routes_accept():
 
 @pytest.mark.parametrize("mix", [{}, {"todo": 0.0}])
 def test_a_persona_without_weighted_modules_does_nothing_rather_than_fail(mix):
-    outcome = ScriptedDriver().run_tick(persona(mix=mix), session())
+    outcome = drive(ScriptedDriver(), persona(mix=mix), session())
     assert outcome.actions == [] and outcome.ratings == []

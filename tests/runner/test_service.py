@@ -59,6 +59,15 @@ def runner(stack, name: str, **env: str) -> Process:
     return start_runner(name, stack["api"], stack["auth"], stack["mcp"], stack["llm"], **env)
 
 
+def stalled_runner(stack, admin_token, name: str, delay_ms: int, **env: str) -> tuple:
+    """Persona `name`, then its runner `runner-<name>` with every model call stalling
+    `delay_ms` first: (the persona, when the runner started, the runner)."""
+    persona = add_persona(stack["api"], admin_token, name)
+    fault(stack["llm"], delayMs=delay_ms, times=50)
+    since = now_iso()
+    return persona, since, runner(stack, f"runner-{name}", **env)
+
+
 def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, admin_token):
     db, api, devauth, devmcp = stack["db"], stack["api"], stack["auth"], stack["mcp"]
     kate, walter = add_persona(api, admin_token, "kate"), add_persona(api, admin_token, "walter")
@@ -141,11 +150,8 @@ def test_model_overloaded_then_recovering_the_tick_succeeds_and_tokens_count_onc
 
 
 def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(stack, admin_token):
-    db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
-    slow = add_persona(api, admin_token, "slow")
-    fault(stack["llm"], delayMs=1500, times=50)
-    since = now_iso()
-    service = runner(stack, "runner-stall", RUNNER_TICK_TIMEOUT_S="4")
+    db, devmcp = stack["db"], stack["mcp"]
+    slow, since, service = stalled_runner(stack, admin_token, "slow", 1500, RUNNER_TICK_TIMEOUT_S="4")
     try:
         wait_for("the tick to end", lambda: finished(db, [slow]))
         # The runner reports the end, then releases: a few seconds, never the lease's 600 s.
@@ -365,10 +371,7 @@ def test_a_rate_limit_asking_to_wait_an_hour_fails_the_tick_within_seconds_at_dr
 
 def test_a_lease_taken_by_another_runner_stops_the_tick_at_step_lease(stack, admin_token):
     db, api, devmcp = stack["db"], stack["api"], stack["mcp"]
-    persona = add_persona(api, admin_token, "robbed")
-    fault(stack["llm"], delayMs=1000, times=50)
-    since = now_iso()
-    service = runner(stack, "runner-robbed", RUNNER_LEASE_S="5")
+    persona, since, service = stalled_runner(stack, admin_token, "robbed", 1000, RUNNER_LEASE_S="5")
     try:
         wait_for("the tick to run", lambda: running(db, [persona]))
         wait_for("a first action", lambda: served_calls(devmcp, since, [persona]), timeout=20)

@@ -14,7 +14,7 @@ import pytest
 
 from personas.queries import queries
 from tests.service.factories import PERSONA_CHILD_TABLES, UNPAGED, add_persona, copy_rows, orphan_counts
-from tests.support.commands import run_module
+from tests.support.retention import prune
 
 PERSONAS = ["a", "b", "c", "d"]
 BACKFILLED = {"tick_id": "backfill", "tool_name": "tool", "result": "ok"}
@@ -100,15 +100,12 @@ def test_actions_posted_through_the_api_are_counted(client, db, internal_headers
 
 
 def test_prune_keeps_the_figures_right(db, database_url, personas_with_history):
-    args = ("--days", "10", "--batch-size", "100")
-    run = run_module("personas.prune", *args, env={"DATABASE_URL": database_url}, timeout=120)
+    run = prune(database_url, "--days", "10", "--batch-size", "100")
     assert run.returncode == 0, run.stderr
-    assert (
-        db.execute(
-            "SELECT count(*) FROM personas.persona_actions WHERE created_at < now() - interval '10 days'"
-        ).fetchone()[0]
-        == 0
+    old_actions = (
+        "SELECT count(*) FROM personas.persona_actions WHERE created_at < now() - interval '10 days'"
     )
+    assert db.execute(old_actions).fetchone() == (0,)
     for at in instants(datetime.now(UTC)):
         assert listed(db, at) == counted(db, at), at
 

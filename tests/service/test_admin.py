@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +15,7 @@ import requests
 from psycopg.types.json import Jsonb
 
 from personas.queries import queries
-from tests.conftest import SERVICE_KEY, running_app
+from tests.conftest import SERVICE_KEY, running_app, running_web
 from tests.devauth_fixtures import add_fault, mint_token
 from tests.service.factories import (
     add_action,
@@ -335,6 +335,50 @@ def test_concurrent_deletes_of_one_persona_answer_200_once_and_404_after(live_ap
     assert stored_user(devauth, user_id).status_code == 404
 
 
+@pytest.fixture(scope="module")
+def small_pool_api(service_env):
+    """One worker with four pooled connections, each waited for at most 1 s: what a
+    request that holds a connection takes from everyone else shows at once."""
+    env = {**service_env, "DB_POOL_MAX": "4", "DB_POOL_TIMEOUT": "1"}
+    with running_web("web-small-pool", env, workers=1) as api:
+        yield api
+
+
+def test_deletes_waiting_on_mana_auth_hold_no_connection(small_pool_api, devauth_clear_faults, db):
+    """Six deletes of one persona while mana-auth takes 2.5 s to delete its user: one 200,
+    the rest 404 at once, and a runner claiming meanwhile on the same worker is never
+    refused for want of a connection."""
+    api, token = small_pool_api.url, mint_token(devauth_clear_faults)
+    made = requests.post(f"{api}{BASE}", json=upsert_body(new_email()), headers=bearer(token), timeout=30)
+    user_id = made.json()["userId"]
+    add_fault(devauth_clear_faults, "/api/v1/admin/users/*", method="DELETE", delayMs=2500)
+    start = threading.Barrier(7)
+
+    def delete(_: int) -> int:
+        start.wait()
+        return requests.delete(f"{api}{BASE}/{user_id}", headers=bearer(token), timeout=30).status_code
+
+    def claim_until(deleted: Future) -> list[int]:
+        start.wait()
+        statuses = []
+        while not deleted.done():
+            answer = requests.post(
+                f"{api}/api/v1/personas/internal/claims",
+                json={"runnerId": "runner-a", "limit": 1},
+                headers={"X-Service-Key": SERVICE_KEY},
+                timeout=30,
+            )
+            statuses.append(answer.status_code)
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        deletes = [pool.submit(delete, n) for n in range(6)]
+        claims = pool.submit(claim_until, pool.submit(lambda: [d.result() for d in deletes]))
+        assert sorted(d.result() for d in deletes) == [200] + [404] * 5
+        assert claims.result() and set(claims.result()) == {200}, claims.result()
+    assert count_rows(db, "personas") == 0
+
+
 def test_an_upsert_says_whether_its_password_logs_in(client, db, admin_token):
     email = new_email()
     first = client.post(BASE, json=upsert_body(email), headers=bearer(admin_token)).get_json()
@@ -356,6 +400,8 @@ def test_admin_answers_are_never_cached_or_sniffed(client, db, admin_token):
         client.get(f"{BASE}/nobody", headers=bearer(admin_token)),
         client.get(f"{BASE}/insights", headers=bearer(admin_token)),
         client.get(BASE),  # refused at the gate
+        client.get(f"{BASE}/nobody/nothing", headers=bearer(admin_token)),  # no such route
+        client.put(BASE, headers=bearer(admin_token)),  # no such method
     ):
         assert response.headers["Cache-Control"] == "no-store", response.status_code
         assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -397,6 +443,38 @@ def test_a_stalled_upstream_is_504_naming_the_step(
     )
     assert response.status_code == 504
     assert response.get_json()["step"] == step
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_login_check_mana_auth_cannot_answer_leaves_the_persona_stored(
+    client, db, devauth_clear_faults, admin_token, status
+):
+    add_fault(devauth_clear_faults, "/api/v1/auth/login", method="POST", status=status)
+    response = client.post(BASE, json=upsert_body(new_email()), headers=bearer(admin_token))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["loginOk"] is None
+    assert count_rows(db, "personas") == 1
+
+
+@pytest.fixture
+def short_deadline_app(config):
+    """The service allowing each request 2 s on mana-auth in all."""
+    with running_app(replace(config, upstream_request_deadline=2.0)) as app:
+        yield app
+
+
+def test_a_deadline_the_request_used_up_itself_is_504_naming_the_step(
+    short_deadline_app, db, devauth_clear_faults, admin_token
+):
+    """The find answers just inside the deadline, leaving no time for the registration:
+    that is this request's timeout (504), not a mana-auth busy with others (503)."""
+    add_fault(devauth_clear_faults, "/api/v1/admin/users", method="GET", delayMs=1850)
+    response = short_deadline_app.test_client().post(
+        BASE, json=upsert_body(new_email()), headers=bearer(admin_token)
+    )
+    assert response.status_code == 504, response.get_json()
+    assert response.get_json()["step"] in {"find", "register"}
+    assert count_rows(db, "personas") == 0
 
 
 def test_an_unreachable_mana_auth_is_an_upstream_error_not_a_crash(config):

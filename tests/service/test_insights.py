@@ -13,6 +13,7 @@ from tests.conftest import running_app
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_action, add_persona, add_rating, add_tick
 from tests.support.auth import bearer
+from tests.support.refusals import assert_refused_naming
 from tests.support.weeks import monday, this_monday, week
 
 URL = "/api/v1/personas/admin/insights"
@@ -61,11 +62,7 @@ def test_insights_refuse_a_user_token(client, devauth):
 
 @pytest.mark.parametrize("weeks", ["0", "53", "x", "-1", "8.0", ""])
 def test_weeks_outside_1_to_52_is_a_validation_error_naming_weeks(admin, weeks):
-    response = admin(weeks=weeks)
-    assert response.status_code == 400
-    body = response.get_json()
-    assert body["error"] == "ValidationError"
-    assert [d["field"] for d in body["details"]] == ["weeks"]
+    assert_refused_naming(admin(weeks=weeks), "weeks")
 
 
 def test_archetype_over_200_characters_is_a_validation_error(admin):
@@ -365,11 +362,7 @@ def test_the_space_filter_keeps_the_weekly_shape_and_the_archetype_filter(admin,
 
 @pytest.mark.parametrize("space", ["Shared", "both", "", "x" * 300])
 def test_a_space_other_than_shared_personal_or_all_is_400_naming_space(admin, space):
-    response = admin(space=space)
-    assert response.status_code == 400
-    body = response.get_json()
-    assert body["error"] == "ValidationError"
-    assert [d["field"] for d in body["details"]] == ["space"]
+    assert_refused_naming(admin(space=space), "space")
 
 
 @pytest.mark.parametrize("name", ["module_trends", "tool_health"])

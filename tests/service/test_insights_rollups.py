@@ -9,14 +9,12 @@ against a plain aggregate over its source table at the same instant.
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.service.factories import add_persona, add_tick, copy_rows
+from tests.support.retention import prune
 
 PERSONAS = ["a", "b", "c"]
 TOOLS = ["todo.create", "todo.list", "calendar.create", "notes"]
@@ -33,9 +31,10 @@ ROLLUPS = {
         "       FROM generate_series(0, max(bucket)) AS k)"
         " FROM plain p GROUP BY 1, 2",
     ),
+    # A day whose ticks are all deleted keeps its row for its spend (below), with no runs.
     "runs": (
         "SELECT day, ticks, ok, failed, timeout, running, input_tokens, output_tokens, cost_usd"
-        " FROM personas.tick_runs_daily",
+        " FROM personas.tick_runs_daily WHERE ticks <> 0",
         "SELECT (started_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE state = 'ok'),"
         " count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE state = 'timeout'),"
         " count(*) FILTER (WHERE state = 'running'), sum(input_tokens), sum(output_tokens), sum(cost_usd)"
@@ -55,9 +54,8 @@ def assert_rollups_exact(db) -> None:
 
 
 def rollup_rows(db) -> int:
-    return sum(
-        db.execute(f"SELECT count(*) FROM ({rollup}) r").fetchone()[0] for rollup, _ in ROLLUPS.values()
-    )
+    tables = ("tool_calls_daily", "tick_runs_daily", "rating_weekly")
+    return sum(db.execute(f"SELECT count(*) FROM personas.{table}").fetchone()[0] for table in tables)
 
 
 @pytest.fixture
@@ -155,6 +153,29 @@ def test_deleting_a_persona_removes_its_rows_from_every_rollup(db, history):
     assert_rollups_exact(db)
 
 
+def spent_per_day(db) -> dict:
+    return dict(
+        db.execute("SELECT day, spent_usd FROM personas.tick_runs_daily WHERE spent_usd <> 0").fetchall()
+    )
+
+
+def test_the_days_spend_follows_cost_and_start_and_stays_when_ticks_are_deleted(db, history):
+    plain = (
+        "SELECT (started_at AT TIME ZONE 'UTC')::date, sum(cost_usd) FROM personas.persona_ticks GROUP BY 1"
+    )
+    db.execute(
+        "UPDATE personas.persona_ticks SET started_at = started_at - interval '2 days', cost_usd = 1"
+        " WHERE tick_id LIKE 'tick-1%'"
+    )
+    spent = spent_per_day(db)
+    assert spent == {day: cost for day, cost in db.execute(plain).fetchall() if cost}
+    db.execute("DELETE FROM personas.personas WHERE user_id = 'a'")
+    db.execute("DELETE FROM personas.persona_ticks WHERE tick_id LIKE 'tick-2%'")
+    assert sum(cost for _, cost in db.execute(plain).fetchall()) < sum(spent.values())
+    assert spent_per_day(db) == spent
+    assert_rollups_exact(db)
+
+
 def test_a_persona_changing_archetype_keeps_its_past_ratings_under_the_old_one(
     db, history, client, internal_headers
 ):
@@ -199,22 +220,12 @@ def test_actions_posted_through_the_api_are_rolled_up(db, history, client, inter
 
 
 def test_prune_keeps_the_tool_rollup_exact(db, database_url, history):
-    run = subprocess.run(
-        [sys.executable, "-m", "personas.prune", "--days", "10", "--batch-size", "100"],
-        cwd=ROOT,
-        env={"DATABASE_URL": database_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = prune(database_url, "--days", "10", "--batch-size", "100")
     assert run.returncode == 0, run.stderr
-    assert (
-        db.execute(
-            "SELECT count(*) FROM personas.tool_calls_daily WHERE day < (now() AT TIME ZONE 'UTC')::date - 11"
-        ).fetchone()[0]
-        == 0
+    old_days = (
+        "SELECT count(*) FROM personas.tool_calls_daily WHERE day < (now() AT TIME ZONE 'UTC')::date - 11"
     )
+    assert db.execute(old_days).fetchone() == (0,)
     assert_rollups_exact(db)
 
 

@@ -145,3 +145,45 @@ def test_the_workers_metrics_directory_is_read_with_the_rest_of_the_configuratio
     assert Config.from_env(env).metrics_dir == ""
     given = Config.from_env({**env, "PROMETHEUS_MULTIPROC_DIR": " /run/metrics "})
     assert given.metrics_dir == "/run/metrics"
+
+
+def roll_back_from(url: str, first: str) -> None:
+    """Roll back every migration from `first` on, newest first, as an operator would."""
+    from yoyo import get_backend, read_migrations
+
+    from personas.migrate import MIGRATIONS_DIR, yoyo_url
+
+    backend = get_backend(yoyo_url(url))
+    newer = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id >= first)
+    with backend.lock():
+        backend.rollback_migrations(backend.to_rollback(newer))
+
+
+def test_the_row_key_migration_rolls_back_with_repeated_ids_and_applies_again(server_url):
+    """Since 0016 two rows may share an id string (`fc-a` + `b-c`, `fc-a-b` + `c`): rolling
+    back keeps both (the second renamed), and the migrations apply again."""
+    url = create_database(server_url, "personas_row_keys_rollback")
+    apply(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO personas.personas (user_id, email, archetype, system_prompt, module_mix)"
+            " VALUES ('p1', 'p1@mana.test', 'a', 'a prompt of some length', '{}')"
+        )
+        for tick, module in (("fc-a", "b-c"), ("fc-a-b", "c")):
+            conn.execute(
+                "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating)"
+                " VALUES ('p1', 'fc-a-b-c', %s, %s, 4)",
+                (tick, module),
+            )
+            conn.execute(
+                "INSERT INTO personas.persona_actions"
+                " (persona_id, id, tick_id, tool_name, result, call_index)"
+                " VALUES ('p1', 'fc-a-0-x', %s, 'x', 'ok', 0)",
+                (tick,),
+            )
+    roll_back_from(url, "0016_row_keys")
+    with psycopg.connect(url) as conn:
+        ids = "SELECT id FROM personas.{} ORDER BY id"
+        assert [r[0] for r in conn.execute(ids.format("persona_feedback"))] == ["fc-a-b-c", "fc-a-b-c~2"]
+        assert [r[0] for r in conn.execute(ids.format("persona_actions"))] == ["fc-a-0-x", "fc-a-0-x~2"]
+    assert apply(url) == [m for m in migration_ids() if m >= "0016"]

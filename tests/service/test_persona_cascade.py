@@ -117,7 +117,7 @@ def test_deletes_racing_with_posts_leave_no_orphan_rows(live_api, devauth, db):
     assert db.execute("SELECT count(*) FROM personas.personas").fetchone()[0] == 0
     assert orphan_counts(db) == dict.fromkeys(PERSONA_CHILD_TABLES, 0)
     # Today's spend is a record of what was spent: it stays when the personas go.
-    spent = db.execute("SELECT coalesce(sum(cost_usd), 0) FROM personas.fleet_spend").fetchone()[0]
+    spent = db.execute("SELECT coalesce(sum(spent_usd), 0) FROM personas.tick_runs_daily").fetchone()[0]
     assert float(spent) == pytest.approx(ended * TICK_COST)
 
 

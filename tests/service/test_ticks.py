@@ -287,9 +287,30 @@ def test_the_next_claim_closes_a_tick_whose_lease_lapsed_as_abandoned(client, db
     assert persona_state(db)[0] >= before - timedelta(seconds=5)
     # ... and is no longer counted as running.
     assert running_count_today(db) == 0
-    # The runner's late final report finds the tick closed.
-    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok"})
-    assert late.status_code == 409
+
+
+def spent_today(db) -> float:
+    row = db.execute(
+        "SELECT cost_usd::float8 FROM personas.tick_runs_daily WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    ).fetchone()
+    return row[0] if row else 0.0
+
+
+def test_a_late_final_report_of_its_own_runner_replaces_abandoned(client, db, internal_headers):
+    """Closing as abandoned is provisional: the runner's real end, cost included, replaces
+    it; a report from any other runner, or of any other finished tick, is still 409."""
+    running_under_a_lapsed_lease(client, db, internal_headers)
+    client.post(f"{BASE}/claims", json={"runnerId": "runner-b"}, headers=internal_headers)
+    assert tick_row(db)["step"] == "abandoned"
+    other = put_tick(client, internal_headers, {**FINISHED, "runnerId": "runner-b", "state": "ok"})
+    assert other.status_code == 409
+    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok", "costUsd": 0.25})
+    assert late.status_code == 200, late.get_json()
+    assert (late.get_json()["tick"]["state"], late.get_json()["tick"]["step"]) == ("ok", None)
+    assert spent_today(db) == pytest.approx(0.25)
+    assert put_tick(client, internal_headers, {**FINISHED, "state": "ok", "costUsd": 0.25}).status_code == 200
+    changed = put_tick(client, internal_headers, {**FINISHED, "state": "failed", "step": "driver"})
+    assert changed.status_code == 409
 
 
 def test_a_tick_under_a_live_or_released_lease_stays_running(client, db, internal_headers):
@@ -308,6 +329,47 @@ def test_a_tick_under_a_live_or_released_lease_stays_running(client, db, interna
     assert tick_row(db, "p2")["state"] == "running"
 
 
+def running_since(db, persona: str, tick: str, runner: str, hours: float) -> None:
+    db.execute(
+        "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, started_at)"
+        " VALUES (%s, %s, %s, 'running', now() - %s * interval '1 hour')",
+        (persona, tick, runner, hours),
+    )
+
+
+def test_a_tick_running_for_over_an_hour_with_no_live_lease_of_its_runner_is_closed(
+    client, db, internal_headers
+):
+    """Its runner ended the lease with its ratings and died before the final report (or
+    ticked from /due with no lease at all): no lease is left to lapse, so its age decides."""
+    for persona in ("p1", "p2", "p3"):
+        add_persona(db, persona)
+    running_since(db, "p1", "stale", "runner-a", hours=1.5)
+    running_since(db, "p2", "young", "runner-a", hours=0.5)
+    running_since(db, "p3", "leased", "runner-a", hours=1.5)
+    db.execute(
+        "UPDATE personas.personas SET lease_runner = 'runner-a', lease_until = now() + interval '10 minutes'"
+        " WHERE user_id = 'p3'"
+    )
+    client.post(f"{BASE}/claims", json={"runnerId": "runner-b"}, headers=internal_headers)
+    stale = tick_row(db, "p1", "stale")
+    assert (stale["state"], stale["step"]) == ("timeout", "abandoned") and stale["finished_at"]
+    assert tick_row(db, "p2", "young")["state"] == "running"
+    assert tick_row(db, "p3", "leased")["state"] == "running"
+    # Its runner's late report still replaces the closing.
+    late = put_tick(client, internal_headers, {**FINISHED, "state": "ok"}, "p1", "stale")
+    assert late.status_code == 200 and late.get_json()["tick"]["state"] == "ok"
+
+
+def test_prune_closes_stale_running_ticks(db, database_url):
+    add_persona(db, "p1")
+    running_since(db, "p1", "stale", "runner-a", hours=2)
+    run = prune(database_url)
+    assert run.returncode == 0, run.stderr
+    assert "closed 1 stale running ticks" in run.stdout
+    assert tick_row(db, "p1", "stale")["step"] == "abandoned"
+
+
 def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database_url):
     running_under_a_lapsed_lease(client, db, internal_headers)
     run = prune(database_url)
@@ -318,11 +380,13 @@ def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database
     assert running_count_today(db) == 0
 
 
-def test_a_runner_may_report_the_abandoned_step(client, db, internal_headers):
+def test_abandoned_is_the_services_step_never_a_runners(client, db, internal_headers):
     add_persona(db, "p1")
     body = {"runnerId": "runner-a", "state": "timeout", "step": "abandoned"}
-    assert put_tick(client, internal_headers, body).status_code == 200
-    assert tick_row(db)["step"] == "abandoned"
+    refused = put_tick(client, internal_headers, body)
+    assert refused.status_code == 400
+    assert [d["field"] for d in refused.get_json()["details"]] == ["step"]
+    assert tick_row(db) is None
 
 
 # --- totals never overflow ---------------------------------------------------------------

@@ -12,36 +12,11 @@ import pytest
 from tests.service.factories import add_action, add_persona, add_rating, add_tick
 from tests.service.test_limits import post_chunked
 from tests.support.auth import bearer
+from tests.support.transcripts import EVENTS, TRACE
 
 INTERNAL = "/api/v1/personas/internal"
 ADMIN = "/api/v1/personas/admin"
 MIB = 1024 * 1024
-TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-EVENTS = [
-    {"kind": "model", "text": "I'll put the dentist appointment in my todo list first."},
-    {
-        "kind": "call",
-        "tool": "todo.create",
-        "arguments": {"title": "Dentist", "fields": {"due": "2025-06-03"}},
-        "result": "ok",
-        "output": '{"id": "it-1", "title": "Dentist"}',
-        "latencyMs": 84,
-    },
-    {
-        "kind": "call",
-        "tool": "calendar.create",
-        "arguments": {"title": "Dentist 9:00"},
-        "result": "error",
-        "output": "409 conflict: slot taken",
-        "latencyMs": 211,
-    },
-    {
-        "kind": "ratings",
-        "ratings": [{"module": "calendar", "rating": 2, "notes": "The slot clash is unclear."}],
-    },
-    {"kind": "error", "step": "feedback", "message": "POST feedback: 503"},
-]
 
 
 def transcript_path(persona: str = "p1", tick: str = "tick-1") -> str:

@@ -1,6 +1,6 @@
 -- The product (its MCP serverInfo: name and version) a tick ran against, as its runner
 -- reported it, so ratings and tool calls can be compared between product releases.
--- depends: 0018_alerts
+-- depends: 0020_one_daily_cost_rollup
 
 ALTER TABLE personas.persona_ticks
     ADD COLUMN product_name text NULL CHECK (length(product_name) <= 200),
