@@ -28,6 +28,7 @@ from persona_runner.spaces import personal_space
 from persona_runner.tick import TickResult
 from persona_runner.usage import cost_usd
 from tests.conftest import SERVICE_KEY
+from tests.support.drivers import drive
 
 TIMEOUT = 10
 SECRET = "claude-driver-test-secret"
@@ -89,7 +90,7 @@ def fault(url: str, **body) -> None:
 def test_every_action_is_a_call_the_product_served_one_for_one(config):
     persona, session = new_persona(config)
     since = datetime.now(UTC)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
 
     assert 3 <= len(outcome.actions) <= 8
     assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
@@ -104,9 +105,9 @@ def test_every_action_is_a_call_the_product_served_one_for_one(config):
 
 
 def test_usage_sums_every_request_and_costs_it_at_the_configured_prices(config):
-    config = replace(config, price_input=3.0, price_output=15.0)
+    config = replace(config, prices=replace(config.prices, input=3.0, output=15.0))
     persona, session = new_persona(config)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
     usage = outcome.usage
     # One request per turn of the day, plus the ratings request.
     assert usage.requests >= 2 and usage.input_tokens > 1000 and usage.output_tokens > 0
@@ -120,7 +121,7 @@ def test_a_failing_module_is_rated_lower_with_a_note_naming_the_tool(config):
     fault(config.mcp_url, tool="todo.*")
     persona, session = new_persona(config)
     since = datetime.now(UTC)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
 
     assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
     failed = [a for a in outcome.actions if a.result == "error"]
@@ -135,11 +136,11 @@ def test_a_failing_module_is_rated_lower_with_a_note_naming_the_tool(config):
 
 def test_the_model_answering_529_twice_is_retried_and_counted_once(config):
     baseline_persona, baseline_session = new_persona(config)
-    baseline = ClaudeDriver(config).run_tick(baseline_persona, baseline_session)
+    baseline = drive(ClaudeDriver(config), baseline_persona, baseline_session)
 
     fault(str(config.anthropic_base_url), status=529, times=2)
     persona, session = new_persona(config)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
 
     assert outcome.ratings and len(outcome.actions) == len(baseline.actions)
     assert outcome.usage.requests == baseline.usage.requests
@@ -192,7 +193,7 @@ def test_a_refusal_in_the_day_fails_at_driver_saying_the_model_refused(config):
     persona, session = new_persona(config)
     outcome = TickOutcome()
     with pytest.raises(DriverFailed) as failed:
-        ClaudeDriver(config).run_tick(persona, session, outcome=outcome)
+        drive(ClaudeDriver(config), persona, session, outcome=outcome)
     assert failed.value.step == "driver" and "refused" in str(failed.value)
     assert outcome.actions == [] and outcome.usage.requests == 1
 
@@ -241,7 +242,7 @@ def test_a_product_refusing_the_token_fails_at_driver(config):
     persona, session = new_persona(config)
     refused = replace(session, token="not-a-jwt")
     with pytest.raises(DriverFailed) as failed:
-        ClaudeDriver(config).run_tick(persona, refused)
+        drive(ClaudeDriver(config), persona, refused)
     assert failed.value.step == "driver"
     assert "MCP session" in str(failed.value) and "401" in str(failed.value)
 
@@ -251,7 +252,7 @@ def test_ratings_that_do_not_fit_the_schema_fail_at_feedback_and_none_are_kept(c
     persona, session = new_persona(config)
     outcome = TickOutcome()
     with pytest.raises(RatingsRefused) as refused:
-        ClaudeDriver(config).run_tick(persona, session, outcome=outcome)
+        drive(ClaudeDriver(config), persona, session, outcome=outcome)
     assert refused.value.step == "feedback"
     assert "ratings.0.rating" in str(refused.value) and "out of 5" in str(refused.value)
     assert outcome.actions and outcome.ratings == [] and outcome.usage.requests >= 2
@@ -259,11 +260,11 @@ def test_ratings_that_do_not_fit_the_schema_fail_at_feedback_and_none_are_kept(c
 
 def test_the_token_cap_ends_the_day_and_the_day_is_still_rated(config):
     persona, session = new_persona(config)
-    uncapped = ClaudeDriver(config).run_tick(persona, session)
+    uncapped = drive(ClaudeDriver(config), persona, session)
     capped_config = replace(config, max_tokens_per_tick=1000)
     persona, session = new_persona(capped_config)
     since = datetime.now(UTC)
-    capped = ClaudeDriver(capped_config).run_tick(persona, session)
+    capped = drive(ClaudeDriver(capped_config), persona, session)
 
     # The first request alone passes the cap: its calls are answered, then only the ratings.
     assert capped.usage.requests == 2 < uncapped.usage.requests
@@ -313,7 +314,7 @@ def test_a_result_the_sdk_refuses_is_an_error_action_and_the_day_goes_on(config)
     set_listing(config.mcp_url, outputSchema=dict.fromkeys(TODO_TOOLS, declared))
     persona, session = new_persona(config)
     since = datetime.now(UTC)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
 
     served = served_calls(config.mcp_url, since, session.user_id)
     assert [a.tool_name for a in outcome.actions] == [tool for tool, *_ in served]
@@ -336,7 +337,7 @@ def test_a_tool_whose_input_schema_is_not_json_schema_is_left_out_and_counted(co
     set_listing(config.mcp_url, inputSchema={"todo.create": broken, "notes.create": broken})
     persona, session = new_persona(config)
     with caplog.at_level(logging.WARNING, logger="persona_runner.claude"):
-        outcome = ClaudeDriver(config).run_tick(persona, session)
+        outcome = drive(ClaudeDriver(config), persona, session)
 
     assert len(outcome.actions) >= 3 and outcome.ratings
     assert not {"todo.create", "notes.create"} & {a.tool_name for a in outcome.actions}
