@@ -3,6 +3,7 @@ each call as the gated caller, applying faults and logging every call it served.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import anyio
@@ -22,6 +23,13 @@ def fault_message(tool: str) -> str:
     return f"{tool}: the store did not answer"
 
 
+def traceparent_of(params: types.CallToolRequestParams, headers: Mapping[str, str]) -> str | None:
+    """The call's own trace context (`params._meta.traceparent`), else its HTTP request's."""
+    meta = params.meta or {}
+    value = meta.get("traceparent") or headers.get("traceparent")
+    return value if isinstance(value, str) and value else None
+
+
 def build_server(tools: Tools, faults: Faults, calls: CallLog, listing: Listing, version: str) -> Server:
     async def list_tools(ctx, params) -> types.ListToolsResult:
         cursor = params.cursor if params is not None else None
@@ -32,7 +40,10 @@ def build_server(tools: Tools, faults: Faults, calls: CallLog, listing: Listing,
         state = ctx.request.scope["state"]
         caller: Caller = state[CALLER_KEY]
         text, is_error = await _serve(params.name, params.arguments or {}, caller, state[TOKEN_KEY])
-        calls.record(Call(datetime.now(UTC), caller.user_id, caller.space_id, params.name, is_error))
+        traceparent = traceparent_of(params, ctx.request.headers)
+        calls.record(
+            Call(datetime.now(UTC), caller.user_id, caller.space_id, params.name, is_error, traceparent)
+        )
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=is_error)
 
     async def _serve(name: str, arguments: dict, caller: Caller, token: str) -> tuple[str, bool]:

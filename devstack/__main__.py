@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import requests
 
+from devstack.first_tick import FirstTickLink
 from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database
 from devstack.processes import ROOT, Process, gunicorn_cmd
 from devstack.release_demo import BROKEN_MODULE, FIRST_VERSION, NEW_VERSION, ReleaseDemo
@@ -275,7 +276,10 @@ admin token      {token}
 Running; Ctrl-C stops everything started here.""",
             flush=True,
         )
+        first_tick = FirstTickLink(web.url, token)
         while all(p.proc.poll() is None for p in running):
+            if not args.no_runner:
+                first_tick.poll()
             time.sleep(1)
         print("a process exited; stopping", file=sys.stderr)
         return 1

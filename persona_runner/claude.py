@@ -31,6 +31,8 @@ from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratin
 from persona_runner.tool_names import ToolNames, map_tool_names
 from persona_runner.tool_results import model_blocks, text_block
 from persona_runner.tool_schemas import usable_tools
+from persona_runner.tracing import chat_span
+from persona_runner.transcript import shown_text
 
 MAX_OUTPUT_TOKENS = 1024
 # A ratings answer cut at max_tokens is asked once more with this much room.
@@ -66,19 +68,22 @@ class ModelCalls:
     ) -> Message:
         """One answer, after the SDK's own retries; what still fails is DriverFailed."""
         try:
-            reply = await self.client.messages.create(
-                model=self.config.model,
-                max_tokens=max_tokens,
-                system=system,
-                messages=messages,
-                tools=tools,
-                **choice,
-            )
+            with chat_span(self.config.model, max_tokens) as span:
+                reply = await self.client.messages.create(
+                    model=self.config.model,
+                    max_tokens=max_tokens,
+                    system=system,
+                    messages=messages,
+                    tools=tools,
+                    **choice,
+                )
+                span.answered(reply)
         except anthropic.APIStatusError as exc:
             raise DriverFailed(f"model: {exc.status_code} {model_error_text(exc)}") from exc
         except anthropic.APIError as exc:
             raise DriverFailed(f"model: {type(exc).__name__}: {exc}") from exc
         self.outcome.usage.add(reply.usage, self.config.prices)
+        self.outcome.transcript.said("\n\n".join(b.text for b in reply.content if b.type == "text"))
         return reply
 
 
@@ -117,6 +122,7 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
     except asyncio.CancelledError:
         # The call went out and the product may have acted on it: the audit keeps it.
         outcome.actions.append(Action(product_name, "error", None, input_hash(arguments), STOPPED))
+        outcome.transcript.called(product_name, arguments, True, None, None)
         raise
     outcome.actions.append(
         Action(
@@ -127,8 +133,9 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
             error_message=answer.text[:ERROR_TEXT_MAX] if answer.is_error else None,
         )
     )
-    content = [*model_blocks(answer.content, answer.text), took_line(answer.latency_ms)]
-    return tool_result(block.id, content, answer.is_error)
+    shown = model_blocks(answer.content, answer.text)
+    outcome.transcript.called(product_name, arguments, answer.is_error, shown_text(shown), answer.latency_ms)
+    return tool_result(block.id, [*shown, took_line(answer.latency_ms)], answer.is_error)
 
 
 def tool_result(tool_use_id: str, content: list[dict[str, Any]], is_error: bool) -> dict[str, Any]:

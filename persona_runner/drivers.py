@@ -71,12 +71,18 @@ class ScriptedDriver:
                     error="scripted failure: the search is failed on purpose once per tick",
                 )
             )
+        for action in actions:
+            output = action.error_message or "scripted: nothing was sent to the product"
+            arguments = scripted_input(persona, session, action.tool_name)
+            outcome.transcript.called(
+                action.tool_name, arguments, action.result == "error", output, action.latency_ms
+            )
         outcome.driver = self.name
         outcome.actions.extend(actions)
         outcome.ratings.extend(self._rate(persona, m, actions) for m in modules)
 
     def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
-        tool_input = {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
+        tool_input = scripted_input(persona, session, tool)
         return Action(
             tool_name=tool,
             result="error" if error else "ok",
@@ -95,6 +101,11 @@ class ScriptedDriver:
         return Rating(
             module, 3 + stable_number(persona.email, module) % 3, f"scripted: {calls} calls, all ok"
         )
+
+
+def scripted_input(persona: Persona, session: Session, tool: str) -> dict[str, Any]:
+    """What the scripted driver says it sent (it sends nothing: it runs offline)."""
+    return {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
 
 
 def top_modules(module_mix: dict[str, float], count: int) -> list[str]:

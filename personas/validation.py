@@ -28,12 +28,15 @@ from werkzeug.routing import BaseConverter
 
 from apibase.limits import (
     ACTIONS_MAX,
+    CALL_OUTPUT_MAX,
     DEFAULT_CADENCE,
     FEEDBACK_MAX,
     HASH_MAX,
     ID_MAX,
+    MODEL_TEXT_MAX,
     NAME_MAX,
     PROMPT_MAX,
+    STEP_MAX,
     TEXT_MAX,
     TICK_ERROR_MAX,
     Cadence,
@@ -195,11 +198,7 @@ def tick_id(value: str) -> str:
     return value
 
 
-# A transcript: what happened in a tick, event by event (the contract's caps).
-TRANSCRIPT_BYTES_MAX = 1024 * 1024
-MODEL_TEXT_MAX = 20_000
-CALL_OUTPUT_MAX = 8_000
-STEP_MAX = 100
+# A transcript: what happened in a tick, event by event (the caps: apibase.limits).
 
 
 class ModelSaid(RequestModel):

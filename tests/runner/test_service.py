@@ -116,6 +116,7 @@ def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, 
         assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == tokens
         assert metric(metrics, "persona_runner_inflight") == 0
         assert metric(metrics, "persona_tick_duration_seconds_count") == 3
+        assert metric(metrics, "persona_transcripts_unsent_total") == 0
 
         # Asked to run again, the pair alternates to their personal spaces.
         for persona in (kate, walter):
@@ -224,6 +225,8 @@ def test_a_20s_api_outage_at_the_end_of_a_tick_loses_no_action_rating_report_or_
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
     ratings = feedback_of(db, persona.id)
     assert ratings and len({module for _, module, _, _ in ratings}) == len(ratings)
+    kept = "SELECT count(*) FROM personas.persona_transcripts WHERE persona_id = %s AND tick_id = %s"
+    assert db.execute(kept, (persona.id, tick["tick_id"])).fetchone() == (1,)
     assert logged_for_replay(service) == []
 
 
@@ -251,17 +254,19 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     assert tick["state"] == "running"
     assert action_rows(db, [persona]) == [] and feedback_of(db, persona.id) == []
     # Everything the tick had to post, in order, in full: the actions, the ratings, the
-    # final report, the release (the ratings never arrived to end the lease).
+    # final report, the transcript, the release (the ratings never arrived to end the lease).
     records = logged_for_replay(service)
     internal = f"/api/v1/personas/internal/{persona.id}"
     assert [(r["method"], r["path"]) for r in records] == [
         ("POST", f"{internal}/actions"),
         ("POST", f"{internal}/feedback"),
         ("PUT", f"{internal}/ticks/{tick['tick_id']}"),
+        ("PUT", f"{internal}/ticks/{tick['tick_id']}/transcript"),
         ("DELETE", f"/api/v1/personas/internal/claims/{persona.id}?runnerId=runner-lapsed"),
     ]
     assert len(records[0]["body"]["actions"]) == len(served_calls(devmcp, since, [persona]))
     assert records[1]["body"]["feedback"] and records[2]["body"]["state"] == "ok"
+    assert records[3]["body"]["events"][-1]["kind"] == "ratings"
     assert all("Connection refused" in r["reason"] for r in records)
 
     api = own_api(service_env, port)
@@ -271,7 +276,7 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     finally:
         api.stop()
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert replayed.stdout.splitlines()[-1] == "replay: 4 records, 4 done, 0 failed"
+    assert replayed.stdout.splitlines()[-1] == "replay: 5 records, 5 done, 0 failed"
     [tick] = ticks_of(db, persona.id)
     assert tick["state"] == "ok" and tick["finished_at"] is not None
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
