@@ -30,7 +30,7 @@ def traceparent_of(params: types.CallToolRequestParams, headers: Mapping[str, st
     return value if isinstance(value, str) and value else None
 
 
-def build_server(tools: Tools, faults: Faults, calls: CallLog, listing: Listing) -> Server:
+def build_server(tools: Tools, faults: Faults, calls: CallLog, listing: Listing, version: str) -> Server:
     async def list_tools(ctx, params) -> types.ListToolsResult:
         cursor = params.cursor if params is not None else None
         return listing.page(list(tools.tools.values()), cursor)
@@ -57,4 +57,11 @@ def build_server(tools: Tools, faults: Faults, calls: CallLog, listing: Listing)
         except ToolError as exc:
             return str(exc), True
 
-    return Server("devmcp", version="1", on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server("devmcp", version=version, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+def deploy(server: Server, version: str) -> None:
+    """Answer `version` in serverInfo from the next handshake on, as a deploy would. The
+    SDK keeps a wire copy of serverInfo, fixed for a real server's life; it goes too."""
+    server.version = version
+    server.__dict__.pop("_server_info_stamp_source", None)

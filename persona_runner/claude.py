@@ -322,6 +322,7 @@ class ClaudeDriver:
                     transport=kept.product_transport() if kept else None,
                 )
             )
+            outcome.product = product.info
             product_tools = offered_tools(await product.tools(), persona, outcome)
             names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
             tools = model_tools(product_tools, names)

@@ -99,6 +99,8 @@ class TickOutcome:
     tools_skipped: int = 0
     # What was said and called, in order, for the tick's transcript.
     transcript: Transcript = field(default_factory=Transcript)
+    # The product's MCP serverInfo at the handshake ({"name", "version"}), when it said.
+    product: dict[str, str] | None = None
 
     def check(self) -> None:
         """Refuse what the service would refuse, before anything is posted.

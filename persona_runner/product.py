@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT
 from mcp.shared.exceptions import MCPError
 
+from apibase.limits import NAME_MAX
 from persona_runner.errors import DriverFailed
 from persona_runner.tracing import inject_traceparent, tool_span
 
@@ -51,6 +52,16 @@ class Product:
     def __init__(self, session: ClientSession, timeout: float) -> None:
         self.session = session
         self.timeout = timeout
+
+    @property
+    def info(self) -> dict[str, str] | None:
+        """The serverInfo the product answered at the handshake: which release the tick
+        ran against. None when it gave no name or version."""
+        server = self.session.server_info
+        if server is None or not server.name or not server.version:
+            return None
+        # The personas API takes a name and version of at most NAME_MAX characters.
+        return {"name": server.name[:NAME_MAX], "version": server.version[:NAME_MAX]}
 
     async def tools(self) -> list[ProductTool]:
         """Every tool the product lists, following `nextCursor` page by page."""

@@ -159,6 +159,8 @@ class TickResult:
             body["model"] = self.outcome.model
         if self.space_id:
             body["spaceId"] = self.space_id
+        if self.outcome.product:
+            body["product"] = self.outcome.product
         usage = self.outcome.usage
         body["usage"] = {
             "inputTokens": usage.input_tokens,

@@ -145,6 +145,11 @@ class TickUsage(RequestModel):
     cacheWriteTokens: Tokens | None = None
 
 
+class ProductInfo(RequestModel):
+    name: text(NAME_MAX, 1)
+    version: text(NAME_MAX, 1)
+
+
 # The steps a runner reports a tick stopped at; `abandoned` is the service's own (a tick
 # it closed when the lease lapsed unreported), never a runner's.
 ReportedStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease"]
@@ -166,6 +171,8 @@ class TickReport(RequestModel):
     # The OpenTelemetry trace the runner recorded the tick under (W3C trace id, as sent in
     # `traceparent`), so the tick view links to the product's own spans of it.
     traceId: Annotated[StrictStr, Field(pattern=TRACE_ID_PATTERN)] | None = None
+    # The product's MCP serverInfo at the handshake: what the releases route compares.
+    product: ProductInfo | None = None
 
     @field_validator("step")
     @classmethod
