@@ -23,6 +23,12 @@ TICK_ERROR_MAX = 2000
 # Rows in one batch: the actions of a tick, its ratings.
 ACTIONS_MAX = 500
 FEEDBACK_MAX = 100
+# A tick's transcript: the whole body, the model's text of one answer, one call's output
+# (the runner cuts a longer one and says so at the cut), the name of the step that failed.
+TRANSCRIPT_BYTES_MAX = 1024 * 1024
+MODEL_TEXT_MAX = 20_000
+CALL_OUTPUT_MAX = 8_000
+STEP_MAX = 100
 
 
 def check_finite(value: float, low: float, high: float) -> float:

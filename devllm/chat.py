@@ -15,7 +15,6 @@ from flask import Blueprint, Response, current_app, jsonify
 from devllm import day
 from devllm.chat_errors import named
 from devllm.chat_request import chat_turn, check_key, parse_body
-from devllm.conversation import RATINGS_TOOL
 from devllm.cut import CHARS_PER_TOKEN, dump, tokens
 from devllm.faults import Faults
 
@@ -28,11 +27,10 @@ def create_chat_completion() -> Response:
     body = parse_body()
     faults: Faults = current_app.extensions["devllm.faults"]
     turn = chat_turn(body)
-    forced = day.forced_tool(turn)
-    rating = forced is not None and forced["name"] == RATINGS_TOOL
+    rating = day.rates_now(turn)
     blocks = day.respond(turn, bad_ratings=rating and faults.take_bad_ratings())
     if rating and faults.take_once("noToolCall"):
-        blocks = [{"type": "text", "text": ratings_in_words(blocks[0]["input"])}]
+        blocks = day.ratings_in_words(blocks)
     calling = any(b["type"] == "tool_use" for b in blocks)
     content, calls = written(blocks, malformed=calling and faults.take_once("malformedArguments"))
     produced = tokens(output_of(content, calls))
@@ -97,9 +95,3 @@ def cut(content: str | None, calls: list[dict[str, Any]], budget_tokens: int) ->
         kept.append({**call, "function": {**call["function"], "arguments": arguments[:left]}})
         left -= len(arguments)
     return content, kept
-
-
-def ratings_in_words(ratings: dict[str, Any]) -> str:
-    """A forced ratings call answered as prose, as a model that ignores tool choice does."""
-    said = "; ".join(f"{r['module']}: {r['rating']} ({r['notes']})" for r in ratings["ratings"])
-    return f"Here is how my day went. {said}" if said else "I did not use anything today."

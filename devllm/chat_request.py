@@ -12,10 +12,20 @@ import re
 from typing import Any
 
 from flask import request
-from jsonschema import Draft202012Validator, SchemaError
 
 from devllm.chat_errors import ChatError
-from devllm.conversation import AUTO, NONE, REQUIRED, Conversation, ToolCall, Turn, answer, text_of
+from devllm.conversation import (
+    AUTO,
+    NONE,
+    REQUIRED,
+    Conversation,
+    ToolCall,
+    Turn,
+    answer,
+    last_user_text,
+    text_of,
+)
+from devllm.schema_check import schema_problem
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 CHOICES = {"auto": AUTO, "required": REQUIRED, "none": NONE}
@@ -222,10 +232,7 @@ def _check_parameters(i: int, function: dict) -> None:
         kind = schema.get("type") if isinstance(schema, dict) else type(schema).__name__
         problem = f"schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'."
     else:
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as exc:
-            problem = exc.message
+        problem = schema_problem(schema)
     if problem:
         raise ChatError(
             f"Invalid schema for function '{function['name']}': {problem}",
@@ -288,6 +295,7 @@ def chat_turn(body: dict[str, Any]) -> Turn:
         tools=[_neutral_tool(t["function"]) for t in body.get("tools") or ()],
         conversation=conversation,
         choice=CHOICES.get(choice) if isinstance(choice, str) else _named(choice),
+        last_user_text=last_user_text(messages),
     )
 
 

@@ -57,12 +57,14 @@ class Conversation:
 class Turn:
     """One request to the model, whichever API it came through. `system` is as the request
     sent it (it seeds the day); each tool is `{"name", "description", "input_schema"}`;
-    `choice` is AUTO, REQUIRED, NONE or the name of the tool to call."""
+    `choice` is AUTO, REQUIRED, NONE or the name of the tool to call; `last_user_text` is
+    the text of the last message when a user sent it (where the ratings are asked for)."""
 
     system: Any
     tools: list[dict[str, Any]]
     conversation: Conversation
     choice: str = AUTO
+    last_user_text: str = ""
 
 
 def blocks(content: Any) -> list[dict[str, Any]]:
@@ -111,7 +113,13 @@ def messages_turn(body: dict[str, Any]) -> Turn:
         tools=body.get("tools") or [],
         conversation=read(body["messages"]),
         choice=named or choice["name"],
+        last_user_text=last_user_text(body["messages"]),
     )
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    last = messages[-1] if messages else {}
+    return text_of(last.get("content")) if last.get("role") == "user" else ""
 
 
 def read(messages: list[dict[str, Any]]) -> Conversation:

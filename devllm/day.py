@@ -1,5 +1,5 @@
-"""The deterministic "model": what it answers to a day conversation and to a forced
-`submit_ratings`. The same conversation always gets the same answer."""
+"""The deterministic "model": what it answers to a day conversation and to a request for
+the ratings. The same conversation always gets the same answer."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import re
 from typing import Any
 
 from devllm.conversation import (
+    AUTO,
     NONE,
     RATINGS_TOOL,
     REQUIRED,
     Conversation,
     Turn,
-    messages_turn,
     module_of,
     ratings_enum,
 )
@@ -33,15 +33,32 @@ def tool_use_id(seed: int, index: int) -> str:
     return "toolu_dev" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:20]
 
 
-def answer(body: dict[str, Any], bad_ratings: bool = False) -> list[dict[str, Any]]:
-    """The Messages face: the reply's content blocks to a valid request body."""
-    return respond(messages_turn(body), bad_ratings)
+def rates_now(turn: Turn) -> bool:
+    """Whether this answer is the ratings: `submit_ratings` forced, or offered and asked for
+    by name in the last user turn (as a model does what it is asked, with the tool choice
+    left as it was)."""
+    forced = forced_tool(turn)
+    if forced is not None:
+        return forced["name"] == RATINGS_TOOL
+    offered = any(t.get("name") == RATINGS_TOOL for t in turn.tools)
+    asked = RATINGS_TOOL in turn.last_user_text
+    return turn.choice in (AUTO, REQUIRED) and offered and asked
+
+
+def ratings_in_words(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ratings answer as prose with no call (the `noToolCall` switch), as a model that
+    ignores the tool choice or the request writes it."""
+    call = next((b for b in blocks if b["type"] == "tool_use"), None)
+    ratings = call["input"].get("ratings", []) if call else []
+    said = "; ".join(f"{r['module']}: {r['rating']} ({r['notes']})" for r in ratings)
+    text = f"Here is how my day went. {said}" if said else "I did not use anything today."
+    return [{"type": "text", "text": text}]
 
 
 def respond(turn: Turn, bad_ratings: bool = False) -> list[dict[str, Any]]:
     """The reply to a turn of either face, as content blocks (`text`, and `tool_use` with
     `id`, `name` and `input`: each face writes them its own way); `bad_ratings` makes a
-    forced `submit_ratings` answer out of its schema."""
+    ratings answer out of its schema."""
     tools, conversation = turn.tools, turn.conversation
     enum = ratings_enum(tools)
     modules = {tool["name"]: module_of(tool, enum) for tool in tools}
@@ -49,13 +66,15 @@ def respond(turn: Turn, bad_ratings: bool = False) -> list[dict[str, Any]]:
         call.module = modules.get(call.name) or module_of({"name": call.name}, enum)
     seed = seed_of(turn.system, conversation.first_user_text, sorted(modules))
     offered = [t for t in tools if t["name"] != RATINGS_TOOL]
-    choice, forced = turn.choice, forced_tool(turn)
+    choice = turn.choice
+    if rates_now(turn):
+        ratings = {"ratings": rate(conversation, enum)}
+        if bad_ratings:
+            ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
+        ratings_tool = next(t for t in tools if t["name"] == RATINGS_TOOL)
+        return [_tool_use(seed, len(conversation.calls), ratings_tool, ratings)]
+    forced = forced_tool(turn)
     if forced is not None:
-        if forced["name"] == RATINGS_TOOL:
-            ratings = {"ratings": rate(conversation, enum)}
-            if bad_ratings:
-                ratings = {"ratings": [out_of_schema(r) for r in ratings["ratings"]]}
-            return [_tool_use(seed, len(conversation.calls), forced, ratings)]
         return [_call(seed, conversation, len(conversation.calls), forced, modules)]
     if choice == NONE or not offered:
         return [{"type": "text", "text": closing_sentence(conversation)}]

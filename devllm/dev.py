@@ -9,10 +9,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from devllm.errors import ModelApiError
 from devllm.faults import ONCE_SWITCHES, STATUSES, STOP_REASONS, Faults
+from devllm.messages import api_key
 
 bp = Blueprint("dev", __name__)
 MAX_DELAY_MS = 600_000
 MAX_RETRY_AFTER = 86_400
+MAX_ADVANCE_S = 86_400
 SHAPES = (
     "{status, retryAfter?, times}, {badRatings, times}, {malformedArguments, times}, "
     "{noToolCall, times}, {delayMs, times} or {stopReason, times}"
@@ -27,10 +29,10 @@ def health() -> Response:
 @bp.post("/dev/faults")
 def add_fault() -> Response:
     """`{"status": 429|500|529, "retryAfter"?: seconds, "times"}`: the next calls answer
-    that error; `{"badRatings": true, "times"}`: the next forced ratings break their schema;
-    `{"malformedArguments": true, "times"}`: the next Chat Completions answers with tool
-    calls carry arguments that are not JSON; `{"noToolCall": true, "times"}`: the next
-    forced ratings on that face are text only;
+    that error; `{"badRatings": true, "times"}`: the next ratings break their schema;
+    `{"noToolCall": true, "times"}`: the next ratings answers are text, without the call
+    (either face); `{"malformedArguments": true, "times"}`: the next Chat Completions
+    answers with tool calls carry arguments that are not JSON;
     `{"delayMs": 1..600000, "times"}`: the next calls stall that long first;
     `{"stopReason": "refusal"|"max_tokens"|"model_context_window_exceeded", "times"}`:
     the next answers end that way."""
@@ -70,6 +72,27 @@ def whole(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ModelApiError(400, f"{field}: must be a whole number from {low} to {high}")
     return value
+
+
+@bp.post("/dev/clock")
+def advance_clock() -> Response:
+    """`{"advanceS": seconds}`: devllm's clock (the caches' lifetimes) moves on that far,
+    so a test sees a cache lapse without waiting for it; answers the total moved so far."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ModelApiError(400, 'The body must be a JSON object: {"advanceS": seconds}.')
+    seconds = whole(body.get("advanceS"), "advanceS", 1, MAX_ADVANCE_S)
+    return jsonify(advancedS=current_app.extensions["devllm.clock"].advance(seconds))
+
+
+@bp.get("/dev/requests")
+def seen_requests() -> Response:
+    """The Messages requests sent with this request's API key, oldest first (the newest
+    1000): tools, system and tool_choice digests, the prompt's blocks, the usage billed."""
+    key = api_key()
+    if not key:
+        raise ModelApiError(401, "x-api-key header is required: it names whose requests to show")
+    return jsonify(requests=current_app.extensions["devllm.requests"].of(key))
 
 
 @bp.delete("/dev/faults")

@@ -1,12 +1,12 @@
 """Model errors and odd answers on purpose: the next `times` calls answer `status` (429,
 500 or 529; with `retryAfter`, that many seconds in a `retry-after` header); or the next
-`times` forced `submit_ratings` answers break the ratings schema (`badRatings`); or the
-next `times` calls stall `delayMs` before answering (a model slower than a tick); or the
-next `times` answers end with `stopReason` (`refusal`, `max_tokens`,
+`times` ratings answers break the ratings schema (`badRatings`), or come back as text
+without the `submit_ratings` call (`noToolCall`), on either face; or the next `times`
+calls stall `delayMs` before answering (a model slower than a tick); or the next `times`
+answers end with `stopReason` (`refusal`, `max_tokens`,
 `model_context_window_exceeded`) instead of their own. On the Chat Completions face, the
 next `times` answers with tool calls carry arguments that are not JSON
-(`malformedArguments`), or the next `times` forced ratings come back as text only
-(`noToolCall`).
+(`malformedArguments`).
 They live in the one gunicorn worker's memory, which is why devllm runs one worker."""
 
 from __future__ import annotations

@@ -8,26 +8,37 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from jsonschema import Draft202012Validator, SchemaError
 
 from devllm import day
-from devllm.cut import cut, output_tokens, tokens
+from devllm.cache import PromptCache
+from devllm.conversation import messages_turn
+from devllm.cut import cut, output_tokens
 from devllm.errors import ModelApiError
+from devllm.prompt import read_prompt, system_blocks, without_cache_control
+from devllm.schema_check import schema_problem
 
 bp = Blueprint("messages", __name__)
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 CHOICES = ("auto", "any", "tool", "none")
 
 
-def check_headers() -> None:
-    """A key is required but never checked. The 2.x SDK sends an API key as
-    `Authorization: Bearer <key>` rather than `x-api-key`, so either is taken."""
+def api_key() -> str:
+    """The request's API key, "" without one. The 2.x SDK sends it as `Authorization:
+    Bearer <key>` rather than `x-api-key`, so either is taken."""
     scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    has_bearer = scheme.lower() == "bearer" and bearer.strip()
-    if not request.headers.get("x-api-key", "").strip() and not has_bearer:
+    return request.headers.get("x-api-key", "").strip() or (
+        bearer.strip() if scheme.lower() == "bearer" else ""
+    )
+
+
+def check_headers() -> str:
+    """The API key: required but never checked (it only says whose caches are whose)."""
+    key = api_key()
+    if not key:
         raise ModelApiError(401, "x-api-key header is required")
     if not request.headers.get("anthropic-version", "").strip():
         raise ModelApiError(400, "anthropic-version: header is required")
+    return key
 
 
 def parse_body() -> dict[str, Any]:
@@ -83,14 +94,13 @@ def _check_tools(tools: Any) -> None:
 
 def _check_schema(i: int, schema: dict) -> None:
     """The API refuses the whole request when one tool's input schema is not JSON Schema."""
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
+    problem = schema_problem(schema)
+    if problem is not None:
         raise ModelApiError(
             400,
             f"tools.{i}.custom.input_schema: JSON schema is invalid. It must match JSON Schema "
-            f"draft 2020-12 (https://json-schema.org/draft/2020-12). {exc.message}",
-        ) from None
+            f"draft 2020-12 (https://json-schema.org/draft/2020-12). {problem}",
+        )
 
 
 def _check_tool_choice(choice: Any, tools: list[dict]) -> None:
@@ -104,12 +114,15 @@ def _check_tool_choice(choice: Any, tools: list[dict]) -> None:
 
 @bp.post("/v1/messages")
 def create_message() -> Response:
-    check_headers()
+    api_key = check_headers()
     body = parse_body()
+    prompt = read_prompt(body)
     faults = current_app.extensions["devllm.faults"]
-    forced = (body.get("tool_choice") or {}).get("name") == day.RATINGS_TOOL
-    bad_ratings = forced and faults.take_bad_ratings()
-    content = day.answer(body, bad_ratings=bad_ratings)
+    turn = messages_turn(as_read(body))
+    rating = day.rates_now(turn)
+    content = day.respond(turn, bad_ratings=rating and faults.take_bad_ratings())
+    if rating and faults.take_once("noToolCall"):
+        content = day.ratings_in_words(content)
     stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
     produced = output_tokens(content)
     stop_details = None
@@ -124,9 +137,8 @@ def create_message() -> Response:
         content, stop_reason = cut(content, produced), injected
     if produced > body["max_tokens"]:
         content, produced, stop_reason = cut(content, body["max_tokens"]), body["max_tokens"], "max_tokens"
-    input_tokens = tokens(
-        str(body.get("system") or "") + str(body["messages"]) + str(body.get("tools") or "")
-    )
+    cache: PromptCache = current_app.extensions["devllm.cache"]
+    billed = cache.bill(api_key, body["model"], prompt)
     answer = {
         "id": f"msg_dev{secrets.token_hex(12)}",
         "type": "message",
@@ -136,12 +148,21 @@ def create_message() -> Response:
         "stop_reason": stop_reason,
         "stop_sequence": None,
         "usage": {
-            "input_tokens": input_tokens,
+            "input_tokens": billed.input_tokens,
             "output_tokens": produced,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": billed.cache_creation_input_tokens,
+            "cache_read_input_tokens": billed.cache_read_input_tokens,
         },
     }
     if stop_details:
         answer["stop_details"] = stop_details
+    current_app.extensions["devllm.requests"].record(api_key, body, prompt, answer["usage"])
     return jsonify(answer)
+
+
+def as_read(body: dict[str, Any]) -> dict[str, Any]:
+    """The request as the model reads it: no cache marks, the system prompt as one text,
+    so caching on or off gets the same answers."""
+    plain = without_cache_control(body)
+    plain["system"] = "\n\n".join(str(b.get("text", "")) for b in system_blocks(plain)) or None
+    return plain

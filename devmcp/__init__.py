@@ -60,7 +60,8 @@ def create_app(config: DevMcpConfig | None = None) -> Starlette:
     http = httpx2.AsyncClient(timeout=config.auth_timeout_s)
     gatekeeper = Gatekeeper(config, http)
     faults, calls, listing = Faults(), CallLog(), Listing()
-    server = build_server(Tools(config.modules, pool, gatekeeper.spaces_of), faults, calls, listing)
+    tools = Tools(config.modules, pool, gatekeeper.spaces_of)
+    server = build_server(tools, faults, calls, listing, config.version)
     sessions = StreamableHTTPSessionManager(app=server, security_settings=_transport_security(config.host))
     mcp_endpoint = McpGate(StreamableHTTPASGIApp(sessions), gatekeeper, SessionOwners())
 
@@ -77,6 +78,6 @@ def create_app(config: DevMcpConfig | None = None) -> Starlette:
 
     routes = [
         Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]),
-        *dev.routes(faults, calls, listing),
+        *dev.routes(faults, calls, listing, server),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

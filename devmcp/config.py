@@ -35,6 +35,8 @@ class DevMcpConfig:
     # How long a caller's space list is trusted before mana-auth is asked again.
     spaces_cache_s: float = 10.0
     app_env: str = "development"
+    # serverInfo.version at the MCP handshake (POST /dev/version changes it live).
+    version: str = "dev"
 
     @property
     def allowed_issuers(self) -> tuple[str, ...]:
@@ -58,6 +60,7 @@ class DevMcpConfig:
             auth_timeout_s=env.seconds("DEVMCP_AUTH_TIMEOUT_S", 5.0),
             spaces_cache_s=env.number("DEVMCP_SPACES_CACHE_S", 10.0, minimum=0),
             app_env=env.app_env,
+            version=env.text("DEVMCP_VERSION", "dev") or "dev",
         )
 
 

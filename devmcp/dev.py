@@ -1,15 +1,20 @@
-"""/health and the /dev switches: faults on purpose and the log of served calls."""
+"""/health and the /dev switches: faults on purpose, the log of served calls, and the
+product version the server answers (a deploy, on demand)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mcp.server.lowlevel import Server
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devmcp.faults import CallLog, Fault, Faults
 from devmcp.listing import Listing, ListingSwitch
+from devmcp.server import deploy
+
+VERSION_MAX = 200
 
 
 def _bad(field: str, message: str) -> JSONResponse:
@@ -64,7 +69,14 @@ def parse_listing(body: object) -> ListingSwitch:
     )
 
 
-def routes(faults: Faults, calls: CallLog, listing: Listing) -> list[Route]:
+def parse_version(body: object) -> str:
+    version = body.get("version") if isinstance(body, dict) else None
+    if not isinstance(version, str) or not 1 <= len(version) <= VERSION_MAX:
+        raise ValueError("version", f"must be a string of 1 to {VERSION_MAX} characters")
+    return version
+
+
+def routes(faults: Faults, calls: CallLog, listing: Listing, server: Server) -> list[Route]:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "service": "devmcp", "standIn": True})
 
@@ -93,6 +105,14 @@ def routes(faults: Faults, calls: CallLog, listing: Listing) -> list[Route]:
         listing.set(ListingSwitch())
         return Response(status_code=204)
 
+    async def set_version(request: Request) -> Response:
+        try:
+            deploy(server, parse_version(await request.json()))
+        except ValueError as exc:
+            field, message = exc.args if len(exc.args) == 2 else ("body", "must be JSON")
+            return _bad(field, message)
+        return Response(status_code=204)
+
     async def served_calls(request: Request) -> Response:
         raw = request.query_params.get("since", "")
         since = None
@@ -112,4 +132,5 @@ def routes(faults: Faults, calls: CallLog, listing: Listing) -> list[Route]:
         Route("/dev/listing", set_listing, methods=["POST"]),
         Route("/dev/listing", reset_listing, methods=["DELETE"]),
         Route("/dev/calls", served_calls, methods=["GET"]),
+        Route("/dev/version", set_version, methods=["POST"]),
     ]

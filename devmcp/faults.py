@@ -77,15 +77,18 @@ class Call:
     space_id: str
     tool: str
     is_error: bool
+    # The caller's W3C trace context, so a test (or a person) can find the call's trace.
+    traceparent: str | None = None
 
     def as_json(self) -> dict:
-        return {
+        call = {
             "at": self.at.isoformat().replace("+00:00", "Z"),
             "userId": self.user_id,
             "spaceId": self.space_id,
             "tool": self.tool,
             "isError": self.is_error,
         }
+        return {**call, "traceparent": self.traceparent} if self.traceparent else call
 
 
 class CallLog:

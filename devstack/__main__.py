@@ -20,8 +20,10 @@ from collections.abc import Callable
 
 import requests
 
+from devstack.first_tick import FirstTickLink
 from devstack.postgres import LocalPostgres, PostgresUnavailable, create_database
 from devstack.processes import ROOT, Process, gunicorn_cmd
+from devstack.release_demo import BROKEN_MODULE, FIRST_VERSION, NEW_VERSION, ReleaseDemo
 from devstack.run_now import run_everyone_now
 
 LOG_DIR = ROOT / ".local"
@@ -55,6 +57,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the persona catalog")
     parser.add_argument("--no-runner", action="store_true", help="start no runner service")
+    parser.add_argument(
+        "--no-release",
+        action="store_true",
+        help=f"do not deploy devmcp {NEW_VERSION} with {BROKEN_MODULE} failing part way (devllm only)",
+    )
     args = parser.parse_args()
     if args.llm == "anthropic" and not os.environ.get("ANTHROPIC_API_KEY"):
         parser.error("--llm=anthropic needs ANTHROPIC_API_KEY in the environment")
@@ -89,8 +96,9 @@ def seed(api: Process, token: str, env: dict[str, str]) -> None:
 
 def start_product_and_model(args: argparse.Namespace, env: dict[str, str], cleanup: list) -> dict[str, str]:
     """devmcp, and devllm unless Claude itself drives; what the runner needs to reach them."""
+    devmcp_env = {**env, "DEVMCP_VERSION": FIRST_VERSION}
     devmcp = Process(
-        "devmcp", [sys.executable, "-m", "devmcp"], env, args.mcp_port, log_path=LOG_DIR / "devmcp.log"
+        "devmcp", [sys.executable, "-m", "devmcp"], devmcp_env, args.mcp_port, log_path=LOG_DIR / "devmcp.log"
     )
     cleanup.append(devmcp.stop)
     devmcp.wait_ready()
@@ -189,6 +197,18 @@ def describe_loop(
             f"  .venv/bin/python -m devstack.run_now --api {api} --jwt {token}",
             "  tail -f .local/alerts-received.log",
         ]
+    if release_demo(args):
+        lines += [
+            "",
+            f"a release, part way: the personas tick three rounds against product {FIRST_VERSION}, then",
+            f"devmcp deploys {NEW_VERSION} with every {BROKEN_MODULE} tool failing, and three rounds more;",
+            "within a few minutes the dashboard's 'Since the last release' panel shows",
+            f"{BROKEN_MODULE} and its tools worse, and a release.worse alert reaches the receiver",
+            "(lines starting 'release' below say when). Deploy",
+            "a version yourself (new sessions answer it at the MCP handshake; --no-release skips this):",
+            f"  curl -X POST {mcp}/dev/version -H 'Content-Type: application/json' \\",
+            """    -d '{"version": "1.2.0"}'""",
+        ]
     lines += [
         "",
         "the same stack driven by Claude itself:",
@@ -199,6 +219,11 @@ def describe_loop(
         "    .venv/bin/python -m persona_runner --once",
     ]
     return "\n".join(lines) + "\n"
+
+
+def release_demo(args: argparse.Namespace) -> bool:
+    """Whether to stage a release part way: only with the runner, and never on Claude's bill."""
+    return not (args.no_runner or args.no_seed or args.no_release) and args.llm == "devllm"
 
 
 def main() -> int:
@@ -235,6 +260,8 @@ def main() -> int:
         if not args.no_runner:
             print(f"run now    {run_everyone_now(web.url, token)} personas asked to run at once")
             running.append(start_runner(args, env, cleanup))
+        if release_demo(args):
+            ReleaseDemo(web.url, env["MANA_MCP_URL"], token).start()
         print(
             f"""
 personas API     {web.url}          (log: .local/web.log)
@@ -249,7 +276,10 @@ admin token      {token}
 Running; Ctrl-C stops everything started here.""",
             flush=True,
         )
+        first_tick = FirstTickLink(web.url, token)
         while all(p.proc.poll() is None for p in running):
+            if not args.no_runner:
+                first_tick.poll()
             time.sleep(1)
         print("a process exited; stopping", file=sys.stderr)
         return 1

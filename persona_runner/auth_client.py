@@ -12,6 +12,7 @@ from apibase.client_errors import UnexpectedResponse
 from apibase.http_client import JsonHttp
 from persona_runner.config import RunnerConfig
 from persona_runner.spaces import Space, spaces_of
+from persona_runner.token_cache import TokenCache
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,21 @@ class Login:
 
 
 class AuthClient:
-    def __init__(self, config: RunnerConfig, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, config: RunnerConfig, session: requests.Session | None = None, tokens: TokenCache | None = None
+    ) -> None:
         headers = {"X-Service-Key": config.service_key} if config.service_key else {}
         self.http = JsonHttp(config.auth_url, config.timeout, headers=headers, session=session)
+        self.tokens = tokens
 
     def login(self, email: str, password: str) -> Login:
-        """A persona's token; a wrong password is an AuthError (401)."""
+        """A persona's token; a wrong password is an AuthError (401). With `tokens`, a held
+        token that outlives a tick is reused (see token_cache)."""
+        if self.tokens is None:
+            return self._login(email, password)
+        return self.tokens.login(email, lambda: self._login(email, password))
+
+    def _login(self, email: str, password: str) -> Login:
         body = self.http.request("POST", "/api/v1/auth/login", json={"email": email, "password": password})
         user = body.get("user") if isinstance(body, dict) else None
         token = body.get("token") if isinstance(body, dict) else None

@@ -9,9 +9,11 @@ product answers, each request's usage as the model answers. A caller that cancel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -24,18 +26,23 @@ from apibase.client_errors import ExpectedError
 from persona_runner.config import RunnerConfig
 from persona_runner.day_prompts import opening_turn, ratings_request, system_prompt
 from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigError
-from persona_runner.model_waits import MODEL_RETRIES, bounded_waits, error_text
+from persona_runner.model_waits import bounded_waits, error_text
 from persona_runner.models import Action, Persona, Session, TickOutcome
 from persona_runner.product import Product, open_product
+from persona_runner.prompt_cache import cached_request
 from persona_runner.ratings import RATINGS_TOOL, module_of, parse_ratings, ratings_tool, shown
 from persona_runner.tool_names import ToolNames, map_tool_names
 from persona_runner.tool_results import model_blocks, text_block
 from persona_runner.tool_schemas import usable_tools
+from persona_runner.tracing import chat_span
+from persona_runner.transcript import shown_text
+from persona_runner.worker_clients import WorkerClients, model_client
 
 MAX_OUTPUT_TOKENS = 1024
 # A ratings answer cut at max_tokens is asked once more with this much room.
 RATINGS_RETRY_TOKENS = 4 * MAX_OUTPUT_TOKENS
 ERROR_TEXT_MAX = 500
+RATINGS_CHOICE = {"type": "tool", "name": RATINGS_TOOL}
 STOPPED = "the tick was stopped before the product answered"
 log = logging.getLogger("persona_runner.claude")
 
@@ -59,26 +66,29 @@ class ModelCalls:
         self.outcome = outcome
 
     def tokens_left(self) -> int:
-        return self.config.max_tokens_per_tick - self.outcome.usage.total
+        return self.config.max_tokens_per_tick - self.outcome.usage.capped
 
     async def ask(
         self, system: str, messages: list[dict], tools: list[dict], max_tokens: int, **choice: Any
     ) -> Message:
-        """One answer, after the SDK's own retries; what still fails is DriverFailed."""
+        """One answer, after the SDK's own retries; what still fails is DriverFailed.
+        With RUNNER_PROMPT_CACHE on, the request carries its cache breakpoints."""
+        if self.config.prompt_cache:
+            prompt = cached_request(tools, system, messages)
+        else:
+            prompt = {"tools": tools, "system": system, "messages": messages}
         try:
-            reply = await self.client.messages.create(
-                model=self.config.model,
-                max_tokens=max_tokens,
-                system=system,
-                messages=messages,
-                tools=tools,
-                **choice,
-            )
+            with chat_span(self.config.model, max_tokens) as span:
+                reply = await self.client.messages.create(
+                    model=self.config.model, max_tokens=max_tokens, **prompt, **choice
+                )
+                span.answered(reply)
         except anthropic.APIStatusError as exc:
             raise DriverFailed(f"model: {exc.status_code} {model_error_text(exc)}") from exc
         except anthropic.APIError as exc:
             raise DriverFailed(f"model: {type(exc).__name__}: {exc}") from exc
         self.outcome.usage.add(reply.usage, self.config.prices)
+        self.outcome.transcript.said("\n\n".join(b.text for b in reply.content if b.type == "text"))
         return reply
 
 
@@ -109,6 +119,8 @@ def said(reply: Message) -> str:
 async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcome: TickOutcome) -> dict:
     """Call the product for one tool_use, record the action, return the tool_result."""
     product_name = names.product_name(block.name)
+    if block.name == RATINGS_TOOL:  # offered all day (a stable prefix), used only when asked
+        return tool_result(block.id, [text_block(f"{RATINGS_TOOL}: rate your day once it is over")], True)
     if product_name is None:  # never sent to the product, so no action row
         return tool_result(block.id, [text_block(f"{block.name}: no such tool was offered")], True)
     arguments = block.input if isinstance(block.input, dict) else {}
@@ -117,6 +129,7 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
     except asyncio.CancelledError:
         # The call went out and the product may have acted on it: the audit keeps it.
         outcome.actions.append(Action(product_name, "error", None, input_hash(arguments), STOPPED))
+        outcome.transcript.called(product_name, arguments, True, None, None)
         raise
     outcome.actions.append(
         Action(
@@ -127,8 +140,9 @@ async def answer_tool_use(block: Any, product: Product, names: ToolNames, outcom
             error_message=answer.text[:ERROR_TEXT_MAX] if answer.is_error else None,
         )
     )
-    content = [*model_blocks(answer.content, answer.text), took_line(answer.latency_ms)]
-    return tool_result(block.id, content, answer.is_error)
+    shown = model_blocks(answer.content, answer.text)
+    outcome.transcript.called(product_name, arguments, answer.is_error, shown_text(shown), answer.latency_ms)
+    return tool_result(block.id, [*shown, took_line(answer.latency_ms)], answer.is_error)
 
 
 def tool_result(tool_use_id: str, content: list[dict[str, Any]], is_error: bool) -> dict[str, Any]:
@@ -174,36 +188,49 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
 async def rate_day(
     model: ModelCalls, system: str, messages: list[dict], tools: list[dict], modules: list[str]
 ):
-    """Force `submit_ratings` and check its input strictly; RatingsRefused otherwise.
-    It runs even when the day stopped at the token cap (the day is what the cap ends),
-    bounded by MAX_OUTPUT_TOKENS like any request; an answer cut at max_tokens (its
-    input half-written) is asked once more with RATINGS_RETRY_TOKENS of room."""
+    """Ask for `submit_ratings` for the modules used (named in the last user turn) and
+    check its input strictly; RatingsRefused otherwise.
 
-    async def ask(max_tokens: int) -> Message:
-        return await model.ask(
-            system,
-            then_user(messages, ratings_request(modules)),
-            [*tools, ratings_tool(modules)],
-            max_tokens,
-            tool_choice={"type": "tool", "name": RATINGS_TOOL},
-        )
+    It is asked for with the tools and tool_choice as they were all day, so the request
+    reads the whole day from the cache: the API keys the conversation's cache on
+    tool_choice, so forcing the tool would write the day again. Only an answer without
+    the call is asked once more with `submit_ratings` forced. It runs even when the day
+    stopped at the token cap (the day is what the cap ends), bounded by MAX_OUTPUT_TOKENS
+    like any request; an answer cut at max_tokens (its input half-written) is asked once
+    more with RATINGS_RETRY_TOKENS of room."""
+    asked = then_user(messages, ratings_request(modules))
+    reply = await ratings_answer(model, system, asked, tools)
+    if not ratings_call(reply):
+        reply = await ratings_answer(model, system, asked, tools, tool_choice=RATINGS_CHOICE)
+    used = ratings_call(reply)
+    if used is None:
+        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {said(reply)}")
+    return parse_ratings(used.input, modules)
 
-    reply = await ask(MAX_OUTPUT_TOKENS)
+
+async def ratings_answer(model: ModelCalls, system: str, messages: list[dict], tools: list[dict], **choice):
+    """One ratings answer (a second one with more room when the first is cut at
+    max_tokens); RatingsRefused for a refusal or an answer cut short twice."""
+    reply = await model.ask(system, messages, tools, MAX_OUTPUT_TOKENS, **choice)
     if reply.stop_reason == "max_tokens":
-        reply = await ask(RATINGS_RETRY_TOKENS)
+        reply = await model.ask(system, messages, tools, RATINGS_RETRY_TOKENS, **choice)
     if reply.stop_reason == "refusal":
         raise RatingsRefused(f"model: refused to rate the day (stop_reason refusal): {said(reply)}")
     if reply.stop_reason in ("max_tokens", "model_context_window_exceeded"):
         raise RatingsRefused(f"submit_ratings was cut short ({reply.stop_reason}): {said(reply)}")
-    used = [b for b in reply.content if b.type == "tool_use" and b.name == RATINGS_TOOL]
-    if not used:
-        raise RatingsRefused(f"no submit_ratings call came back ({reply.stop_reason}): {said(reply)}")
-    return parse_ratings(used[0].input, modules)
+    return reply
+
+
+def ratings_call(reply: Message) -> Any:
+    return next((b for b in reply.content if b.type == "tool_use" and b.name == RATINGS_TOOL), None)
 
 
 def model_tools(product_tools, names: ToolNames) -> list[dict]:
-    """What the model sees: the mapped name, the product name leading the description."""
-    return [
+    """What the model sees, the same for every persona of one product (so the tools'
+    cache is shared): each tool by its mapped name, the product name leading the
+    description, in the product's order; then `submit_ratings` over every module of the
+    product (which of them were used is said in the ratings request and checked)."""
+    offered = [
         {
             "name": names.model_name(tool.name),
             "description": f"{tool.name}: {tool.description}".strip(),
@@ -211,6 +238,7 @@ def model_tools(product_tools, names: ToolNames) -> list[dict]:
         }
         for tool in product_tools
     ]
+    return [*offered, ratings_tool(sorted({module_of(t.name) for t in product_tools}))]
 
 
 def offered_tools(product_tools: list, persona: Persona, outcome: TickOutcome) -> list:
@@ -233,6 +261,9 @@ class ClaudeDriver:
             )
         self.config = config
         self.today = today or (lambda: datetime.now(UTC).date())
+        # Each worker's clients, by the event loop they belong to (see worker_clients).
+        self._kept: dict[asyncio.AbstractEventLoop, WorkerClients] = {}
+        self._lock = threading.Lock()
 
     async def act(
         self,
@@ -253,24 +284,50 @@ class ClaudeDriver:
         except BaseExceptionGroup as group:  # the SDKs' task groups wrap what the body raised
             raise first_runner_error(group) or group from None
 
+    async def open_worker(self) -> None:
+        """Keep a model client and a pool of product connections for every tick driven in
+        the running event loop (a worker's), until `close_worker` in that same loop."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if loop not in self._kept:
+                self._kept[loop] = WorkerClients.open(self.config)
+
+    async def close_worker(self) -> None:
+        with self._lock:
+            kept = self._kept.pop(asyncio.get_running_loop(), None)
+        if kept is not None:
+            await kept.close()
+
+    def worker_clients(self) -> WorkerClients | None:
+        """The clients kept for the running event loop, if a worker keeps some there."""
+        with self._lock:
+            return self._kept.get(asyncio.get_running_loop())
+
     async def _act(
         self, persona: Persona, session: Session, outcome: TickOutcome, story, deadline: float
     ) -> None:
         config = self.config
-        async with (
-            anthropic.AsyncAnthropic(
-                api_key=config.anthropic_api_key,
-                base_url=config.anthropic_base_url,
-                timeout=config.model_timeout,
-                max_retries=MODEL_RETRIES,
-                middleware=[bounded_waits(deadline)],
-            ) as client,
-            open_product(config.mcp_url, session.token, session.space_id, config.mcp_timeout) as product,
-        ):
+        kept = self.worker_clients()
+        async with contextlib.AsyncExitStack() as per_tick:
+            if kept is None:  # no worker keeps clients here (--once, a test): this tick's own
+                client = await per_tick.enter_async_context(model_client(config))
+            else:
+                client = kept.model
+            product = await per_tick.enter_async_context(
+                open_product(
+                    config.mcp_url,
+                    session.token,
+                    session.space_id,
+                    config.mcp_timeout,
+                    transport=kept.product_transport() if kept else None,
+                )
+            )
+            outcome.product = product.info
             product_tools = offered_tools(await product.tools(), persona, outcome)
             names = map_tool_names([t.name for t in product_tools], reserved=[RATINGS_TOOL])
             tools = model_tools(product_tools, names)
-            model = ModelCalls(client, config, outcome)
+            # A copy with this tick's deadline: it shares the client's connections.
+            model = ModelCalls(client.with_options(middleware=[bounded_waits(deadline)]), config, outcome)
             system = system_prompt(persona, self.today(), story)
             messages = await play_day(model, product, names, tools, system, opening_turn(persona))
             modules = sorted({module_of(a.tool_name) for a in outcome.actions})

@@ -23,6 +23,7 @@ DRIVER_NAMES = ("claude", "scripted")
 # the 5-minute rate). Another model needs its own RUNNER_PRICE_* to cost right.
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_PRICES = Prices(input=3.0, output=15.0, cache_read=0.30, cache_write=3.75)
+DEFAULT_SERVICE_NAME = "persona-runner"
 
 
 def _prices(env: Env) -> Prices:
@@ -39,6 +40,16 @@ def _prices(env: Env) -> Prices:
             for kind in fields(Prices)
         }
     )
+
+
+def _traces_endpoint(env: Env) -> str:
+    """OpenTelemetry's own variables, read as its SDK reads them: the traces endpoint as
+    given, else the base endpoint with `/v1/traces`; neither set, "" (no traces)."""
+    if env.text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return env.url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+    if env.text("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return env.url("OTEL_EXPORTER_OTLP_ENDPOINT", "") + "/v1/traces"
+    return ""
 
 
 def _driver(env: Env) -> str:
@@ -90,7 +101,12 @@ class RunnerConfig:
     model_timeout: float = 120.0
     max_turns: int = 15
     max_tokens_per_tick: int = 150_000
+    # Cache breakpoints on the model's requests (RUNNER_PROMPT_CACHE=off for comparison).
+    prompt_cache: bool = True
     prices: Prices = DEFAULT_PRICES
+    # Where each tick's trace goes (OTLP over HTTP); "" sends none (persona_runner.tracing).
+    traces_endpoint: str = ""
+    service_name: str = DEFAULT_SERVICE_NAME
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -137,7 +153,10 @@ class RunnerConfig:
             max_tokens_per_tick=env.whole(
                 "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
+            prompt_cache=env.flag("RUNNER_PROMPT_CACHE", True),
             prices=_prices(env),
+            traces_endpoint=_traces_endpoint(env),
+            service_name=env.text("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAME),
         )
 
 

@@ -35,6 +35,15 @@ class Driver(Protocol):
         is cancelled. `deadline` (time.monotonic) bounds any wait the driver chooses."""
         ...
 
+    async def open_worker(self) -> None:
+        """A worker of the runner service starts: what the driver keeps for the ticks
+        driven in the running event loop, until `close_worker` in that same loop."""
+        ...
+
+    async def close_worker(self) -> None:
+        """That worker stops: what `open_worker` made, closed inside its own loop."""
+        ...
+
 
 class ScriptedDriver:
     """Lists and creates in the persona's top modules, fails one search on purpose, rates.
@@ -71,12 +80,24 @@ class ScriptedDriver:
                     error="scripted failure: the search is failed on purpose once per tick",
                 )
             )
+        for action in actions:
+            output = action.error_message or "scripted: nothing was sent to the product"
+            arguments = scripted_input(persona, session, action.tool_name)
+            outcome.transcript.called(
+                action.tool_name, arguments, action.result == "error", output, action.latency_ms
+            )
         outcome.driver = self.name
         outcome.actions.extend(actions)
         outcome.ratings.extend(self._rate(persona, m, actions) for m in modules)
 
+    async def open_worker(self) -> None:
+        """Nothing to keep: it calls nothing."""
+
+    async def close_worker(self) -> None:
+        """Nothing kept."""
+
     def _call(self, persona: Persona, session: Session, tool: str, error: str | None = None) -> Action:
-        tool_input = {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
+        tool_input = scripted_input(persona, session, tool)
         return Action(
             tool_name=tool,
             result="error" if error else "ok",
@@ -95,6 +116,11 @@ class ScriptedDriver:
         return Rating(
             module, 3 + stable_number(persona.email, module) % 3, f"scripted: {calls} calls, all ok"
         )
+
+
+def scripted_input(persona: Persona, session: Session, tool: str) -> dict[str, Any]:
+    """What the scripted driver says it sent (it sends nothing: it runs offline)."""
+    return {"tool": tool, "spaceId": session.space_id, "persona": persona.email}
 
 
 def top_modules(module_mix: dict[str, float], count: int) -> list[str]:

@@ -118,6 +118,17 @@ class InternalClient:
             raise UnexpectedResponse(f"PUT {path}: expected {{'tick': {{...}}}}, got {str(answer)[:200]}")
         return answer["tick"]
 
+    def put_transcript(
+        self, persona_id: str, tick_id: str, body: dict[str, Any], until: Until = None
+    ) -> dict[str, Any]:
+        """PUT the tick's transcript (after the tick was reported); the same body again
+        changes nothing, so it is retried."""
+        path = f"{PREFIX}/{quote(persona_id, safe='')}/ticks/{quote(tick_id, safe='')}/transcript"
+        answer = self._retried("PUT", path, body, until)
+        if not isinstance(answer, dict) or answer.get("ok") is not True:
+            raise UnexpectedResponse(f"PUT {path}: expected {{'ok': true, ...}}, got {str(answer)[:200]}")
+        return answer
+
     def heartbeat(self, persona_id: str, runner_id: str, lease_seconds: int) -> str | None:
         """Extend this runner's lease; its new end. 404 (no live lease) and 409 (another
         runner's) raise StatusError: the caller has lost the persona."""

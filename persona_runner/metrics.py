@@ -40,6 +40,11 @@ class RunnerMetrics:
             "persona_llm_tokens", "Model tokens used by ticks, by kind.", ["kind"], registry=self.registry
         )
         self.cost = Counter("persona_llm_cost_usd", "Model spend of ticks, in USD.", registry=self.registry)
+        self.transcripts_unsent = Counter(
+            "persona_transcripts_unsent",
+            "Ticks whose transcript the API did not keep (refused, or logged for replay).",
+            registry=self.registry,
+        )
         self.inflight = Gauge(
             "persona_runner_inflight", "Ticks this runner is driving now.", registry=self.registry
         )
@@ -63,6 +68,8 @@ class RunnerMetrics:
             self.tokens.labels(kind).inc(tokens)
         self.cost.inc(usage.cost_usd)
         self.tools_skipped.inc(outcome.tools_skipped)
+        if not result.transcript_sent:
+            self.transcripts_unsent.inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,6 +12,7 @@ from apibase.client_errors import UnexpectedResponse
 # trims rather than lose a tick's worth of rows.
 from apibase.limits import ACTIONS_MAX, FEEDBACK_MAX, HASH_MAX, NAME_MAX, TEXT_MAX
 from persona_runner.errors import DriverFailed
+from persona_runner.transcript import Transcript
 from persona_runner.usage import Usage
 
 
@@ -85,7 +86,8 @@ class Rating:
 @dataclass
 class TickOutcome:
     """What a driver did in a tick. The caller may own it and hand it in: a driver adds
-    each action as the product answers and each request's usage as the model answers,
+    each action (and its transcript event) as the product answers and each request's
+    usage (and its text) as the model answers,
     so a tick stopped or failed half-way still tells what it did and what it cost."""
 
     actions: list[Action] = field(default_factory=list)
@@ -95,6 +97,10 @@ class TickOutcome:
     driver: str | None = None
     # Product tools left out of the model's tools (an input schema it cannot take).
     tools_skipped: int = 0
+    # What was said and called, in order, for the tick's transcript.
+    transcript: Transcript = field(default_factory=Transcript)
+    # The product's MCP serverInfo at the handshake ({"name", "version"}), when it said.
+    product: dict[str, str] | None = None
 
     def check(self) -> None:
         """Refuse what the service would refuse, before anything is posted.

@@ -20,7 +20,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT
 from mcp.shared.exceptions import MCPError
 
+from apibase.limits import NAME_MAX
 from persona_runner.errors import DriverFailed
+from persona_runner.tracing import inject_traceparent, tool_span
 
 CONNECT_TIMEOUT = 5.0
 # A product that keeps answering with a next page is broken; a tick stops asking.
@@ -42,12 +44,24 @@ class ToolAnswer:
     latency_ms: int
     # The result's MCP content blocks (text, image, resource, ...); empty for a failed call.
     content: tuple[Any, ...] = field(default=())
+    # Why it failed, for its trace span: `tool_error` (the product said so) or the exception's class.
+    error_type: str | None = None
 
 
 class Product:
     def __init__(self, session: ClientSession, timeout: float) -> None:
         self.session = session
         self.timeout = timeout
+
+    @property
+    def info(self) -> dict[str, str] | None:
+        """The serverInfo the product answered at the handshake: which release the tick
+        ran against. None when it gave no name or version."""
+        server = self.session.server_info
+        if server is None or not server.name or not server.version:
+            return None
+        # The personas API takes a name and version of at most NAME_MAX characters.
+        return {"name": server.name[:NAME_MAX], "version": server.version[:NAME_MAX]}
 
     async def tools(self) -> list[ProductTool]:
         """Every tool the product lists, following `nextCursor` page by page."""
@@ -66,6 +80,13 @@ class Product:
         return tools
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolAnswer:
+        """The product's answer, in the tick's trace as an `execute_tool` span."""
+        with tool_span(name) as span:
+            answer = await self.answer(name, arguments)
+            span.failed(answer.error_type)
+        return answer
+
+    async def answer(self, name: str, arguments: dict[str, Any]) -> ToolAnswer:
         """The product's answer. Whatever fails once the call went out (a JSON-RPC error, a
         timeout, a broken transport, a result the SDK refuses) is an error answer too: the
         product may have acted on it, so the audit keeps it and the day goes on."""
@@ -74,30 +95,46 @@ class Product:
             # The SDK's per-request timeout bounds this call alone; the stream stays open.
             result = await self.session.call_tool(name, arguments, read_timeout_seconds=self.timeout)
         except MCPError as exc:
-            return ToolAnswer(f"{name}: {exc}", True, elapsed_ms(started))
+            return ToolAnswer(f"{name}: {exc}", True, elapsed_ms(started), error_type=type(exc).__name__)
         except Exception as exc:  # any layer's failure of a call that went out
             failed = f"{name}: the call failed ({type(exc).__name__}: {exc})"
-            return ToolAnswer(failed, True, elapsed_ms(started))
+            return ToolAnswer(failed, True, elapsed_ms(started), error_type=type(exc).__name__)
         if not isinstance(result, types.CallToolResult):
-            return ToolAnswer(f"{name}: an answer that is not a tool result", True, elapsed_ms(started))
+            failed = f"{name}: an answer that is not a tool result"
+            return ToolAnswer(failed, True, elapsed_ms(started), error_type="not_a_tool_result")
         content = tuple(result.content)
-        return ToolAnswer(result_text(result), bool(result.is_error), elapsed_ms(started), content)
+        error_type = "tool_error" if result.is_error else None
+        return ToolAnswer(
+            result_text(result), bool(result.is_error), elapsed_ms(started), content, error_type
+        )
 
 
 @contextlib.asynccontextmanager
-async def open_product(mcp_url: str, token: str, space_id: str, timeout: float) -> AsyncIterator[Product]:
+async def open_product(
+    mcp_url: str,
+    token: str,
+    space_id: str,
+    timeout: float,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Product]:
     """An initialised session at `<mcp_url>/mcp` as the persona, in its space."""
     headers = {"Authorization": f"Bearer {token}", "X-Mana-Space": space_id}
-    async with open_session(f"{mcp_url}/mcp", headers, timeout) as product:
+    async with open_session(f"{mcp_url}/mcp", headers, timeout, transport) as product:
         yield product
 
 
 @contextlib.asynccontextmanager
-async def open_session(endpoint: str, headers: dict[str, str], timeout: float) -> AsyncIterator[Product]:
+async def open_session(
+    endpoint: str,
+    headers: dict[str, str],
+    timeout: float,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Product]:
     """An initialised session at `endpoint`; one that cannot be opened is DriverFailed.
 
     The HTTP read timeout is the SDK's long one, for the session's event stream (a GET
-    that is silent between server messages); each request is bounded by `timeout`."""
+    that is silent between server messages); each request is bounded by `timeout`.
+    `transport`: connections the session borrows (a worker's), else its own."""
     http_timeout = httpx2.Timeout(timeout, connect=CONNECT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT)
     refusal = LastRefusal()
     opened = False
@@ -106,7 +143,10 @@ async def open_session(endpoint: str, headers: dict[str, str], timeout: float) -
         with closing.scope():
             async with (
                 httpx2.AsyncClient(
-                    headers=headers, timeout=http_timeout, event_hooks={"response": [refusal.note]}
+                    headers=headers,
+                    timeout=http_timeout,
+                    event_hooks={"request": [traceparent], "response": [refusal.note]},
+                    transport=transport,
                 ) as http,
                 streamable_http_client(endpoint, http_client=http) as (read, write),
                 ClientSession(read, write, read_timeout_seconds=timeout) as session,
@@ -121,6 +161,12 @@ async def open_session(endpoint: str, headers: dict[str, str], timeout: float) -
         if opened:
             raise
         raise DriverFailed(f"MCP session at {endpoint}: {refusal.text or reason(exc)}") from exc
+
+
+async def traceparent(request: httpx2.Request) -> None:
+    """The current span's trace context on every request: the MCP client sends each message
+    from the context of the call that wrote it, so a `tools/call` carries its own span."""
+    inject_traceparent(request.headers)
 
 
 class Closing:

@@ -1,19 +1,26 @@
 """`python -m persona_runner serve`: the long-running runner.
 
 Every RUNNER_TICK_INTERVAL_S it claims as many due personas as it has free slots
-(PERSONA_CONCURRENCY) and drives each in its own thread with the same Tick `--once`
-uses. SIGTERM stops the claiming; running ticks get RUNNER_GRACE_S to end, then they are
-stopped as timed out (their actions posted, their ticks reported, their leases released).
+(PERSONA_CONCURRENCY) and hands each to a worker: one thread per slot, driving one tick
+at a time with the same Tick `--once` uses, and keeping across its ticks what a tick
+would otherwise build again (its HTTP clients and their connections, an event loop with
+the driver's model client and product connections). SIGTERM stops the claiming; running
+ticks get RUNNER_GRACE_S to end, then they are stopped as timed out (their actions
+posted, their ticks reported, their leases released).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import logging
+import queue
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
@@ -27,6 +34,7 @@ from persona_runner.lease import Stopping
 from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona
 from persona_runner.tick import Tick, error_line
+from persona_runner.token_cache import TokenCache
 
 log = logging.getLogger("persona_runner.service")
 
@@ -38,11 +46,17 @@ class RunnerService:
         self.out = out or sys.stdout
         self.metrics = RunnerMetrics()
         self.claims = InternalClient(config)  # the loop thread's own; each tick has its own
+        self.tokens = TokenCache(keep_for=config.tick_timeout)  # personas' tokens, across ticks
         self.stopping = threading.Event()  # no more claims
         self.aborting = Stopping()  # the grace is over: running ticks stop now
         self.lock = threading.Lock()
-        self.inflight: dict[str, threading.Thread] = {}
+        self.ended = threading.Condition(self.lock)  # a tick ended
+        self.inflight: set[str] = set()  # the personas claimed and not yet done
         self.last_tick_at: str | None = None
+        self.jobs: queue.SimpleQueue[tuple[Persona, float] | None] = queue.SimpleQueue()
+        self.workers = [
+            threading.Thread(target=self.work, name=f"worker-{n}") for n in range(config.concurrency)
+        ]
 
     def health(self) -> dict[str, Any]:
         with self.lock:
@@ -65,11 +79,15 @@ class RunnerService:
             f"{self.config.concurrency} slots, every {self.config.tick_interval:g}s"
             + (" (paused: claiming nothing)" if self.config.paused else "")
         )
-        while not self.stopping.is_set():
-            self.claim_and_start()
-            self.stopping.wait(self.config.tick_interval)
-        self.finish()
-        self.claims.close()
+        for worker in self.workers:
+            worker.start()
+        try:
+            while not self.stopping.is_set():
+                self.claim_and_start()
+                self.stopping.wait(self.config.tick_interval)
+        finally:  # the workers wait for work until told there is none
+            self.finish()
+            self.claims.close()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -88,47 +106,75 @@ class RunnerService:
             self.say(f"runner: cannot claim from {self.config.api_url}: {error_line(exc)}")
             return
         for persona in batch.personas:
-            worker = threading.Thread(
-                target=self.drive, args=(persona, claimed_at), name=f"tick-{persona.user_id}"
-            )
             with self.lock:
-                self.inflight[persona.user_id] = worker
+                self.inflight.add(persona.user_id)
                 self.metrics.inflight.set(len(self.inflight))
-            worker.start()
+            self.jobs.put((persona, claimed_at))  # a worker is free: no more are claimed
 
-    def drive(self, persona: Persona, claimed_at: float) -> None:
-        internal, auth = InternalClient(self.config), AuthClient(self.config)
+    def work(self) -> None:
+        """One slot: the ticks handed to it, one at a time, until told to stop (None).
+        Its clients live as long as it does; the driver's async ones in its event loop,
+        where they are also closed (see worker_clients)."""
+        internal, auth = InternalClient(self.config), AuthClient(self.config, tokens=self.tokens)
+        with asyncio.Runner() as loop:
+            kept = self.keep_driver_clients(loop)
+            try:
+                while (job := self.jobs.get()) is not None:
+                    self.drive(*job, Tick(self.config, self.driver, internal, auth, run_driver=in_loop(loop)))
+            finally:
+                internal.close()
+                auth.close()
+                if kept:
+                    loop.run(self.driver.close_worker())
+
+    def keep_driver_clients(self, loop: asyncio.Runner) -> bool:
+        """Whether the driver keeps its clients in this worker's event loop; one that
+        cannot make them leaves each tick to make its own."""
         try:
-            result = Tick(self.config, self.driver, internal, auth).drive(
-                persona, leased=True, stop=self.aborting, claimed_at=claimed_at
-            )
+            loop.run(self.driver.open_worker())
+        except Exception:
+            log.exception("%s driver: no clients kept; each tick makes its own", self.driver.name)
+            return False
+        return True
+
+    def drive(self, persona: Persona, claimed_at: float, tick: Tick) -> None:
+        try:
+            result = tick.drive(persona, leased=True, stop=self.aborting, claimed_at=claimed_at)
             self.metrics.count(result)
             self.say(result.line())
         except Exception:  # a bug must not leave the slot taken forever
             log.exception("tick of %s crashed", persona.email)
         finally:
-            internal.close()
-            auth.close()
             with self.lock:
-                self.inflight.pop(persona.user_id, None)
+                self.inflight.discard(persona.user_id)
                 self.metrics.inflight.set(len(self.inflight))
                 self.last_tick_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                self.ended.notify_all()
 
     def finish(self) -> None:
         with self.lock:
-            workers = list(self.inflight.values())
-        if workers:
-            self.say(f"runner: stopping; {len(workers)} ticks running, {self.config.grace_seconds:g}s to end")
-        deadline = time.monotonic() + self.config.grace_seconds
-        for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
+            running = len(self.inflight)
+        if running:
+            self.say(f"runner: stopping; {running} ticks running, {self.config.grace_seconds:g}s to end")
+        with self.lock:
+            self.ended.wait_for(lambda: not self.inflight, timeout=self.config.grace_seconds)
         self.aborting.set()
-        for worker in workers:
+        for _ in self.workers:
+            self.jobs.put(None)
+        for worker in self.workers:
             worker.join()
         self.say("runner: stopped")
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
+
+
+def in_loop(loop: asyncio.Runner) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """`loop.run` with the coroutine in a copy of the calling thread's context, as
+    `asyncio.run` does: a Runner otherwise runs every coroutine in the one context it
+    copied at its first run, so a tick would not see its own trace span, and would see
+    what an earlier tick's coroutine set."""
+    return lambda coro: loop.run(coro, context=contextvars.copy_context())
 
 
 def health_server(service: RunnerService, host: str, port: int) -> ThreadingHTTPServer:

@@ -8,20 +8,27 @@ lost to another runner (a heartbeat answered 404 or 409) stops the tick at once:
 actions served are posted, the tick is reported failed at step `lease`, and nothing else
 (no ratings, no release of a lease that is not ours) is sent for it.
 
-What a tick posts (actions, ratings, the final report, the release) is retried until it
-is accepted or the tick's lease would lapse (its end as the heartbeats last extended it),
-so an API that blinks loses nothing; what is still not accepted then is logged for replay
-(`unposted`) and the tick goes on with its next post.
+What a tick posts (actions, ratings, the final report, its transcript, the release) is
+retried until it is accepted or the tick's lease would lapse (its end as the heartbeats
+last extended it), so an API that blinks loses nothing; what is still not accepted then
+is logged for replay (`unposted`) and the tick goes on with its next post.
+
+Every tick, whatever its outcome, ends with its transcript sent once (after the final
+report, which creates the tick when `running` never arrived); a transcript not kept is
+logged and counted, never a failure of the tick. With traces on, the tick is one trace
+(`tracing`) whose id goes with its reports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +46,10 @@ from persona_runner.lease import LeaseClock, post_deadline
 from persona_runner.models import Persona, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.spaces import choose_space
+from persona_runner.tracing import Tracing
 from persona_runner.unposted import log_unposted
+
+log = logging.getLogger("persona_runner.tick")
 
 
 class TickFailed(ExpectedError):
@@ -123,13 +133,22 @@ class TickResult:
     outcome: TickOutcome = field(default_factory=TickOutcome)
     seconds: float = 0.0
     actions_posted: bool = False  # posted, or logged for replay
+    transcript_sent: bool = False  # accepted by the API (not merely logged for replay)
+    trace_id: str | None = None  # the tick's OpenTelemetry trace, when traced
     notes: list[str] = field(default_factory=list)
     # Until when its posts are retried (time.monotonic); see post_deadline.
     deadline: Callable[[], float] = field(default=time.monotonic, repr=False)
 
+    def running(self, runner_id: str) -> dict[str, Any]:
+        """The PUT body that says the tick started."""
+        body = {"runnerId": runner_id, "state": "running", "driver": self.outcome.driver}
+        return {**body, "traceId": self.trace_id} if self.trace_id else body
+
     def report(self, runner_id: str) -> dict[str, Any]:
         """The final PUT body of the tick."""
         body: dict[str, Any] = {"runnerId": runner_id, "state": self.state}
+        if self.trace_id:
+            body["traceId"] = self.trace_id
         if self.step:
             body["step"] = self.step
         if self.error:
@@ -140,6 +159,8 @@ class TickResult:
             body["model"] = self.outcome.model
         if self.space_id:
             body["spaceId"] = self.space_id
+        if self.outcome.product:
+            body["product"] = self.outcome.product
         usage = self.outcome.usage
         body["usage"] = {
             "inputTokens": usage.input_tokens,
@@ -159,12 +180,21 @@ class TickResult:
 
 class Tick:
     def __init__(
-        self, config: RunnerConfig, driver: Driver, internal: InternalClient, auth: AuthClient
+        self,
+        config: RunnerConfig,
+        driver: Driver,
+        internal: InternalClient,
+        auth: AuthClient,
+        run_driver: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run,
     ) -> None:
+        """`run_driver` runs the driver's coroutine to its end: a new event loop each time
+        (`asyncio.run`), or a worker's own, which keeps its clients across ticks."""
         self.config = config
         self.driver = driver
         self.internal = internal
         self.auth = auth
+        self.run_driver = run_driver
+        self.tracing = Tracing.exporting(config.traces_endpoint, config.service_name)
 
     def drive(
         self,
@@ -173,20 +203,28 @@ class Tick:
         stop: threading.Event | None = None,
         claimed_at: float | None = None,
     ) -> TickResult:
-        """One persona's tick, from the running report to the final one; never raises for
+        """One persona's tick, from the running report to the transcript; never raises for
         what a tick may meet. `leased`: the persona was claimed (heartbeat, release), at
         `claimed_at` (time.monotonic before the claim was sent; the tick's start if not
         given, as for an unleased tick); `stop` set: end the driver now and report the tick
         timed out."""
-        started = time.monotonic()
         result = TickResult(persona, new_tick_id())
         result.outcome.driver = self.driver.name
+        with self.tracing.tick(persona.email, persona.user_id, result.tick_id) as span:
+            result.trace_id = span.trace_id
+            self.run(result, leased, stop, claimed_at)
+            span.ended(result.state, result.step, result.error)
+        return result
+
+    def run(
+        self, result: TickResult, leased: bool, stop: threading.Event | None, claimed_at: float | None
+    ) -> None:
+        started = time.monotonic()
+        persona = result.persona
         lease = LeaseClock(started if claimed_at is None else claimed_at, self.config.lease_seconds)
         result.deadline = post_deadline(lease, stop, self.config.grace_seconds)
         # Not retried past the usual attempts: the final report creates the tick anyway.
-        self.report(
-            result, {"runnerId": self.config.runner_id, "state": "running", "driver": self.driver.name}
-        )
+        self.report(result, result.running(self.config.runner_id))
         heartbeat = Heartbeat(self.config, persona.user_id, lease) if leased else None
         guard = Guard(started + self.config.tick_timeout, stop, heartbeat)
         # The heartbeat lives until the posts are done: it keeps the lease, and with it
@@ -202,9 +240,9 @@ class Tick:
                 heartbeat.stop()  # the ratings ended the lease: a beat now would find none
             result.seconds = time.monotonic() - started
             self.report(result, result.report(self.config.runner_id), final=True)
+            self.send_transcript(result)
             if leased and not lease_ended and result.step != "lease":
                 self.release(result)
-        return result
 
     def steps(self, persona: Persona, result: TickResult, guard: Guard) -> bool:
         """The tick's steps in order; True when ratings were accepted (which ends the lease).
@@ -216,9 +254,11 @@ class Tick:
             # Posting as one persona after logging in as another would corrupt both audits.
             raise TickFailed("login", f"logged in as user {login.user_id}, expected {persona.user_id}")
         guard.check_lease()
-        with step("spaces"):
+        # Two services, two clients: asked at once, the tick waits for the slower only.
+        with step("spaces"), ThreadPoolExecutor(max_workers=1, thread_name_prefix="spaces") as aside:
+            spaces = aside.submit(self.auth.spaces, login.token)
             story = self.internal.history(persona.user_id, self.config.history_ticks)
-            space = choose_space(self.auth.spaces(login.token), story)
+            space = choose_space(spaces.result(), story)
         result.space_id = space.id
         session = Session(tick_id=result.tick_id, user_id=login.user_id, space_id=space.id, token=login.token)
         self.act(persona, session, story, result.outcome, guard)
@@ -248,7 +288,7 @@ class Tick:
         whatever `guard` says first (TickTimedOut, LeaseLost)."""
         try:
             acting = self.driver.act(persona, session, outcome, story, deadline=guard.deadline)
-            asyncio.run(within(acting, guard))
+            self.run_driver(within(acting, guard))
             outcome.check()
         except TickFailed:
             raise
@@ -271,6 +311,20 @@ class Tick:
         result.actions_posted = True
         if posted:
             result.notes.append(f"{len(outcome.actions)} collected actions posted")
+
+    def send_transcript(self, result: TickResult) -> None:
+        """Once, whatever the outcome (a lost lease too: it is this tick's own record). One
+        the API refuses is logged; one it never answers is logged for replay; either way
+        the tick goes on as it ended."""
+        stopped = (result.step or result.state, result.error or "") if result.state != "ok" else None
+        body = result.outcome.transcript.body(result.outcome.ratings, stopped)
+        try:
+            result.transcript_sent = self.deliver(result, "transcript", self.internal.put_transcript, body)
+        except ExpectedError as exc:
+            log.warning(
+                "transcript of %s %s not kept: %s", result.persona.email, result.tick_id, error_line(exc)
+            )
+            result.notes.append(f"transcript not kept: {error_line(exc)}")
 
     def deliver(self, result: TickResult, what: str, post: Callable[..., Any], *args: Any) -> bool:
         """`post(persona, tick, *args, until=...)`, retried until the lease would lapse;

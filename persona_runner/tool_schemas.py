@@ -4,6 +4,8 @@ in the product would fail every tick; such tools are left out instead."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +16,17 @@ def schema_problem(schema: dict[str, Any]) -> str | None:
     """Why `schema` cannot be given to the model as a tool's input schema; None if it can."""
     if schema.get("type") != "object":
         return "the input schema is not of type object"
+    return checked(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+
+
+@functools.lru_cache(maxsize=4096)
+def checked(canonical: str) -> str | None:
+    """`check` of a schema by its canonical JSON, once per process: every tick lists the
+    same tools, and checking a schema against the metaschema takes milliseconds."""
+    return check(json.loads(canonical))
+
+
+def check(schema: dict[str, Any]) -> str | None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 MTOK = 1_000_000
+# A cache read costs a tenth of an input token; the token cap counts it so.
+CACHE_READ_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,12 @@ class Usage:
     requests: int = 0
 
     @property
-    def total(self) -> int:
-        """What the per-tick token cap counts: input plus output."""
-        return self.input_tokens + self.output_tokens
+    def capped(self) -> int:
+        """What the per-tick token cap counts: what the tick is billed for, in input
+        tokens' worth. Input, cache writes and output count whole; cache reads, billed
+        at a tenth of the input price, count a tenth. Without caching: input + output."""
+        whole = self.input_tokens + self.cache_write_tokens + self.output_tokens
+        return whole + self.cache_read_tokens // CACHE_READ_SHARE
 
     def add(self, usage: Any, prices: Prices) -> None:
         """Add one answer's `usage` (the SDK's object: None counts as 0)."""

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from psycopg.types.json import Jsonb
 
-from personas import insights, transcripts, webhooks
+from personas import insights, releases, transcripts, webhooks
 from personas.auth import check_admin, gate
 from personas.db import get_db
 from personas.errors import Conflict, NotFound, Unavailable, UpstreamError, ValidationFailed
@@ -48,6 +48,7 @@ def private_answer(response: Response) -> Response:
 # Nested once, when this module loads: Flask refuses to nest into a blueprint that an app
 # has registered already, so doing it in create_app broke every second app of a process.
 bp.register_blueprint(insights.bp)
+bp.register_blueprint(releases.bp)
 bp.register_blueprint(webhooks.bp)
 
 

@@ -1,18 +1,20 @@
-"""/api/v1/personas/admin/insights: which module got worse lately, which personas the
+"""/api/v1/personas/admin/insights: which module got worse lately (by evidence:
+personas/regression.py), which personas the
 runners are not reaching, the notes behind the lowest ratings, runs per day, the personas
 whose ticks keep failing, tool health and the fleet budget. Admin JWT only (the admin
 blueprint's gate).
 
-Everything is computed in SQL (sql/insights/); this module only shapes the rows.
+Everything else is computed in SQL (sql/insights/); this module only shapes the rows.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from personas import regression as rule
 from personas.db import get_db
 from personas.openapi import operation
 from personas.queries import queries
@@ -31,21 +33,81 @@ FAILING_LIMIT = 200
 FAILING_STREAK = 20
 
 
-def module_trend(row: dict[str, Any]) -> dict[str, Any]:
-    regression = None
-    if row["regressed"]:
-        regression = {
-            "since": row["since"],
-            "baselineAvg": row["baseline_avg"],
-            "recentAvg": row["recent_avg"],
-        }
+def module_trends(conn: Any, now: datetime, weeks: int, archetype: str | None, space: str | None) -> list:
+    """The modules' trends over the weeks shown, each with the regression rule's finding;
+    worst regression (most negative effect) first, then by mean rating."""
+    rows = queries.insights.module_trends(conn, now=now, archetype=archetype, space=space, weeks=weeks)
+    findings = rule_findings(conn, now, archetype, space)
+    since = regression_since(now)
+    trends = []
+    for row in rows:
+        finding = findings.get(row["module"])
+        regression = rule_regression(finding, since) if finding and finding.direction else None
+        if row["count"] or regression:
+            evidence = "enough" if finding and finding.enough else "insufficient"
+            trends.append(
+                {
+                    "module": row["module"],
+                    "avgRating": row["avg_rating"],
+                    "count": row["count"],
+                    "weekly": row["weekly"],
+                    "evidence": evidence,
+                    "regression": regression,
+                }
+            )
+    trends.sort(key=_worst_first)
+    return trends
+
+
+def rule_findings(
+    conn: Any, now: datetime, archetype: str | None, space: str | None
+) -> dict[str, rule.Finding]:
+    """The regression rule's finding for each module rated in its windows up to `now`."""
+    samples = queries.insights.rating_samples(
+        conn,
+        now=now,
+        archetype=archetype,
+        space=space,
+        recent_days=rule.RECENT_DAYS,
+        baseline_days=rule.BASELINE_DAYS,
+    )
+    return rule.judge(rule.samples_from(samples))
+
+
+def regressed_modules(conn: Any, now: datetime) -> dict[str, dict[str, Any]]:
+    """The modules the rule flags now over every rating (the dashboard's view with no
+    filter), each with its `regression` as the insights answer shows it."""
+    since = regression_since(now)
+    findings = rule_findings(conn, now, archetype=None, space=None)
+    return {module: rule_regression(f, since) for module, f in findings.items() if f.direction}
+
+
+def regression_since(now: datetime) -> str:
+    return (now - timedelta(days=rule.RECENT_DAYS)).date().isoformat()
+
+
+def rule_regression(finding: rule.Finding, since: str) -> dict[str, Any]:
     return {
-        "module": row["module"],
-        "avgRating": row["avg_rating"],
-        "count": row["count"],
-        "weekly": row["weekly"],
-        "regression": regression,
+        "since": since,
+        "baselineAvg": rule.rounded(finding.baseline_avg),
+        "recentAvg": rule.rounded(finding.recent_avg),
+        "baselineCount": finding.baseline_count,
+        "recentCount": finding.recent_count,
+        "recentPersonas": finding.recent_personas,
+        "effect": rule.rounded(finding.effect, 3),
+        "pValue": rule.significant(finding.p_value),
     }
+
+
+def _worst_first(trend: dict[str, Any]) -> tuple:
+    regression, avg = trend["regression"], trend["avgRating"]
+    return (
+        regression is None,
+        regression["effect"] if regression else 0,
+        avg is None,
+        avg or 0,
+        trend["module"],
+    )
 
 
 @bp.get("/insights")
@@ -62,7 +124,7 @@ def insights() -> Response:
     window = {"now": now, "weeks": params.weeks, "archetype": params.archetype}
     space = None if params.space == "all" else params.space
     with get_db().connection() as conn:
-        modules = queries.insights.module_trends(conn, **window, space=space)
+        modules = module_trends(conn, now, params.weeks, params.archetype, space)
         stale = queries.insights.stale_personas(conn, now=now, archetype=params.archetype, limit=STALE_LIMIT)
         friction = queries.insights.friction_notes(conn, **window, limit=FRICTION_LIMIT)
         daily = queries.insights.runs_daily(conn, now=now, weeks=params.weeks)
@@ -78,7 +140,7 @@ def insights() -> Response:
         generatedAt=now,
         weeks=params.weeks,
         space=params.space,
-        modules=[module_trend(row) for row in modules],
+        modules=modules,
         stale=stale,
         staleTotal=stale_total,
         friction=friction,

@@ -107,6 +107,11 @@ TickState = Literal["running", "ok", "failed", "timeout"]
 TickStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease", "abandoned"]
 
 
+class ProductOut(ResponseModel):
+    name: str
+    version: str
+
+
 class TickOut(ResponseModel):
     tickId: str
     runnerId: str
@@ -130,6 +135,8 @@ class TickOut(ResponseModel):
         description="The tick's OpenTelemetry trace id; present when the runner reported one.",
         json_schema_extra=lambda schema: schema.pop("default", None),
     )
+    # The product's name and version (MCP serverInfo) the tick ran against, when reported.
+    product: ProductOut | None = None
 
 
 class TickRecorded(ResponseModel):
@@ -292,6 +299,13 @@ class Regression(ResponseModel):
     since: date
     baselineAvg: float
     recentAvg: float
+    baselineCount: int
+    recentCount: int
+    # How many personas gave the recent ratings (ours: the dashboard's words need it).
+    recentPersonas: int
+    # Cliff's δ of the recent ratings against the baseline, and the Holm-adjusted p-value.
+    effect: float
+    pValue: float
 
 
 class ModuleTrend(ResponseModel):
@@ -299,6 +313,8 @@ class ModuleTrend(ResponseModel):
     avgRating: float | None
     count: int
     weekly: list[WeekFigure]
+    # Whether the regression rule had enough ratings to test the module at all.
+    evidence: Literal["enough", "insufficient"]
     regression: Regression | None
 
 

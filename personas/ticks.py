@@ -38,6 +38,8 @@ def report_params(report: TickReport) -> dict[str, Any]:
         "cache_write_tokens": usage.cacheWriteTokens if usage else None,
         "cost_usd": report.costUsd,
         "trace_id": report.traceId,
+        "product_name": report.product.name if report.product else None,
+        "product_version": report.product.version if report.product else None,
     }
 
 

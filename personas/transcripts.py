@@ -17,12 +17,13 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, jsonify
 
+from apibase.limits import TRANSCRIPT_BYTES_MAX
 from personas.db import get_db
 from personas.errors import Conflict, NotFound
 from personas.openapi import operation
 from personas.queries import queries
 from personas.response_shapes import TranscriptStored
-from personas.validation import TRANSCRIPT_BYTES_MAX, Transcript, parse_body, tick_id
+from personas.validation import Transcript, parse_body, tick_id
 
 # Registered under the internal blueprint, whose gate (the service key) it shares.
 bp = Blueprint("transcripts", __name__)

@@ -28,12 +28,15 @@ from werkzeug.routing import BaseConverter
 
 from apibase.limits import (
     ACTIONS_MAX,
+    CALL_OUTPUT_MAX,
     DEFAULT_CADENCE,
     FEEDBACK_MAX,
     HASH_MAX,
     ID_MAX,
+    MODEL_TEXT_MAX,
     NAME_MAX,
     PROMPT_MAX,
+    STEP_MAX,
     TEXT_MAX,
     TICK_ERROR_MAX,
     Cadence,
@@ -142,6 +145,11 @@ class TickUsage(RequestModel):
     cacheWriteTokens: Tokens | None = None
 
 
+class ProductInfo(RequestModel):
+    name: text(NAME_MAX, 1)
+    version: text(NAME_MAX, 1)
+
+
 # The steps a runner reports a tick stopped at; `abandoned` is the service's own (a tick
 # it closed when the lease lapsed unreported), never a runner's.
 ReportedStep = Literal["login", "spaces", "driver", "actions", "feedback", "timeout", "lease"]
@@ -163,6 +171,8 @@ class TickReport(RequestModel):
     # The OpenTelemetry trace the runner recorded the tick under (W3C trace id, as sent in
     # `traceparent`), so the tick view links to the product's own spans of it.
     traceId: Annotated[StrictStr, Field(pattern=TRACE_ID_PATTERN)] | None = None
+    # The product's MCP serverInfo at the handshake: what the releases route compares.
+    product: ProductInfo | None = None
 
     @field_validator("step")
     @classmethod
@@ -188,11 +198,7 @@ def tick_id(value: str) -> str:
     return value
 
 
-# A transcript: what happened in a tick, event by event (the contract's caps).
-TRANSCRIPT_BYTES_MAX = 1024 * 1024
-MODEL_TEXT_MAX = 20_000
-CALL_OUTPUT_MAX = 8_000
-STEP_MAX = 100
+# A transcript: what happened in a tick, event by event (the caps: apibase.limits).
 
 
 class ModelSaid(RequestModel):

@@ -1,7 +1,8 @@
 """The conditions alerts are sent for. Each is one function returning what holds now, as
-{key: data}: a key (a persona, a tool, a day) names one instance of the condition, and the
-data goes out in its message. `look_for_conditions` sends each instance once when it
-starts, again only after it cleared and came back or ALERT_REPEAT_HOURS passed."""
+{key: data}: a key (a persona, a tool, a day, a module, a pair of versions) names one
+instance of the condition, and the data goes out in its message. `look_for_conditions`
+sends each instance once when it starts, again only after it cleared and came back or
+ALERT_REPEAT_HOURS passed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import psycopg
 
 from config import Config
+from personas import insights, releases
 from personas.alerts.messages import new_message
 from personas.db import apply_transaction_settings
 from personas.queries import queries
@@ -77,9 +79,32 @@ def tool_failing(conn: psycopg.Connection, config: Config) -> Found:
     return {row["tool"]: {**row, "windowMinutes": TOOL_WINDOW_MINUTES} for row in rows}
 
 
+def module_regressed(conn: psycopg.Connection, config: Config) -> Found:
+    """The modules the regression rule flags now, as the dashboard shows them unfiltered.
+    Its windows roll, so a module can also be flagged (or clear) with no new rating."""
+    regressed = insights.regressed_modules(conn, datetime.now(UTC))
+    return {module: {"module": module, "regression": found} for module, found in regressed.items()}
+
+
+def release_worse(conn: psycopg.Connection, config: Config) -> Found:
+    """The newest product version, when it compares worse than the one before on some
+    module or tool (the releases route's comparison); keyed by the pair of versions."""
+    compared = releases.newest_comparison(conn)
+    if compared is None:
+        return {}
+    modules = [m for m in compared["modules"] if m["verdict"] == "worse"]
+    tools = [t for t in compared["tools"] if t["verdict"] == "worse"]
+    if not modules and not tools:
+        return {}
+    start, to = compared["from"], compared["to"]
+    return {f"{start} -> {to}": {"from": start, "to": to, "modules": modules, "tools": tools}}
+
+
 CONDITIONS: dict[str, Condition] = {
+    "module.regressed": module_regressed,
     "persona.failing": persona_failing,
     "budget.reached": budget_reached,
+    "release.worse": release_worse,
     "tool.failing": tool_failing,
 }
 

@@ -5,6 +5,7 @@
 
 (function () {
   const API = "/api/v1/personas/admin";
+  const RELEASES = `${API}/insights/releases`;
   const TOKEN_KEY = "personas.adminToken";
   const SVG_NS = "http://www.w3.org/2000/svg";
   const MESSAGES = {
@@ -15,7 +16,7 @@
   // Colour-blind-friendly line colours; red is kept for regressions.
   const PALETTE = ["#1f5fa8", "#e08214", "#2a9d8f", "#6a3d9a", "#8c564b", "#b8860b", "#0b7a3e", "#d16ba5", "#4d4d4d", "#17a2b8"];
 
-  const state = { personas: [], insights: null, sort: { key: "lastActiveAt", dir: -1 }, selected: null, pendingTick: null };
+  const state = { personas: [], insights: null, releases: null, sort: { key: "lastActiveAt", dir: -1 }, selected: null, pendingTick: null };
 
   class TokenRejected extends Error {}
 
@@ -30,6 +31,10 @@
   // --- small DOM helpers ----------------------------------------------------------------
 
   const $ = (id) => document.getElementById(id);
+
+  // The DOM helpers the release panel (releases.js) draws with; function declarations are
+  // hoisted, so they exist here already.
+  const helpers = { el, svg, rating };
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -173,9 +178,10 @@
   async function loadAll() {
     show($("loading"), true);
     try {
-      const [list, insights] = await Promise.all([api(API), api(insightsPath())]);
+      const [list, insights, releases] = await Promise.all([api(API), api(insightsPath()), api(RELEASES)]);
       state.personas = list.personas;
       state.insights = insights;
+      state.releases = releases;
       notify("");
       show($("token-panel"), false);
       show($("session"), true);
@@ -194,7 +200,7 @@
 
   async function loadInsights() {
     try {
-      state.insights = await api(insightsPath());
+      [state.insights, state.releases] = await Promise.all([api(insightsPath()), api(RELEASES)]);
       renderAll();
     } catch (error) {
       handleFailure(error);
@@ -208,6 +214,7 @@
     renderRuns();
     renderFailing();
     renderTools();
+    renderReleases();
     const generated = state.insights.generatedAt;
     $("generated").textContent = `Updated ${generated.replace("T", " ").slice(0, 19)} UTC`;
   }
@@ -290,9 +297,9 @@
     const regressed = modules.filter((m) => m.regression);
     $("regressions").classList.toggle("none", !regressed.length);
     $("regressions").textContent = regressed.length
-      ? regressed.map((m) => `▼ ${m.module}: regression since ${m.regression.since}`).join(" · ")
+      ? regressed.map((m) => `▼ ${m.module}: regression since ${m.regression.since}: ${regressionWords(m.regression)}`).join(" · ")
       : modules.length
-        ? "No regressions in the last three weeks."
+        ? "No module got worse in the last 7 days."
         : "";
     if (!modules.length) {
       $("chart").replaceChildren(el("p", { className: "empty", text: "No ratings in these weeks." }));
@@ -323,6 +330,9 @@
       class: "trend-chart",
     }, title);
     root.append(axes(weeks, x, y));
+    if (state.releases) {
+      root.append(window.PersonasReleases.markers(helpers, state.releases.releases, weeks, x, top, height - bottom));
+    }
     modules.forEach((module, i) => root.append(moduleLine(module, colour(i), x, y)));
     return root;
   }
@@ -346,7 +356,8 @@
   }
 
   function moduleLine(module, stroke, x, y) {
-    const group = svg("g", { class: module.regression ? "series regressed" : "series" });
+    const judged = module.regression ? "series regressed" : module.evidence === "insufficient" ? "series insufficient" : "series";
+    const group = svg("g", { class: judged });
     let d = "";
     let pen = "M";
     module.weekly.forEach((week, i) => {
@@ -362,6 +373,8 @@
       fill: "none",
       stroke,
       "stroke-width": module.regression ? 3.5 : 2,
+      // Too few ratings to judge: a dotted line, not a confident one.
+      ...(module.evidence === "insufficient" ? { "stroke-dasharray": "2 5" } : {}),
       "data-module": module.module,
       class: "line",
     }));
@@ -401,11 +414,12 @@
       ` ${rating(module.avgRating)} from ${ratings(module.count)}`,
     );
     if (module.regression) {
-      const { since, baselineAvg, recentAvg } = module.regression;
       item.append(" ", el("span", {
         className: "badge regression-badge",
-        text: `▼ regression since ${since} (${rating(baselineAvg)} → ${rating(recentAvg)})`,
+        text: `▼ regression since ${module.regression.since}: ${regressionWords(module.regression)}`,
       }));
+    } else if (module.evidence === "insufficient") {
+      item.append(" ", el("span", { className: "badge insufficient-badge", text: "too little data to judge" }));
     }
     return item;
   }
@@ -419,6 +433,16 @@
       ...m.weekly.map((w) => el("td", { className: "number", text: w.count ? `${rating(w.avgRating)} (${w.count})` : "–" })),
     ));
     return [el("thead", {}, head), el("tbody", {}, ...rows)];
+  }
+
+  function regressionWords(regression) {
+    return window.PersonasReleases.regressionWords(helpers, regression);
+  }
+
+  // --- since the last release -----------------------------------------------------------
+
+  function renderReleases() {
+    if (state.releases) $("release-panel").replaceChildren(...window.PersonasReleases.panel(helpers, state.releases));
   }
 
   // --- friction notes -------------------------------------------------------------------

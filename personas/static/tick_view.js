@@ -19,6 +19,7 @@ window.PersonasTickView = (function () {
       ["Cost", h.usd(tick.costUsd)],
       ["Driver / model", `${tick.driver || "–"} / ${tick.model || "–"}`],
       ["Space", tick.spaceId || "–"],
+      ["Product", tick.product ? `${tick.product.name} ${tick.product.version}` : "not reported"],
       ["Trace id", tick.traceId ? h.el("code", { className: "trace-id", text: tick.traceId }) : "none reported"],
     ];
     return h.el("dl", { className: "tick-facts" }, ...rows.flatMap(([name, value]) => [

@@ -29,18 +29,21 @@ $$;
 
 -- A tick as the runner reads it back (PUT .../ticks/:tickId) and the admin views show it:
 -- its tool calls and failures counted from the actions stored for it (one range of the
--- tick index). By key, not by row, so no migration's rollback trips over a dependency.
+-- tick index), and the product (MCP serverInfo) it ran against when the runner reported
+-- one. By key, not by row, so no migration's rollback trips over a dependency.
 DROP FUNCTION IF EXISTS personas.tick_answer(text, text);
 CREATE FUNCTION personas.tick_answer(persona_id text, tick_id text)
 RETURNS TABLE ("tickId" text, "runnerId" text, state text, step text, error text, driver text,
                model text, "spaceId" text, "startedAt" timestamptz, "finishedAt" timestamptz,
                "inputTokens" bigint, "outputTokens" bigint, "cacheReadTokens" bigint,
                "cacheWriteTokens" bigint, "costUsd" float8, "toolCalls" bigint,
-               "toolErrors" bigint, "traceId" text)
+               "toolErrors" bigint, "traceId" text, product json)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT t.tick_id, t.runner_id, t.state, t.step, t.error, t.driver, t.model, t.space_id,
            t.started_at, t.finished_at, t.input_tokens, t.output_tokens, t.cache_read_tokens,
-           t.cache_write_tokens, t.cost_usd::float8, a.calls, a.errors, t.trace_id
+           t.cache_write_tokens, t.cost_usd::float8, a.calls, a.errors, t.trace_id,
+           CASE WHEN t.product_version IS NOT NULL
+                THEN json_build_object('name', t.product_name, 'version', t.product_version) END
       FROM personas.persona_ticks t
      CROSS JOIN LATERAL (SELECT count(*) AS calls, count(*) FILTER (WHERE result = 'error') AS errors
                            FROM personas.persona_actions

@@ -1,15 +1,14 @@
 -- name: module_trends
--- Per module: the mean rating and weekly buckets over the `weeks` shown, and the
--- regression verdict, which always compares the last 3 weeks (the current one included)
--- with the 4 before them. Weeks start on Monday, UTC. A module is listed when it has
--- ratings in the weeks shown, or when it regressed (so `weeks=1` still shows a regression).
+-- Per module: the mean rating and weekly buckets over the `weeks` shown. Weeks start on
+-- Monday, UTC. A module is listed when it has ratings in the weeks read (at least the 6
+-- before this one, which hold the regression rule's 35 days), so that a module the rule
+-- flags is listed even where `weeks` shows none of its ratings; the route drops the others
+-- with no rating shown. The rule itself is personas/regression.py.
 -- :space is null for every rating, 'shared' for those of shared-space ticks, 'personal'
 -- for the rest (a rating whose tick is not recorded counts in neither).
 WITH bounds AS (
     SELECT this_week,
-           this_week - (:weeks::int - 1) * interval '1 week' AS shown_from,
-           this_week - 6 * interval '1 week' AS baseline_from,
-           this_week - 2 * interval '1 week' AS recent_from
+           this_week - (:weeks::int - 1) * interval '1 week' AS shown_from
       FROM (SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC') AS this_week) AS now_week
 ),
 read_from AS (
@@ -46,28 +45,9 @@ buckets AS (
 per_module AS (
     SELECT k.module,
            sum(k.total) FILTER (WHERE k.week_start >= b.shown_from) AS shown_total,
-           sum(k.n) FILTER (WHERE k.week_start >= b.shown_from) AS shown_n,
-           coalesce(sum(k.total) FILTER (WHERE k.week_start < b.recent_from
-                                           AND k.week_start >= b.baseline_from), 0) AS base_total,
-           coalesce(sum(k.n) FILTER (WHERE k.week_start < b.recent_from
-                                       AND k.week_start >= b.baseline_from), 0) AS base_n,
-           sum(k.total) FILTER (WHERE k.week_start >= b.recent_from) AS recent_total,
-           sum(k.n) FILTER (WHERE k.week_start >= b.recent_from) AS recent_n
+           sum(k.n) FILTER (WHERE k.week_start >= b.shown_from) AS shown_n
       FROM buckets k, bounds b
      GROUP BY k.module
-),
-verdicts AS (
-    -- Every recent week with ratings must sit at least 0.75 below the baseline mean:
-    -- total/n <= base_total/base_n - 3/4, compared in integers so no rounding can tip it.
-    SELECT m.module,
-           min(k.week_start) AS since,
-           count(*) AS rated_weeks,
-           bool_and(4 * k.total * m.base_n <= (4 * m.base_total - 3 * m.base_n) * k.n) AS all_low
-      FROM per_module m
-      JOIN buckets k ON k.module = m.module
-     CROSS JOIN bounds b
-     WHERE k.week_start >= b.recent_from AND m.base_n >= 5
-     GROUP BY m.module
 ),
 weekly AS (
     SELECT m.module,
@@ -85,17 +65,7 @@ weekly AS (
 SELECT m.module,
        round(m.shown_total::numeric / m.shown_n, 2)::float8 AS avg_rating,
        coalesce(m.shown_n, 0)::bigint AS count,
-       w.weekly,
-       v.module IS NOT NULL AS regressed,
-       to_char(v.since, 'YYYY-MM-DD') AS since,
-       round(m.base_total::numeric / nullif(m.base_n, 0), 2)::float8 AS baseline_avg,
-       round(m.recent_total::numeric / m.recent_n, 2)::float8 AS recent_avg
+       w.weekly
   FROM per_module m
   JOIN weekly w ON w.module = m.module
-  LEFT JOIN verdicts v ON v.module = m.module AND v.all_low AND v.rated_weeks >= 2
- WHERE m.shown_n > 0 OR v.module IS NOT NULL
- ORDER BY v.module IS NULL,
-          CASE WHEN v.module IS NOT NULL
-               THEN m.base_total::numeric / m.base_n - m.recent_total::numeric / m.recent_n END DESC NULLS LAST,
-          m.shown_total::numeric / m.shown_n NULLS LAST,
-          m.module;
+ ORDER BY m.module;

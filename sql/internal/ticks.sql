@@ -22,7 +22,9 @@ SELECT state,
        AND cache_read_tokens = coalesce(:cache_read_tokens::bigint, cache_read_tokens)
        AND cache_write_tokens = coalesce(:cache_write_tokens::bigint, cache_write_tokens)
        AND cost_usd = coalesce(:cost_usd::numeric(14, 6), cost_usd)
-       AND trace_id IS NOT DISTINCT FROM coalesce(:trace_id::text, trace_id) AS unchanged
+       AND trace_id IS NOT DISTINCT FROM coalesce(:trace_id::text, trace_id)
+       AND product_name IS NOT DISTINCT FROM coalesce(:product_name::text, product_name)
+       AND product_version IS NOT DISTINCT FROM coalesce(:product_version::text, product_version) AS unchanged
   FROM personas.persona_ticks
  WHERE persona_id = :persona_id AND tick_id = :tick_id;
 
@@ -30,9 +32,9 @@ SELECT state,
 -- The first report of a tick; a repeated one (or one after its end) changes nothing.
 INSERT INTO personas.persona_ticks
        (persona_id, tick_id, runner_id, state, driver, model, space_id, trace_id,
-        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
+        product_name, product_version, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
 VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id, :trace_id,
-        coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
+        :product_name, :product_version, coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
         coalesce(:cache_read_tokens::bigint, 0), coalesce(:cache_write_tokens::bigint, 0),
         coalesce(:cost_usd::numeric, 0))
     ON CONFLICT (persona_id, tick_id) DO NOTHING;
@@ -45,9 +47,9 @@ VALUES (:persona_id, :tick_id, :runner_id, 'running', :driver, :model, :space_id
 -- never changes (the view has checked the state under the persona's lock).
 INSERT INTO personas.persona_ticks AS t
        (persona_id, tick_id, runner_id, state, step, error, driver, model, space_id, trace_id,
-        finished_at, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
+        product_name, product_version, finished_at, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
 VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :model, :space_id, :trace_id,
-        now(), coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
+        :product_name, :product_version, now(), coalesce(:input_tokens::bigint, 0), coalesce(:output_tokens::bigint, 0),
         coalesce(:cache_read_tokens::bigint, 0), coalesce(:cache_write_tokens::bigint, 0),
         coalesce(:cost_usd::numeric, 0))
     ON CONFLICT (persona_id, tick_id) DO UPDATE
@@ -59,6 +61,8 @@ VALUES (:persona_id, :tick_id, :runner_id, :state, :step, :error, :driver, :mode
        model = coalesce(:model, t.model),
        space_id = coalesce(:space_id, t.space_id),
        trace_id = coalesce(:trace_id, t.trace_id),
+       product_name = coalesce(:product_name, t.product_name),
+       product_version = coalesce(:product_version, t.product_version),
        finished_at = now(),
        input_tokens = coalesce(:input_tokens::bigint, t.input_tokens),
        output_tokens = coalesce(:output_tokens::bigint, t.output_tokens),

@@ -21,7 +21,7 @@ from tests.devauth_fixtures import mint_token
 from tests.service.factories import add_action, add_persona, add_rating, add_tick, add_transcript
 from tests.support.transcripts import EVENTS as SAM_4_EVENTS
 from tests.support.transcripts import TRACE
-from tests.support.weeks import this_monday, week
+from tests.support.weeks import week
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -68,20 +68,25 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture
 def fleet(db) -> dict[str, str]:
-    """Three personas (two of them stale), a rating history where `notes` regressed two
-    weeks ago, friction notes, and a failed tool call for Sam."""
+    """Three personas (two of them stale), a rating history where `notes` regressed in the
+    last 7 days, friction notes, and a failed tool call for Sam."""
     now = datetime.now(UTC)
     add_persona(db, "sam", email="sam@mana.test", cadence="hourly", last_active=now - timedelta(hours=3))
     add_persona(
         db, "ada", email="ada@mana.test", archetype="researcher", last_active=now - timedelta(hours=2)
     )
     add_persona(db, "cleo", email="cleo@mana.test", archetype="ceo-busy", created_at=now - timedelta(days=3))
-    for ago in range(6, 2, -1):
-        add_rating(db, "sam", "notes", 5, week(ago))
-        add_rating(db, "ada", "notes", 4, week(ago, 2))
-    for ago in (2, 1, 0):
-        add_rating(db, "sam", "notes", 2, week(ago), notes="Search lost my notes after the update.")
-        add_rating(db, "ada", "notes", 2, week(ago, 2))
+    # notes: rated 4 and 5 from 8 to 33 days ago, 2 in the last 7 days, by all three.
+    for day in range(5):
+        add_rating(db, "sam", "notes", 5, now - timedelta(days=8 + 5 * day))
+        add_rating(db, "ada", "notes", 4, now - timedelta(days=9 + 5 * day))
+        add_rating(db, "cleo", "notes", 5, now - timedelta(days=10 + 5 * day))
+    for day in (1, 3, 5):
+        add_rating(
+            db, "sam", "notes", 2, now - timedelta(days=day), notes="Search lost my notes after the update."
+        )
+        add_rating(db, "ada", "notes", 2, now - timedelta(days=day, hours=2))
+        add_rating(db, "cleo", "notes", 2, now - timedelta(days=day, hours=4))
     for ago in range(8):
         add_rating(db, "sam", "todo", 4, week(ago, 3))
         add_rating(db, "ada", "calendar", 3 + ago % 2, week(ago, 4))
@@ -121,7 +126,7 @@ def fleet(db) -> dict[str, str]:
         cost_usd=0.02,
     )
     add_tick(db, "ada", "ada-0", state="running", started_at=now - timedelta(minutes=5))
-    return {"regression_since": (this_monday() - timedelta(weeks=2)).date().isoformat()}
+    return {"regression_since": (now - timedelta(days=7)).date().isoformat()}
 
 
 def open_dashboard(browser, live_api, fragment: str = "") -> None:
@@ -176,6 +181,7 @@ def test_an_operator_sees_personas_trends_regressions_and_friction(browser, live
     regression = f"▼ regression since {fleet['regression_since']}"
     legend = browser.find_element(By.CSS_SELECTOR, "#legend li[data-module='notes']").text
     assert regression in legend
+    assert "2.00 from 9 ratings by 3 personas, was 4.67 from 15; p < 0.001" in legend
     assert "notes: regression since" in browser.find_element(By.ID, "regressions").text
 
     friction = browser.find_element(By.ID, "friction").text
@@ -452,3 +458,69 @@ def test_markup_in_a_transcript_is_shown_as_text_and_nothing_runs(browser, live_
     assert browser.execute_script("return window.__pwned === undefined")
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
+
+
+# --- product releases ---------------------------------------------------------------------
+
+
+def version_tick(db, persona: str, tick: str, version: str, started_at: datetime) -> str:
+    add_tick(db, persona, tick, started_at=started_at)
+    db.execute(
+        "UPDATE personas.persona_ticks SET product_name = 'mana', product_version = %s WHERE tick_id = %s",
+        (version, tick),
+    )
+    return tick
+
+
+@pytest.fixture
+def releases(db) -> None:
+    """Three personas on product 1.0 three weeks ago and 1.1 in the last days: `search`
+    rated 5 then 1, `todo.create` failing on 1.1, `files` rated too seldom to judge."""
+    now = datetime.now(UTC)
+    for persona in ("rel-a", "rel-b", "rel-c"):
+        add_persona(db, persona)
+        for i in range(5):
+            at = now - timedelta(days=20, hours=i)
+            tick = version_tick(db, persona, f"{persona}-old-{i}", "1.0", at)
+            add_rating(db, persona, "search", 5, at, tick_id=tick)
+            for call in range(2):
+                add_action(db, persona, at, tool="todo.create", tick_id=tick, action_id=f"{tick}-{call}")
+        for i in range(3):
+            at = now - timedelta(days=2, hours=i)
+            tick = version_tick(db, persona, f"{persona}-new-{i}", "1.1", at)
+            add_rating(db, persona, "search", 1, at, tick_id=tick)
+            for call in range(4):
+                add_action(
+                    db,
+                    persona,
+                    at,
+                    tool="todo.create",
+                    error="boom",
+                    tick_id=tick,
+                    action_id=f"{tick}-{call}",
+                )
+    add_rating(db, "rel-a", "files", 4, now - timedelta(days=2))
+
+
+def test_the_release_panel_and_chart_show_what_got_worse_with_the_new_version(
+    browser, live_api, devauth, releases
+):
+    browser.get_log("browser")  # what earlier tests left in the log is theirs
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    search = wait_for(browser, "#release-panel tr.verdict-worse[data-module='search']")
+    assert "worse" in search.text and "1.00 from 9, was 5.00 from 15; p < 0.001" in search.text
+    tool = browser.find_element(By.CSS_SELECTOR, "#release-panel tr[data-tool='todo.create']")
+    assert "worse" in tool.text and "errors 100% of 36, was 0% of 30" in tool.text
+    summary = browser.find_element(By.CSS_SELECTOR, "#release-panel .release-summary").text
+    assert summary == "1.1 against 1.0: 2 things got worse."
+    first_rows = browser.find_elements(By.CSS_SELECTOR, "#release-panel tbody tr")
+    assert first_rows[0].get_attribute("data-module") == "search"  # worse first
+
+    marks = browser.find_elements(By.CSS_SELECTOR, "#chart svg .release-mark")
+    assert {mark.get_attribute("data-version") for mark in marks} == {"1.0", "1.1"}
+    files = browser.find_element(By.CSS_SELECTOR, "#legend li[data-module='files']").text
+    assert "too little data to judge" in files
+    line = browser.find_element(By.CSS_SELECTOR, "#chart svg path[data-module='files']")
+    assert line.get_attribute("stroke-dasharray")
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    screenshot(browser, "dashboard-releases.png")

@@ -16,11 +16,14 @@ from tests.devllm.test_devllm import (
     MODEL,
     SCHEMAS,
     TOOLS,
+    as_message,
     fault,
     live_day,
     no_extras,
+    post,
     product_answer,
     ratings_tool,
+    ratings_turn,
     tool_uses,
 )
 from tests.devllm_fixtures import TIMEOUT
@@ -199,6 +202,24 @@ def test_no_tool_call_answers_a_forced_rating_in_words_then_stops(chat_model, cl
         jsonschema.validate(
             ratings_of(ask(chat_model, messages=rating, tools=tools, tool_choice="required")), schema
         )
+
+
+def test_no_tool_call_is_one_switch_for_both_faces_and_ratings_asked_by_name(chat_model, clean_devllm):
+    """On the Messages face it holds for ratings asked for by name with the tool choice left
+    as it was (the Claude driver's cached request) as for forced ones; one count serves both."""
+    asked = ratings_turn()
+    del asked["tool_choice"]
+    asked["tools"] = [*TOOLS, *asked["tools"]]
+    asked["messages"][-1]["content"].append({"type": "text", "text": "Rate your day with submit_ratings."})
+    assert as_message(post(clean_devllm, asked)).content[0].name == "submit_ratings"
+    fault(clean_devllm, noToolCall=True, times=2)
+    prose = as_message(post(clean_devllm, asked))
+    assert prose.stop_reason == "end_turn" and prose.content[0].text.startswith("Here is how my day went. ")
+    rating = [USER, CALLED, ANSWERED, RATE]
+    tools = [as_function(ratings_tool(["todo"]))]
+    in_words = ask(chat_model, messages=rating, tools=tools, tool_choice=named("submit_ratings")).choices[0]
+    assert in_words.finish_reason == "stop" and in_words.message.tool_calls is None
+    assert as_message(post(clean_devllm, asked)).content[0].type == "tool_use"  # both times used
 
 
 def test_injected_errors_reach_the_sdk_as_its_own_exceptions(chat_model, clean_devllm):

@@ -219,12 +219,30 @@ def test_the_call_log_lists_every_served_call_oldest_first(clean_devmcp, devauth
         ("calendar.list", False, user.space_id),
         ("nonsense.tool", True, user.space_id),
     ]
+    assert all("traceparent" not in c for c in mine)
     later = requests.get(f"{clean_devmcp.url}/dev/calls", params={"since": "2999-01-01T00:00:00Z"}, timeout=5)
     assert later.json() == {"calls": []}
     assert (
         requests.get(f"{clean_devmcp.url}/dev/calls", params={"since": "yesterday"}, timeout=5).status_code
         == 400
     )
+
+
+def test_the_call_log_keeps_each_calls_traceparent_its_meta_one_before_the_headers(clean_devmcp, devauth):
+    user = new_user(devauth)
+    since = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    meta = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    async def day():
+        async with mcp_session(clean_devmcp.url, {**headers_of(user), "traceparent": header}) as session:
+            await session.call_tool("calendar.list", {})
+            await session.call_tool("calendar.list", {}, meta={"traceparent": meta})
+
+    run(day())
+    response = requests.get(f"{clean_devmcp.url}/dev/calls", params={"since": since}, timeout=TIMEOUT)
+    mine = [c for c in response.json()["calls"] if c["userId"] == user.id]
+    assert [c["traceparent"] for c in mine] == [header, meta]
 
 
 def test_devmcp_refuses_production():

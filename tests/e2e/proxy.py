@@ -37,6 +37,7 @@ class FaultyProxy:
         self.exchanges: list[Exchange] = []
         self._plan: list[str] = []
         self._rule: tuple[str, str] | None = None
+        self._status = 503
         self._lock = threading.Lock()
         self._http = requests.Session()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -45,12 +46,13 @@ class FaultyProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
-    def fail(self, method: str, path_part: str, *plan: str) -> None:
-        """The next requests whose path holds `path_part` get 503, one per entry of `plan`
-        (REFUSE / LOSE_ANSWER)."""
+    def fail(self, method: str, path_part: str, *plan: str, status: int = 503) -> None:
+        """The next requests whose path holds `path_part` get `status` (503: the API away;
+        another: the API refusing them), one per entry of `plan` (REFUSE / LOSE_ANSWER)."""
         with self._lock:
             self._rule = (method.upper(), path_part)
             self._plan = list(plan)
+            self._status = status
 
     def matching(self, method: str, path_suffix: str) -> list[Exchange]:
         with self._lock:
@@ -76,7 +78,7 @@ class FaultyProxy:
             status, content = answer.status_code, answer.content
             content_type = answer.headers.get("Content-Type", content_type)
         if fault is not None:
-            status, content, content_type = 503, unavailable_body(fault), "application/json"
+            status, content, content_type = self._status, unavailable_body(fault), "application/json"
         with self._lock:
             self.exchanges.append(Exchange(method, path, body, status, reached_service=fault != REFUSE))
         return status, content, content_type

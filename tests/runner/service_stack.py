@@ -127,6 +127,7 @@ def ticks_of(db: psycopg.Connection, persona_id: str) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT t.tick_id, t.runner_id, t.state, t.step, t.error, t.driver, t.model, t.space_id,"
         " t.started_at, t.finished_at, t.input_tokens, t.output_tokens, t.cost_usd,"
+        " t.cache_read_tokens, t.cache_write_tokens,"
         " (SELECT count(*) FROM personas.persona_actions a"
         "   WHERE a.persona_id = t.persona_id AND a.tick_id = t.tick_id) AS actions"
         " FROM personas.persona_ticks t WHERE t.persona_id = %s ORDER BY t.started_at",

@@ -37,13 +37,18 @@ MIX = {"todo": 0.5, "notes": 0.3, "calendar": 0.2}
 
 @pytest.fixture
 def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> RunnerConfig:
+    return driver_config(devauth, clean_devmcp, clean_devllm)
+
+
+def driver_config(devauth: Process, devmcp: Process, devllm: Process) -> RunnerConfig:
+    """The Claude driver against the stand-ins, personas logging in with SECRET."""
     return RunnerConfig(
         auth_url=devauth.url,
         service_key=SERVICE_KEY,
         seed_secret=SECRET,
-        mcp_url=clean_devmcp.url,
+        mcp_url=devmcp.url,
         anthropic_api_key="dev-key",
-        anthropic_base_url=clean_devllm.url,
+        anthropic_base_url=devllm.url,
         model="claude-dev",
     )
 
@@ -105,7 +110,8 @@ def test_every_action_is_a_call_the_product_served_one_for_one(config):
 
 
 def test_usage_sums_every_request_and_costs_it_at_the_configured_prices(config):
-    config = replace(config, prices=replace(config.prices, input=3.0, output=15.0))
+    # Uncached here; test_claude_caching.py prices cache writes and reads.
+    config = replace(config, prices=replace(config.prices, input=3.0, output=15.0), prompt_cache=False)
     persona, session = new_persona(config)
     outcome = drive(ClaudeDriver(config), persona, session)
     usage = outcome.usage
@@ -173,7 +179,12 @@ def test_the_model_failing_past_the_retries_fails_at_driver_with_usage_so_far(co
     with pytest.raises(DriverFailed) as failed:
         after_the_first_request(config, persona, session, outcome, status=529, times=3)
     assert failed.value.step == "driver" and "529" in str(failed.value)
-    assert outcome.usage.requests == 1 and outcome.usage.input_tokens > 0 and outcome.usage.cost_usd > 0
+    usage = outcome.usage
+    assert (
+        usage.requests == 1
+        and usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens > 0
+        and usage.cost_usd > 0
+    )
     assert outcome.actions and not outcome.ratings
 
 
@@ -261,7 +272,8 @@ def test_ratings_that_do_not_fit_the_schema_fail_at_feedback_and_none_are_kept(c
 def test_the_token_cap_ends_the_day_and_the_day_is_still_rated(config):
     persona, session = new_persona(config)
     uncapped = drive(ClaudeDriver(config), persona, session)
-    capped_config = replace(config, max_tokens_per_tick=1000)
+    # A key of its own: the first request writes the tools to the cache, which counts whole.
+    capped_config = replace(config, max_tokens_per_tick=1000, anthropic_api_key=f"cap-{uuid.uuid4().hex}")
     persona, session = new_persona(capped_config)
     since = datetime.now(UTC)
     capped = drive(ClaudeDriver(capped_config), persona, session)
@@ -314,7 +326,7 @@ def test_a_result_the_sdk_refuses_is_an_error_action_and_the_day_goes_on(config)
     set_listing(config.mcp_url, outputSchema=dict.fromkeys(TODO_TOOLS, declared))
     persona, session = new_persona(config)
     since = datetime.now(UTC)
-    outcome = ClaudeDriver(config).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config), persona, session)
 
     served = served_calls(config.mcp_url, since, session.user_id)
     assert [a.tool_name for a in outcome.actions] == [tool for tool, *_ in served]
@@ -337,7 +349,7 @@ def test_a_tool_whose_input_schema_is_not_json_schema_is_left_out_and_counted(co
     set_listing(config.mcp_url, inputSchema={"todo.create": broken, "notes.create": broken})
     persona, session = new_persona(config)
     with caplog.at_level(logging.WARNING, logger="persona_runner.claude"):
-        outcome = ClaudeDriver(config).run_tick(persona, session)
+        outcome = drive(ClaudeDriver(config), persona, session)
 
     assert len(outcome.actions) >= 3 and outcome.ratings
     assert not {"todo.create", "notes.create"} & {a.tool_name for a in outcome.actions}

@@ -20,6 +20,7 @@ from persona_runner.models import Persona, Session
 from persona_runner.product import open_session
 from persona_runner.tool_results import model_blocks
 from tests.support.counterparts import reference_mcp_server
+from tests.support.drivers import drive
 
 # A fixed day makes devllm's conversation, and so its calls and their arguments, the same
 # on every run: on this one it calls the four favoured tools in order, then four others.
@@ -71,7 +72,7 @@ def served_tools(url: str) -> set[str]:
 
 def test_a_tick_through_the_reference_server_audits_every_call(config):
     persona, session = persona_in(MIX)
-    outcome = ClaudeDriver(config, today=lambda: DAY).run_tick(persona, session)
+    outcome = drive(ClaudeDriver(config, today=lambda: DAY), persona, session)
 
     actions = outcome.actions
     assert [a.tool_name for a in actions[:4]] == list(MIX) and len(actions) <= 8

@@ -84,7 +84,9 @@ def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, 
             [tick] = ticks_of(db, persona.id)
             assert (tick["state"], tick["driver"], tick["model"]) == ("ok", "claude", "claude-dev")
             assert tick["runner_id"] == "runner-e2e" and tick["actions"] >= 3
-            assert tick["input_tokens"] > 0 and tick["output_tokens"] > 0 and tick["cost_usd"] > 0
+            # Cached prompts: what is not read from the cache is written to it, not plain input.
+            assert tick["cache_read_tokens"] > 0 and tick["cache_write_tokens"] + tick["input_tokens"] > 0
+            assert tick["output_tokens"] > 0 and tick["cost_usd"] > 0
             ratings = {module: (rating, notes) for _, module, rating, notes in feedback_of(db, persona.id)}
             others = [rating for module, (rating, _) in ratings.items() if module != "todo"]
             assert others and ratings["todo"][0] < min(others)
@@ -116,6 +118,7 @@ def test_every_tick_is_recorded_and_every_action_is_a_call_devmcp_served(stack, 
         assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == tokens
         assert metric(metrics, "persona_runner_inflight") == 0
         assert metric(metrics, "persona_tick_duration_seconds_count") == 3
+        assert metric(metrics, "persona_transcripts_unsent_total") == 0
 
         # Asked to run again, the pair alternates to their personal spaces.
         for persona in (kate, walter):
@@ -147,6 +150,28 @@ def test_model_overloaded_then_recovering_the_tick_succeeds_and_tokens_count_onc
     # The same persona twice, one of them through two 529s: no request counted twice.
     assert abs(ticks[0]["input_tokens"] - ticks[1]["input_tokens"]) <= 40
     assert metric(metrics, 'persona_llm_tokens_total{kind="input"}') == sum(t["input_tokens"] for t in ticks)
+
+
+def test_one_worker_drives_tick_after_tick_on_kept_clients_and_closes_them_cleanly(stack, admin_token):
+    """PERSONA_CONCURRENCY=1: one worker, its model client and connections kept from tick to
+    tick, closed inside its own event loop when the runner stops: nothing in its log about
+    an unclosed client, a closed loop or a task left pending."""
+    db, api = stack["db"], stack["api"]
+    personas = [add_persona(api, admin_token, name) for name in ("kate", "noah", "ada")]
+    log = ARTIFACTS / "runner-one-worker.log"
+    start = log.stat().st_size if log.exists() else 0
+    service = runner(stack, "runner-one-worker", PERSONA_CONCURRENCY="1")
+    try:
+        wait_for("a tick of every persona", lambda: finished(db, personas))
+    finally:
+        service.stop()
+    assert service.proc.returncode == 0
+    assert [ticks_of(db, p.id)[0]["state"] for p in personas] == ["ok", "ok", "ok"]
+    with open(log, "rb") as lines:
+        lines.seek(start)
+        said = lines.read().decode()
+    for sign in ("Unclosed", "Event loop is closed", "was destroyed but it is pending", "Traceback"):
+        assert sign not in said, said
 
 
 def test_a_model_stalling_past_the_tick_timeout_ends_it_with_its_actions_posted(stack, admin_token):
@@ -224,6 +249,8 @@ def test_a_20s_api_outage_at_the_end_of_a_tick_loses_no_action_rating_report_or_
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])
     ratings = feedback_of(db, persona.id)
     assert ratings and len({module for _, module, _, _ in ratings}) == len(ratings)
+    kept = "SELECT count(*) FROM personas.persona_transcripts WHERE persona_id = %s AND tick_id = %s"
+    assert db.execute(kept, (persona.id, tick["tick_id"])).fetchone() == (1,)
     assert logged_for_replay(service) == []
 
 
@@ -251,17 +278,19 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     assert tick["state"] == "running"
     assert action_rows(db, [persona]) == [] and feedback_of(db, persona.id) == []
     # Everything the tick had to post, in order, in full: the actions, the ratings, the
-    # final report, the release (the ratings never arrived to end the lease).
+    # final report, the transcript, the release (the ratings never arrived to end the lease).
     records = logged_for_replay(service)
     internal = f"/api/v1/personas/internal/{persona.id}"
     assert [(r["method"], r["path"]) for r in records] == [
         ("POST", f"{internal}/actions"),
         ("POST", f"{internal}/feedback"),
         ("PUT", f"{internal}/ticks/{tick['tick_id']}"),
+        ("PUT", f"{internal}/ticks/{tick['tick_id']}/transcript"),
         ("DELETE", f"/api/v1/personas/internal/claims/{persona.id}?runnerId=runner-lapsed"),
     ]
     assert len(records[0]["body"]["actions"]) == len(served_calls(devmcp, since, [persona]))
     assert records[1]["body"]["feedback"] and records[2]["body"]["state"] == "ok"
+    assert records[3]["body"]["events"][-1]["kind"] == "ratings"
     assert all("Connection refused" in r["reason"] for r in records)
 
     api = own_api(service_env, port)
@@ -271,7 +300,7 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     finally:
         api.stop()
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert replayed.stdout.splitlines()[-1] == "replay: 4 records, 4 done, 0 failed"
+    assert replayed.stdout.splitlines()[-1] == "replay: 5 records, 5 done, 0 failed"
     [tick] = ticks_of(db, persona.id)
     assert tick["state"] == "ok" and tick["finished_at"] is not None
     assert action_rows(db, [persona]) == served_calls(devmcp, since, [persona])

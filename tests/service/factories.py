@@ -184,10 +184,11 @@ def add_tick(
     cost_usd: float = 0,
     runner_id: str = "runner-test",
     space_id: str | None = None,
+    product_version: str | None = None,
 ) -> str:
-    """One tick row as the runner would leave it, in `space_id` if given; a finished one
-    ends a minute after it started unless told, and a failure names its step (`driver`
-    unless told)."""
+    """One tick row as the runner would leave it, in `space_id` if given, against product
+    `mana` at `product_version` if given; a finished one ends a minute after it started
+    unless told, and a failure names its step (`driver` unless told)."""
     if state in ("failed", "timeout") and step is None:
         step = "timeout" if state == "timeout" else "driver"
     db.execute(
@@ -212,6 +213,13 @@ def add_tick(
             "space": space_id,
         },
     )
+    if product_version is not None:
+        # Set apart, so the factory also serves tests of the migrations before 0021.
+        db.execute(
+            "UPDATE personas.persona_ticks SET product_name = 'mana', product_version = %s"
+            " WHERE persona_id = %s AND tick_id = %s",
+            (product_version, persona_id, tick_id),
+        )
     return tick_id
 
 

@@ -4,6 +4,7 @@ stalls, a 410, a kill, and a second process at once."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from personas.alerts.models import EVENTS
 from personas.queries import queries
 from personas.webhooks import new_secret
 from tests.alerts_fixtures import alerts_config
-from tests.service.factories import add_action, add_persona, add_tick
+from tests.service.factories import add_action, add_persona, add_rating, add_tick
 from tests.support.receiver import Answer
 
 
@@ -136,6 +137,76 @@ def test_the_budget_reached_is_sent_once_a_day(alerts_db, settings, receiver):
     assert look_for_conditions(alerts_db, reached) == 0
     body = deliveries(alerts_db)[0][6]
     assert '"limitUsd":1.0' in body and '"resetsAt"' in body
+
+
+RATERS = ("p1", "p2", "p3", "p4", "p5")
+
+
+def rate(db, module: str, ratings: list[int], days_ago: tuple[float, float]) -> None:
+    """`ratings` spread evenly between `days_ago` (newest, oldest), dealt to RATERS in turn."""
+    newest, oldest = days_ago
+    now = datetime.now(UTC)
+    step = (oldest - newest) / (len(ratings) - 1)
+    for i, value in enumerate(ratings):
+        add_rating(db, RATERS[i % len(RATERS)], module, value, now - timedelta(days=newest + i * step))
+
+
+def test_a_module_the_regression_rule_flags_is_sent_once_with_its_evidence(alerts_db, settings, receiver):
+    add_webhook(alerts_db, receiver, events=["module.regressed"])
+    for persona in RATERS:
+        add_persona(alerts_db, persona)
+    for module in ("notes", "todo"):
+        rate(alerts_db, module, [4, 5, 5, 4, 5] * 4, days_ago=(8, 34))  # the 28 days before
+    rate(alerts_db, "notes", [2, 3, 2, 1, 3] * 2, days_ago=(0.1, 6.5))  # the last 7: a drop
+    rate(alerts_db, "todo", [5, 4, 5, 4, 4] * 2, days_ago=(0.1, 6.5))  # no change
+    assert look_for_conditions(alerts_db, settings) == 1
+    assert look_for_conditions(alerts_db, settings) == 0
+    [row] = deliveries(alerts_db)
+    message = json.loads(row[6])
+    assert (message["type"], message["data"]["module"]) == ("module.regressed", "notes")
+    regression = message["data"]["regression"]
+    assert (regression["baselineAvg"], regression["recentAvg"], regression["recentCount"]) == (4.6, 2.2, 10)
+    assert regression["effect"] == -1.0 and 0 < regression["pValue"] < 0.001
+    alerts_db.execute("DELETE FROM personas.persona_feedback WHERE created_at > now() - interval '7 days'")
+    assert look_for_conditions(alerts_db, settings) == 0  # too few recent ratings: it cleared
+    assert alerts_db.execute("SELECT count(*) FROM personas.alert_conditions").fetchone()[0] == 0
+
+
+def release_ticks(db, version: str, hours_ago: float, failed_calls: int) -> None:
+    """Ten ticks of p1 against product `version`, each calling calendar.add once (hours ago:
+    out of tool.failing's hour)."""
+    at = datetime.now(UTC) - timedelta(hours=hours_ago)
+    for i in range(10):
+        tick = add_tick(db, "p1", f"{version}-{i}", started_at=at, product_version=version)
+        error = "boom" if i < failed_calls else None
+        add_action(db, "p1", at, tool="calendar.add", error=error, tick_id=tick)
+
+
+def test_a_release_worse_than_the_one_before_is_sent_once_for_that_pair(alerts_db, settings, receiver):
+    add_webhook(alerts_db, receiver, events=["release.worse"])
+    add_persona(alerts_db, "p1")
+    release_ticks(alerts_db, "1.0.0", hours_ago=8, failed_calls=0)
+    release_ticks(alerts_db, "1.1.0", hours_ago=6, failed_calls=6)
+    assert look_for_conditions(alerts_db, settings) == 1
+    assert look_for_conditions(alerts_db, settings) == 0
+    [row] = deliveries(alerts_db)
+    message = json.loads(row[6])
+    assert message["type"] == "release.worse"
+    data = message["data"]
+    assert (data["from"], data["to"], data["modules"]) == ("1.0.0", "1.1.0", [])
+    [tool] = data["tools"]
+    assert (tool["tool"], tool["fromErrorRate"], tool["toErrorRate"], tool["verdict"]) == (
+        "calendar.add",
+        0.0,
+        0.6,
+        "worse",
+    )
+    release_ticks(alerts_db, "1.2.0", hours_ago=4, failed_calls=0)  # the fix: better than 1.1.0
+    assert look_for_conditions(alerts_db, settings) == 0
+    assert alerts_db.execute("SELECT count(*) FROM personas.alert_conditions").fetchone()[0] == 0
+    release_ticks(alerts_db, "1.3.0", hours_ago=2, failed_calls=10)  # a new pair, worse again
+    assert look_for_conditions(alerts_db, settings) == 1
+    assert json.loads(deliveries(alerts_db)[1][6])["data"]["to"] == "1.3.0"
 
 
 def test_only_subscribed_webhooks_get_an_event(alerts_db, settings, receiver):

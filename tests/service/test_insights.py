@@ -1,5 +1,5 @@
-"""GET /api/v1/personas/admin/insights: weekly trends, the regression rule on each of its
-edges, stale personas and friction notes, as the contract promises them."""
+"""GET /api/v1/personas/admin/insights: weekly trends, stale personas and friction notes,
+as the contract promises them."""
 
 from __future__ import annotations
 
@@ -110,86 +110,7 @@ def test_means_are_rounded_to_two_decimals(admin, db):
     assert todo["weekly"] == [{"weekStart": monday(0), "avgRating": 4.33, "count": 3}]
 
 
-# --- the regression rule -------------------------------------------------------------------
-
-
-def test_a_clear_drop_in_the_last_weeks_is_flagged_with_since_and_both_means(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {6: [4, 5], 5: [4], 4: [5], 3: [4, 4]})  # baseline: 6 ratings, mean 4.33
-    rate(db, "notes", {2: [3, 3], 0: [2, 3]})  # week 1 has none; both rated weeks are low
-
-    notes = modules_of(admin())["notes"]
-    assert notes["regression"] == {"since": monday(2), "baselineAvg": 4.33, "recentAvg": 2.75}
-
-
-def test_a_drop_of_exactly_three_quarters_counts(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {6: [4, 4], 4: [4, 4, 4]})  # mean 4.0
-    rate(db, "notes", {1: [3, 3, 3, 4], 0: [3, 3, 3, 4]})  # 3.25 each: exactly 0.75 lower
-    assert modules_of(admin())["notes"]["regression"] == {
-        "since": monday(1),
-        "baselineAvg": 4.0,
-        "recentAvg": 3.25,
-    }
-
-
-def test_a_drop_just_short_of_three_quarters_is_not_flagged(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {6: [4, 4], 4: [4, 4, 4]})  # mean 4.0
-    rate(db, "notes", {1: [3, 3, 4, 4, 3], 0: [3, 3, 3, 4]})  # 3.4 and 3.25
-    assert modules_of(admin())["notes"]["regression"] is None
-
-
-def test_a_drop_in_only_one_of_the_rated_weeks_is_not_flagged(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {5: [4, 4, 4, 4, 4]})
-    rate(db, "notes", {2: [1, 2], 1: [4, 4], 0: [2]})
-    assert modules_of(admin())["notes"]["regression"] is None
-
-
-def test_a_drop_in_a_single_rated_week_is_not_flagged(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {5: [5, 5, 5, 5, 5]})
-    rate(db, "notes", {0: [1, 1, 1]})
-    assert modules_of(admin())["notes"]["regression"] is None
-
-
-def test_a_baseline_of_four_ratings_is_too_thin_to_flag(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {6: [5, 5], 3: [5, 5]})
-    rate(db, "notes", {2: [1], 1: [1], 0: [1]})
-    assert modules_of(admin())["notes"]["regression"] is None
-
-
-def test_a_module_without_recent_ratings_is_not_flagged_and_its_recent_weeks_are_null(admin, db):
-    add_persona(db, "p1")
-    rate(db, "files", {6: [5, 5], 5: [4], 4: [5], 3: [4, 5]})
-    files = modules_of(admin())["files"]
-    assert files["regression"] is None
-    assert files["weekly"][-3:] == [
-        {"weekStart": monday(2), "avgRating": None, "count": 0},
-        {"weekStart": monday(1), "avgRating": None, "count": 0},
-        {"weekStart": monday(0), "avgRating": None, "count": 0},
-    ]
-
-
-def test_the_rule_looks_at_seven_weeks_whatever_weeks_shows(admin, db):
-    add_persona(db, "p1")
-    rate(db, "notes", {6: [5, 5, 5], 3: [5, 5]})
-    rate(db, "notes", {2: [2], 1: [2]})  # nothing this week
-    notes = modules_of(admin(weeks=1))["notes"]
-    assert notes["regression"] == {"since": monday(2), "baselineAvg": 5.0, "recentAvg": 2.0}
-    assert notes["weekly"] == [{"weekStart": monday(0), "avgRating": None, "count": 0}]
-
-
-def test_modules_are_sorted_worst_regression_first_then_by_mean(admin, db):
-    add_persona(db, "p1")
-    rate(db, "small-drop", {5: [5, 5, 5, 5, 5], 1: [4, 4], 0: [4]})  # 5 -> 4
-    rate(db, "big-drop", {5: [5, 5, 5, 5, 5], 1: [2, 2], 0: [2]})  # 5 -> 2
-    rate(db, "steady-low", {1: [2, 2], 0: [2]})
-    rate(db, "steady-high", {1: [5], 0: [4]})
-    order = [m["module"] for m in admin().get_json()["modules"]]
-    assert order == ["big-drop", "small-drop", "steady-low", "steady-high"]
+# The regression rule (by evidence) has its own module: test_regression.py.
 
 
 # --- the archetype filter ------------------------------------------------------------------
