@@ -4,7 +4,7 @@
 -- commits: every other claim sees either the hold or the reservations that replace it.
 -- A hold whose claim never ran (its worker died between the two) stops counting at
 -- held_until.
--- depends: 0020_one_daily_cost_rollup
+-- depends: 0021_tick_product
 
 CREATE TABLE personas.budget_holds (
     hold_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
