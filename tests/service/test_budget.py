@@ -436,11 +436,24 @@ def test_a_hold_counts_against_the_room_until_it_lapses(budget_client, db):
     assert db.execute("SELECT count(*) FROM personas.budget_holds").fetchone()[0] == 0
 
 
-TURN_HELD_WHILE_IDLE = """
-SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
-   AND a.state = 'idle in transaction'
+IDLE_IN_TRANSACTION = """
+SELECT pid, state_change FROM pg_stat_activity
+ WHERE datname = current_database() AND state = 'idle in transaction'
 """
+TURN_HOLDERS = """
+SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+ WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()
+"""
+
+
+def turns_held_while_idle(db) -> int:
+    """Backends holding a turn while idle in a transaction. The lock table and the activity
+    view are separate snapshots, so a backend counts only if it was idle in the same
+    transaction state (unchanged since) both before and after the locks were read."""
+    before = set(db.execute(IDLE_IN_TRANSACTION).fetchall())
+    holders = {pid for (pid,) in db.execute(TURN_HOLDERS).fetchall()}
+    after = set(db.execute(IDLE_IN_TRANSACTION).fetchall())
+    return len({pid for pid, _ in before & after} & holders)
 
 
 def test_budgeted_claims_never_hold_their_turn_while_waiting_on_the_service(budget_api, db):
@@ -456,7 +469,7 @@ def test_budgeted_claims_never_hold_their_turn_while_waiting_on_the_service(budg
         start.wait()
         polls = held_while_idle = 0
         while not all(c.done() for c in claimers):
-            held_while_idle += db.execute(TURN_HELD_WHILE_IDLE).fetchone()[0]
+            held_while_idle += turns_held_while_idle(db)
             polls += 1
         handed = [pid for c in claimers for pid in c.result()]
     assert len(handed) == len(set(handed)) == 120
