@@ -22,17 +22,37 @@ SELECT personas.fleet_spent_today()::float8 AS "spentUsd",
 
 -- name: failing_personas
 -- Personas whose last 3 finished ticks all failed or timed out. Candidates are the personas
--- with a failure started in the weeks shown (a partial index holds only failures); each is
--- then checked on its newest finished ticks (the ticks' (persona_id, started_at DESC) index),
--- at most :streak of them, so `failedTicks` is the run of failures up to :streak.
+-- whose newest finished tick is a failure started in the weeks shown: one probe of the
+-- ticks' (persona_id, started_at DESC) index for each persona with ticks, whatever the
+-- window (a year of an hourly fleet holds failures every week, so scanning the window's
+-- failures grew with the weeks). The personas with ticks are found by skipping through the
+-- ticks' key, one probe per persona. Each candidate is then checked on its newest finished
+-- ticks, at most :streak of them, so `failedTicks` is the run of failures up to :streak.
 -- The :limit most recently failed come back, each with its last failing tick (the tick
 -- view's link). Columns are named as the JSON answer names them.
-WITH candidates AS (
-    SELECT DISTINCT t.persona_id
-      FROM personas.persona_ticks t
-     WHERE t.state IN ('failed', 'timeout')
-       AND t.started_at >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
-                            - (:weeks::int - 1) * interval '1 week') AT TIME ZONE 'UTC'
+WITH RECURSIVE ticked(persona_id) AS (
+    (SELECT persona_id FROM personas.persona_ticks ORDER BY persona_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.persona_id
+              FROM personas.persona_ticks t
+             WHERE t.persona_id > k.persona_id
+             ORDER BY t.persona_id
+             LIMIT 1)
+      FROM ticked k
+     WHERE k.persona_id IS NOT NULL
+),
+candidates AS (
+    SELECT k.persona_id
+      FROM ticked k
+     CROSS JOIN LATERAL (
+           SELECT state, started_at
+             FROM personas.persona_ticks
+            WHERE persona_id = k.persona_id AND state <> 'running'
+            ORDER BY started_at DESC, tick_id DESC
+            LIMIT 1) AS newest
+     WHERE newest.state IN ('failed', 'timeout')
+       AND newest.started_at >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+                                 - (:weeks::int - 1) * interval '1 week') AT TIME ZONE 'UTC'
 ),
 recent AS (
     SELECT c.persona_id, t.tick_id, t.state, t.step, t.error, t.finished_at,
