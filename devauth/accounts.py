@@ -27,7 +27,7 @@ def register() -> Response:
     """A new user with a personal organization; a taken email is a 409, or with email
     verification required a 200 naming a made-up user (so nobody learns which emails exist)."""
     body = parse_body(Registration)
-    password_hash = hash_password(body.password)
+    password_hash = hash_password(body.password, get_config().password_cost)
     user_id = str(uuid.uuid4())
     with get_db().connection() as conn:
         user = queries.users.insert_user(

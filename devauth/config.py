@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from apibase.env import ConfigError, Env, ProductionRefused
 from apibase.env import refuse_production as refuse
+from devauth.passwords import COST_MAX, COST_MIN, DEFAULT_COST
 
 __all__ = ["ConfigError", "DevAuthConfig", "ProductionRefused", "refuse_production"]
 
@@ -28,6 +29,9 @@ class DevAuthConfig:
     mana_auth_url: str = ""
     jwt_audience: str = "mana"
     app_env: str = "development"
+    # log2 of scrypt's N for new password hashes: a test suite registering thousands of
+    # users lowers it; a hash keeps the cost it was made with.
+    password_cost: int = DEFAULT_COST
 
     @property
     def issuer(self) -> str:
@@ -45,6 +49,9 @@ class DevAuthConfig:
             mana_auth_url=env.text("MANA_AUTH_URL"),
             jwt_audience=env.text("JWT_AUDIENCE", "mana"),
             app_env=env.app_env,
+            password_cost=env.whole(
+                "DEVAUTH_PASSWORD_COST", DEFAULT_COST, minimum=COST_MIN, maximum=COST_MAX
+            ),
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from devauth.passwords import COST_MIN
 from devstack.postgres import free_port
 from devstack.processes import Process
 from tests.support.counterparts import better_auth_command
@@ -50,6 +51,8 @@ def devauth(database_url: str) -> Iterator[Process]:
         "MANA_SERVICE_KEY": SERVICE_KEY,
         "MANA_AUTH_URL": url,
         "APP_ENV": "test",
+        # The suite registers thousands of users: the cheapest hash the stand-in allows.
+        "DEVAUTH_PASSWORD_COST": str(COST_MIN),
     }
 
     options = ("--access-logfile", "-")

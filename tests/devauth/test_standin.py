@@ -12,11 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
+import psycopg
 import pytest
 import requests
 
 from devauth import create_app
-from devauth.config import DevAuthConfig, ProductionRefused
+from devauth.config import ConfigError, DevAuthConfig, ProductionRefused
+from devauth.passwords import COST_MIN, DEFAULT_COST, hash_password
 from devstack.postgres import free_port
 from devstack.processes import ROOT, Process
 from tests.devauth_fixtures import add_fault, mint_token
@@ -374,6 +376,28 @@ def test_input_postgres_cannot_store_is_refused_not_a_500(devauth, admin_token):
     assert nul_login.status_code == 400
     huge = requests.post(f"{devauth.url}/dev/token", data=b"x" * (2 * 1024 * 1024), timeout=TIMEOUT)
     assert huge.status_code == 413 and huge.json()["error"]
+
+
+def test_new_hashes_take_the_configured_cost_and_old_ones_keep_theirs(devauth, database_url):
+    """The suite's stand-in hashes at the cheapest cost; a user stored at another cost
+    (the default's) still logs in, since each hash carries its own."""
+    user = new_user(devauth)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        stored = "SELECT password_hash FROM devauth.users WHERE id = %s"
+        assert conn.execute(stored, (user["id"],)).fetchone()[0].startswith(f"scrypt${2**COST_MIN}$")
+        older = hash_password("correct horse")  # the default cost
+        assert older.startswith(f"scrypt${2**DEFAULT_COST}$")
+        conn.execute("UPDATE devauth.users SET password_hash = %s WHERE id = %s", (older, user["id"]))
+    assert login(devauth, user["email"]).status_code == 200
+    assert login(devauth, user["email"], "not the password").status_code == 401
+
+
+@pytest.mark.parametrize("cost", ["9", "21", "fourteen"])
+def test_a_password_cost_out_of_range_refuses_to_start_naming_it(cost):
+    with pytest.raises(ConfigError, match="DEVAUTH_PASSWORD_COST"):
+        DevAuthConfig.from_env(
+            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "DEVAUTH_PASSWORD_COST": cost}
+        )
 
 
 def test_it_refuses_to_start_in_production(monkeypatch):
