@@ -10,6 +10,10 @@ A row query can also be opened as a server-side cursor, `with queries.x.name.dec
 **params) as cur:`, and read in batches, so an answer of any size never sits whole in
 the worker's memory.
 
+`queries.x.name.committed(conn, **params)` runs a query as a transaction of its own, its
+COMMIT sent in the same round trip (a pipeline): a lock it takes is held while the server
+runs it, never while the worker waits for its turn on a CPU between statement and COMMIT.
+
 `load_tree(folder)` reads a folder once: `tree.internal.due_personas(conn, ...)` runs the
 query `due_personas` of `internal/*.sql` (or of `internal.sql`). With `asynchronous=True`
 the queries take a psycopg AsyncConnection and are awaited.
@@ -58,17 +62,29 @@ def _first_value(row: dict | None) -> Any:
     return None if row is None else next(iter(row.values()))
 
 
+def _answer(cur: Any, hint: str) -> Any:
+    if hint == "!":
+        return cur.rowcount
+    if hint == "^":
+        return cur.fetchone()
+    if hint == "$":
+        return _first_value(cur.fetchone())
+    return cur.fetchall()
+
+
 def _make_query(name: str, hint: str, sql: str, asynchronous: bool) -> Callable[..., Any]:
     def run(conn: Connection, **params: Any) -> Any:
         with conn.cursor(row_factory=dict_row, binary=True) as cur:
             cur.execute(sql, params, prepare=True)
-            if hint == "!":
-                return cur.rowcount
-            if hint == "^":
-                return cur.fetchone()
-            if hint == "$":
-                return _first_value(cur.fetchone())
-            return cur.fetchall()
+            return _answer(cur, hint)
+
+    def committed(conn: Connection, **params: Any) -> Any:
+        """The query, then COMMIT of the connection's transaction, sent together; the
+        answer is read once both have run."""
+        with conn.pipeline(), conn.cursor(row_factory=dict_row, binary=True) as cur:
+            cur.execute(sql, params, prepare=True)
+            conn.commit()
+            return _answer(cur, hint)
 
     async def run_async(conn: AsyncConnection, **params: Any) -> Any:
         async with conn.cursor(row_factory=dict_row, binary=True) as cur:
@@ -93,6 +109,7 @@ def _make_query(name: str, hint: str, sql: str, asynchronous: bool) -> Callable[
         run = run_async
     else:
         run.declare = declare  # type: ignore[attr-defined]
+        run.committed = committed  # type: ignore[attr-defined]
     run.__name__ = name
     run.__doc__ = sql
     run.sql = sql  # type: ignore[attr-defined]

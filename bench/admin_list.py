@@ -31,6 +31,7 @@ from bench.fleet import ACTIONS_PER_TICK, TOOLS, vacuum_analyze
 from bench.meters import CpuMeter, interleaved_medians, spread
 from bench.stack import ADMIN, Stack, bench, bench_args, mint_admin_token, print_ratio, section, seed_fleet
 from personas.queries import queries
+from personas.validation import PersonaListPage
 
 # Row n belongs to tick n / 20 of persona (tick % personas); ticks are spread evenly over
 # the window by the golden ratio, the rows of a tick two seconds apart. Keys are built
@@ -114,7 +115,9 @@ def measure(stack: Stack, api_url: str, token: str, runs: int, meter: CpuMeter) 
         return conn.execute(FLOOR).fetchall()
 
     def service_query() -> object:
-        return queries.admin.list_personas(conn, now=None, after_at=None, after_id=None, limit=None)
+        return queries.admin.list_personas(
+            conn, now=None, after_at=None, after_id=None, limit=None, **PersonaListPage().search_params()
+        )
 
     body = orjson.loads(api_list())["personas"]
     in_window = conn.execute(

@@ -145,19 +145,20 @@ LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["
 
 @bp.get("", strict_slashes=False)
 @operation(
-    "Every persona, newest first, with its 7-day activity; paged on request.",
+    "Every persona, newest first, with its 7-day activity; paged and searched on request.",
     ok=PersonaList,
     query=PersonaListPage,
     errors=(400, 401, 403),
 )
 def list_personas() -> Response:
-    """Newest first; streamed, and paged when the caller asks."""
+    """Newest first; streamed, and paged or searched when the caller asks."""
     page = parse_query(PersonaListPage)
     return LIST_STREAM.respond(
         queries.admin.list_personas,
         limit=page.limit,
         now=None,
         **page.after_params(),
+        **page.search_params(),
     )
 
 

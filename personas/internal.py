@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import psycopg
 from flask import Blueprint, Response, current_app, jsonify
 
+from config import Config
 from personas import ticks, transcripts
 from personas.auth import check_service_key, gate
-from personas.db import get_db
+from personas.db import apply_transaction_settings, get_db
 from personas.errors import Conflict, NotFound
 from personas.idempotency import action_key, feedback_key
 from personas.metrics import ROWS_WRITTEN
@@ -74,32 +76,42 @@ def claim() -> Response:
     # A cost-free claim still says where the budget stands, but is not held to it: it
     # leases as if there were none, so it reserves nothing and needs no turn.
     budgeted = budget is not None and not body.costFree
-    # One transaction: its start (now()) is the clock of the sweep, the rule, the lease
-    # and the budget's day.
     with get_db().connection() as conn:
-        if budgeted:
-            queries.internal.lock_fleet_budget(conn)
+        # Lapsed leases first, so the room a budgeted claim holds counts their
+        # reservations as ended; the hold commits the sweep with it.
         queries.internal.sweep_expired_leases(conn)
         queries.internal.close_stale_ticks(conn)
-        clock = queries.internal.claim_lease(
-            conn,
-            lease_seconds=body.leaseSeconds,
-            budget_usd=budget,
-            estimate=config.fleet_tick_cost_estimate_usd,
-        )
+        hold = hold_budget(conn, config, body.limit) if budgeted else None
+        # The claim's transaction: its start (now()) is the clock of the rule, the lease
+        # and the budget's day.
+        clock = queries.internal.claim_lease(conn, lease_seconds=body.leaseSeconds, budget_usd=budget)
         rows = queries.internal.claim_personas(
             conn,
             runner_id=body.runnerId,
             limit=body.limit,
             lease_until=clock["lease_until"],
-            budget_usd=budget if budgeted else None,
-            tick_cost=clock["tick_cost"] if budgeted else None,
+            budgeted=budgeted,
+            hold_id=hold and hold["hold_id"],
         )
         reserved = queries.internal.budget_reserved(conn) if budget is not None else None
     answer = {"personas": rows, "leaseUntil": clock["lease_until"], "serverTime": clock["server_time"]}
     if budget is not None:
         answer["budget"] = budget_answer(budget, clock, reserved)
     return jsonify(answer)
+
+
+def hold_budget(conn: psycopg.Connection, config: Config, limit: int) -> dict | None:
+    """A budgeted claim's turn: hold the room for up to `limit` personas, committed on its
+    own before the claim, so claims take turns for this one statement only (none while
+    they walk, lease and answer). None: the budget has no room."""
+    hold = queries.internal.hold_budget.committed(
+        conn,
+        budget_usd=config.fleet_daily_budget_usd,
+        estimate=config.fleet_tick_cost_estimate_usd,
+        limit=limit,
+    )
+    apply_transaction_settings(conn, config)  # the claim's own transaction, behind a pooler too
+    return hold
 
 
 def budget_answer(budget: float, clock: dict, reserved: float) -> dict:

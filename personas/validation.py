@@ -425,5 +425,19 @@ class DuePage(PageQuery):
 
 
 class PersonaListPage(PageQuery):
+    """A page of the admin list, and what it is searched by (each blank or absent: any)."""
+
     ROUTE = "admin"
     NULLABLE_AT = False
+
+    # A part of the address, in any case (a prefix is a part too).
+    email: Annotated[text(EMAIL_MAX) | None, AfterValidator(_blank_is_none)] = None
+    archetype: Annotated[text(NAME_MAX) | None, AfterValidator(_blank_is_none)] = None
+    cadence: Cadence | None = None
+    # Whether the persona fails tick after tick (sql/functions/failing.sql).
+    failing: Literal["true", "false"] | None = None
+
+    def search_params(self) -> dict[str, Any]:
+        """The list query's :email, :archetype, :cadence and :failing."""
+        failing = None if self.failing is None else self.failing == "true"
+        return {"email": self.email, "archetype": self.archetype, "cadence": self.cadence, "failing": failing}

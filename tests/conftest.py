@@ -53,7 +53,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-TABLES = ("personas.persona_actions", "personas.persona_feedback", "personas.personas")
+TABLES = (
+    "personas.persona_actions",
+    "personas.persona_feedback",
+    "personas.personas",
+    "personas.budget_holds",
+)
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,24 @@
     missing: "No admin token yet. Paste one below, or open this page as /dashboard#token=<admin token>.",
     rejected: "Your token was rejected (expired or not an admin token). Paste a new one.",
     empty: "No personas yet — seed them with scripts/seed.py",
+    noMatch: "No persona matches this search.",
   };
+  // The personas table shows one page of the admin list at a time (a fleet has thousands).
+  const PAGE_SIZE = 50;
   // Colour-blind-friendly line colours; red is kept for regressions.
   const PALETTE = ["#1f5fa8", "#e08214", "#2a9d8f", "#6a3d9a", "#8c564b", "#b8860b", "#0b7a3e", "#d16ba5", "#4d4d4d", "#17a2b8"];
 
-  const state = { personas: [], insights: null, releases: null, sort: { key: "lastActiveAt", dir: -1 }, selected: null, pendingTick: null };
+  const state = {
+    personas: [],
+    // The cursors of the pages read so far (null: the first), the one shown, and the next.
+    page: { cursors: [null], index: 0, next: null },
+    archetypes: new Set(),
+    insights: null,
+    releases: null,
+    sort: { key: "lastActiveAt", dir: -1 },
+    selected: null,
+    pendingTick: null,
+  };
 
   class TokenRejected extends Error {}
 
@@ -178,8 +191,8 @@
   async function loadAll() {
     show($("loading"), true);
     try {
-      const [list, insights, releases] = await Promise.all([api(API), api(insightsPath()), api(RELEASES)]);
-      state.personas = list.personas;
+      const [list, insights, releases] = await Promise.all([api(personasPath()), api(insightsPath()), api(RELEASES)]);
+      showPage(list);
       state.insights = insights;
       state.releases = releases;
       notify("");
@@ -221,18 +234,70 @@
 
   // --- personas table -------------------------------------------------------------------
 
+  function searched() {
+    return Boolean($("persona-email").value.trim() || $("archetype").value || $("persona-cadence").value || $("persona-failing").checked);
+  }
+
+  function personasPath() {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    const cursor = state.page.cursors[state.page.index];
+    if (cursor) params.set("cursor", cursor);
+    const email = $("persona-email").value.trim();
+    if (email) params.set("email", email);
+    if ($("archetype").value) params.set("archetype", $("archetype").value);
+    if ($("persona-cadence").value) params.set("cadence", $("persona-cadence").value);
+    if ($("persona-failing").checked) params.set("failing", "true");
+    return `${API}?${params}`;
+  }
+
+  function showPage(list) {
+    state.personas = list.personas;
+    state.page.next = list.nextCursor || null;
+    for (const p of list.personas) state.archetypes.add(p.archetype);
+  }
+
+  async function loadPersonas() {
+    try {
+      showPage(await api(personasPath()));
+      fillArchetypes();
+      renderPersonas();
+    } catch (error) {
+      handleFailure(error);
+    }
+  }
+
+  // A new search starts at its first page; next and previous walk the cursors.
+  function searchPersonas() {
+    state.page = { cursors: [null], index: 0, next: null };
+    return loadPersonas();
+  }
+
+  function turnPage(step) {
+    const { page } = state;
+    if (step > 0) {
+      if (!page.next) return;
+      page.cursors = [...page.cursors.slice(0, page.index + 1), page.next];
+    } else if (page.index === 0) {
+      return;
+    }
+    page.index += step;
+    loadPersonas();
+  }
+
+  // Archetypes are offered as the pages read show them (the list is never read whole).
   function fillArchetypes() {
     const select = $("archetype");
     const chosen = select.value;
-    const archetypes = [...new Set(state.personas.map((p) => p.archetype))].sort();
+    const archetypes = [...state.archetypes].sort();
     select.replaceChildren(el("option", { value: "", text: "All archetypes" }));
     for (const name of archetypes) select.append(el("option", { value: name, text: name }));
-    select.value = archetypes.includes(chosen) ? chosen : "";
+    if (chosen && !archetypes.includes(chosen)) select.append(el("option", { value: chosen, text: chosen }));
+    select.value = chosen;
   }
 
+  // The page shown, sorted within itself by the chosen column (the service pages newest first).
   function visiblePersonas() {
-    const archetype = $("archetype").value;
-    const rows = state.personas.filter((p) => !archetype || p.archetype === archetype);
+    const rows = [...state.personas];
     const { key, dir } = state.sort;
     const value = (p) => (key === "actions7d" ? p.actions7d : p.lastActiveAt ? Date.parse(p.lastActiveAt) : -Infinity);
     return rows.sort((a, b) => dir * (value(a) - value(b)) || a.email.localeCompare(b.email));
@@ -242,10 +307,16 @@
     const stale = new Map(state.insights.stale.map((s) => [s.userId, s]));
     const rows = visiblePersonas();
     const empty = state.personas.length === 0;
+    const none = empty && state.page.index === 0 && !searched();
+    $("personas-empty").textContent = none ? MESSAGES.empty : MESSAGES.noMatch;
     show($("personas-empty"), empty);
     show($("personas-table"), !empty);
-    if (empty) notify(MESSAGES.empty, "info");
-    $("persona-count").textContent = empty ? "" : `(${rows.length})`;
+    if (none) notify(MESSAGES.empty, "info");
+    const first = state.page.index * PAGE_SIZE + 1;
+    $("persona-count").textContent = empty ? "" : `(${first}–${first + rows.length - 1})`;
+    $("personas-page").textContent = `Page ${state.page.index + 1}`;
+    $("personas-prev").disabled = state.page.index === 0;
+    $("personas-next").disabled = !state.page.next;
     $("personas-table").tBodies[0].replaceChildren(...rows.map((p) => personaRow(p, stale.get(p.userId))));
     for (const th of $("personas-table").tHead.querySelectorAll("th[aria-sort]")) {
       const key = th.querySelector("button").dataset.sort;
@@ -718,7 +789,18 @@
     $("refresh").addEventListener("click", loadAll);
     $("close-tick").addEventListener("click", () => show($("tick-view"), false));
     $("weeks").addEventListener("change", loadInsights);
-    $("archetype").addEventListener("change", loadInsights);
+    $("archetype").addEventListener("change", () => {
+      loadInsights();
+      searchPersonas();
+    });
+    $("persona-search").addEventListener("submit", (event) => {
+      event.preventDefault();
+      searchPersonas();
+    });
+    $("persona-cadence").addEventListener("change", searchPersonas);
+    $("persona-failing").addEventListener("change", searchPersonas);
+    $("personas-prev").addEventListener("click", () => turnPage(-1));
+    $("personas-next").addEventListener("click", () => turnPage(1));
     $("space").addEventListener("change", loadInsights);
     for (const button of document.querySelectorAll("button[data-sort]")) {
       button.addEventListener("click", () => sortBy(button.dataset.sort));

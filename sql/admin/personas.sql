@@ -42,6 +42,10 @@ UPDATE personas.personas SET deleting_until = NULL
 -- rollup is read as one range of its span index; all parts meet in one aggregate.
 -- Paging: the page starts strictly after the previous page's last row, (:after_at,
 -- :after_id), in the same order; :limit caps the rows (null: all of them).
+-- Search (each null: any): :email is a part of the address (any case, a prefix included),
+-- :archetype and :cadence are exact, :failing is the rule of sql/functions/failing.sql
+-- (true: failing only, false: the others). At 10,000 personas a search reads the personas
+-- table in order until the page is full; `failing` probes each one's newest ticks.
 WITH edge AS (
     SELECT since,
            personas.activity_span(since) AS first_span,
@@ -73,9 +77,13 @@ SELECT p.user_id AS "userId",
        coalesce(c.n, 0)::int AS "actions7d"
   FROM personas.personas p
   LEFT JOIN counts c ON c.persona_id = p.user_id
- WHERE :after_id::text IS NULL
-    OR p.created_at < :after_at::timestamptz
-    OR (p.created_at = :after_at::timestamptz AND p.user_id > :after_id::text)
+ WHERE (:after_id::text IS NULL
+        OR p.created_at < :after_at::timestamptz
+        OR (p.created_at = :after_at::timestamptz AND p.user_id > :after_id::text))
+   AND (:email::text IS NULL OR strpos(lower(p.email), lower(:email::text)) > 0)
+   AND (:archetype::text IS NULL OR p.archetype = :archetype::text)
+   AND (:cadence::text IS NULL OR p.tick_cadence = :cadence::text)
+   AND (:failing::boolean IS NULL OR personas.is_failing(p.user_id) = :failing::boolean)
  ORDER BY p.created_at DESC, p.user_id
  LIMIT :limit::bigint;
 

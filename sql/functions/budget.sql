@@ -1,6 +1,6 @@
 -- The fleet budget's measure: today's spend, the cost of the ticks started this UTC day.
 -- Read from today's row of the daily runs rollup the ticks keep by trigger (spent_usd,
--- migration 0018: kept when a persona's ticks are deleted), so a claim reads one row, not
+-- migration 0020: kept when a persona's ticks are deleted), so a claim reads one row, not
 -- every tick of the day. Claims decide the budget with it (and say where it stands);
 -- insights report it.
 CREATE OR REPLACE FUNCTION personas.fleet_spent_today()
@@ -44,13 +44,53 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
              LIMIT 50) newest
 $$;
 
--- How many more ticks the budget covers: while spend and reservations are below it, as
--- many as it takes to reach it, so the day ends at most one tick's cost over. A tick cost
--- that is not above 0 covers nothing: reserving $0 a persona would lift the budget.
+-- What the claims taking their turn right now hold: the room each decided on, until its
+-- claim commits the reservations that replace it (hold_budget, claims.sql).
+CREATE OR REPLACE FUNCTION personas.fleet_held_usd()
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(sum(personas * tick_cost), 0)
+      FROM personas.budget_holds
+     WHERE held_until > now()
+$$;
+
+-- How many more ticks the budget covers: while spend, reservations and holds are below it,
+-- as many as it takes to reach it, so the day ends at most one tick's cost over. A tick
+-- cost that is not above 0 covers nothing: reserving $0 a persona would lift the budget.
 CREATE OR REPLACE FUNCTION personas.budget_room(budget numeric, tick_cost numeric)
 RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN budget - used <= 0 OR NOT coalesce(tick_cost > 0, false) THEN 0
                 ELSE least(ceil((budget - used) / tick_cost), 9223372036854775807)::bigint END
-      FROM (SELECT personas.fleet_spent_today() + personas.fleet_reserved_usd() AS used) u
+      FROM (SELECT personas.fleet_spent_today() + personas.fleet_reserved_usd()
+                   + personas.fleet_held_usd() AS used) u
+$$;
+
+-- A budgeted claim's turn, the only part of it that claims take one after the other: hold
+-- the room for up to `wanted` ticks at the expected cost, or none (no row) when the budget
+-- has no room. The turn is a transaction-scoped advisory lock, so the caller commits this
+-- statement alone and at once (its COMMIT sent with it): the next claim's turn then sees
+-- this hold, and every hold or reservation committed before it. Volatile, so the room is
+-- read with a snapshot taken after the turn is ours, not at the statement's start. The
+-- expected cost is read before the turn: it need not agree with any other claim's.
+CREATE OR REPLACE FUNCTION personas.hold_budget(budget numeric, estimate numeric, wanted integer)
+RETURNS TABLE (hold_id bigint, tick_cost numeric)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    cost numeric := personas.expected_tick_cost(estimate);
+    room bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('personas.fleet_budget'));
+    SELECT least(wanted, personas.budget_room(budget, cost)) INTO room;
+    IF room > 0 THEN
+        -- Two minutes: far longer than a claim's own transaction runs after its turn
+        -- (each statement is bounded by the statement timeout), short enough that the
+        -- hold of a claim that died between the two gives its room back soon.
+        RETURN QUERY
+        INSERT INTO personas.budget_holds AS h (personas, tick_cost, held_until)
+        VALUES (room, cost, now() + interval '2 minutes')
+        RETURNING h.hold_id, h.tick_cost;
+    END IF;
+    DELETE FROM personas.budget_holds WHERE held_until <= now();
+END
 $$;

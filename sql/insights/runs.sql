@@ -1,7 +1,7 @@
 -- name: runs_daily
 -- Every day of the weeks shown (from the first shown Monday to today, UTC), oldest first,
 -- with its ticks by state, tokens and cost, read from the daily runs rollup (0011), and
--- its ticks and cost by driver (0022: the rollup's rows are by day and driver; '' for a tick that
+-- its ticks and cost by driver (0024: the rollup's rows are by day and driver; '' for a tick that
 -- named none). A tick counts on the day it started.
 SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
        coalesce(sum(r.ok), 0)::bigint AS ok, coalesce(sum(r.failed), 0)::bigint AS failed,
@@ -27,44 +27,47 @@ SELECT personas.fleet_spent_today()::float8 AS "spentUsd",
        personas.budget_resets_at() AS "resetsAt";
 
 -- name: failing_personas
--- Personas whose last 3 finished ticks all failed or timed out. Candidates are the personas
--- with a failure started in the weeks shown (a partial index holds only failures); each is
--- then checked on its newest finished ticks (the ticks' (persona_id, started_at DESC) index),
--- at most :streak of them, so `failedTicks` is the run of failures up to :streak.
--- The :limit most recently failed come back, each with its last failing tick (the tick
--- view's link). Columns are named as the JSON answer names them.
-WITH candidates AS (
-    SELECT DISTINCT t.persona_id
-      FROM personas.persona_ticks t
-     WHERE t.state IN ('failed', 'timeout')
-       AND t.started_at >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
-                            - (:weeks::int - 1) * interval '1 week') AT TIME ZONE 'UTC'
+-- Personas failing by the rule of sql/functions/failing.sql whose newest finished tick, a
+-- failure, started in the weeks shown. Candidates come from one probe of the ticks'
+-- (persona_id, started_at DESC) index per persona with ticks, found by skipping through
+-- the ticks' key, whatever the window: a year of an hourly fleet holds failures every week,
+-- so scanning the window's failures grew with the weeks. `failedTicks` is the run of
+-- failures counted up to :streak. The :limit most recently failed come back, each with its
+-- last failing tick (the tick view's link). Columns are named as the JSON answer names them.
+WITH RECURSIVE ticked(persona_id) AS (
+    (SELECT persona_id FROM personas.persona_ticks ORDER BY persona_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.persona_id
+              FROM personas.persona_ticks t
+             WHERE t.persona_id > k.persona_id
+             ORDER BY t.persona_id
+             LIMIT 1)
+      FROM ticked k
+     WHERE k.persona_id IS NOT NULL
 ),
-recent AS (
-    SELECT c.persona_id, t.tick_id, t.state, t.step, t.error, t.finished_at,
-           row_number() OVER (PARTITION BY c.persona_id ORDER BY t.started_at DESC, t.tick_id DESC) AS nth
-      FROM candidates c
+last_failed AS (
+    SELECT k.persona_id, newest.tick_id, newest.step, newest.error, newest.finished_at
+      FROM ticked k
      CROSS JOIN LATERAL (
-           SELECT state, step, error, started_at, finished_at, tick_id
+           SELECT state, started_at, tick_id, step, error, finished_at
              FROM personas.persona_ticks
-            WHERE persona_id = c.persona_id AND state <> 'running'
-            ORDER BY started_at DESC
-            LIMIT :streak) AS t
+            WHERE persona_id = k.persona_id AND state <> 'running'
+            ORDER BY started_at DESC, tick_id DESC
+            LIMIT 1) AS newest
+     WHERE newest.state IN ('failed', 'timeout')
+       AND newest.started_at >= (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
+                                 - (:weeks::int - 1) * interval '1 week') AT TIME ZONE 'UTC'
 ),
 streaks AS (
-    -- The run of failures from the newest finished tick back: the ticks before the first ok.
-    SELECT persona_id,
-           coalesce(min(nth) FILTER (WHERE state = 'ok') - 1, count(*)) AS failed_ticks
-      FROM recent
-     GROUP BY persona_id
+    SELECT f.*, personas.failed_run(f.persona_id, :streak) AS failed_ticks
+      FROM last_failed f
 )
 SELECT p.user_id AS "userId", p.email, s.failed_ticks AS "failedTicks",
-       last.step AS "lastStep", last.error AS "lastError", last.finished_at AS "lastAt",
-       last.tick_id AS "lastTickId"
+       s.step AS "lastStep", s.error AS "lastError", s.finished_at AS "lastAt",
+       s.tick_id AS "lastTickId"
   FROM streaks s
-  JOIN recent last ON last.persona_id = s.persona_id AND last.nth = 1
   JOIN personas.personas p ON p.user_id = s.persona_id
- WHERE s.failed_ticks >= 3
+ WHERE s.failed_ticks >= personas.failing_streak()
    AND (:archetype::text IS NULL OR p.archetype = :archetype::text)
- ORDER BY last.finished_at DESC, p.user_id
+ ORDER BY s.finished_at DESC, p.user_id
  LIMIT :limit;

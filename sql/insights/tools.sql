@@ -1,24 +1,35 @@
 -- name: tool_health
--- Every tool called in the weeks shown, from the per (day, tool) rollup of the action
--- audit (0011): calls, errors, error rate, p95 latency and weekly figures, highest error
--- rate first. p95 is the upper bound of the latency bucket the 95th percentile of the
--- timed calls falls in: never below the true value, at most 20% above it. :space filters
--- as in module_trends.
+-- Every tool called in the weeks shown, from the rollups of the action audit: calls,
+-- errors, error rate, p95 latency and weekly figures, highest error rate first. The window
+-- starts on a Monday, so its past weeks are read whole from the weekly rollup (0023) and
+-- only the current week by day (0011), up to today: a year reads about as many rows as
+-- eight weeks do (actions are kept 90 days). p95 is the upper bound of the latency bucket
+-- the 95th percentile of the timed calls falls in: never below the true value, at most 20%
+-- above it. :space filters as in module_trends.
 WITH first_day AS (
     SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')
            - (:weeks::int - 1) * interval '1 week' AS day
 ),
+this_week AS (
+    SELECT date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC')::date AS day
+),
 shown AS (
-    SELECT r.tool, r.day, r.calls, r.errors, r.latency, date_trunc('week', r.day)::date AS week_start
-      FROM personas.tool_calls_daily r, first_day b
+    SELECT r.tool, r.calls, r.errors, r.latency, r.week AS week_start
+      FROM personas.tool_calls_weekly r, first_day b, this_week c
      WHERE :space::text IS NULL
-       AND r.day >= b.day::date
+       AND r.week >= b.day::date
+       AND r.week < c.day
+     UNION ALL
+    SELECT r.tool, r.calls, r.errors, r.latency, c.day
+      FROM personas.tool_calls_daily r, this_week c
+     WHERE :space::text IS NULL
+       AND r.day >= c.day
        AND r.day <= (:now::timestamptz AT TIME ZONE 'UTC')::date
      UNION ALL
     -- Filtered by space: the rollup has none, so the calls of the window are joined to
     -- their ticks (the ticks' key, then one probe of the space index each) and counted per
     -- latency bucket, then per day as the rollup's rows are.
-    SELECT tool, day, sum(calls)::bigint, sum(errors)::bigint,
+    SELECT tool, sum(calls)::bigint, sum(errors)::bigint,
            personas.latency_histogram(array_agg(bucket), array_agg(calls)), date_trunc('week', day)::date
       FROM (SELECT a.tool_name AS tool, (a.created_at AT TIME ZONE 'UTC')::date AS day,
                    personas.latency_bucket(a.latency_ms) AS bucket,
@@ -38,7 +49,7 @@ totals AS (
       FROM shown
      GROUP BY tool
 ),
--- The window's histogram of each tool (the days' arrays summed element by element), then
+-- The window's histogram of each tool (the rows' arrays summed element by element), then
 -- the first bucket whose running total reaches 95% of the timed calls. The two set-returning
 -- functions in the select list step through each array together, streamed (a lateral
 -- unnest per row measured slower).

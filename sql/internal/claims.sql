@@ -1,9 +1,8 @@
--- name: lock_fleet_budget!
--- Budgeted claims take their turn, one after the other, until each commits: the next one's
--- statements then see the reservations the last one made, so however many runners claim
--- at once, no two spend the same room left in the budget. Transaction-scoped (fine
--- behind a transaction pooler); taken before the statements below read anything.
-SELECT pg_advisory_xact_lock(hashtext('personas.fleet_budget'));
+-- name: hold_budget^
+-- A budgeted claim's turn (personas.hold_budget): the room it may lease, held for it, at
+-- the expected cost of a tick (:estimate before any tick has finished); no row: none.
+-- Run as a transaction of its own, committed at once (`.committed`), before the claim.
+SELECT hold_id, tick_cost FROM personas.hold_budget(:budget_usd::numeric, :estimate::numeric, :limit::int);
 
 -- name: sweep_expired_leases!
 -- Ends the leases that have run out, so their personas are back in the claimable index
@@ -66,17 +65,13 @@ UPDATE personas.persona_ticks t
 -- name: claim_lease^
 -- The clock of a claim, read in its transaction (now() is the transaction's start, the
 -- moment claim_personas judges by and leases from): the server time, the lease's end,
--- and with a fleet budget (:budget_usd, null: none) where today's spend stands: the cost
--- of the ticks started this UTC day, from the daily runs rollup the ticks keep, what the
--- claims in flight have reserved, and the expected cost of a tick that this claim
--- reserves per persona (:estimate before any tick has finished).
+-- and with a fleet budget (:budget_usd, null: none) today's spend: the cost of the ticks
+-- started this UTC day, from the daily runs rollup the ticks keep.
 SELECT now() AS server_time,
        now() + :lease_seconds::int * interval '1 second' AS lease_until,
        personas.budget_resets_at() AS budget_resets_at,
        CASE WHEN :budget_usd::numeric IS NOT NULL
-            THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd,
-       CASE WHEN :budget_usd::numeric IS NOT NULL
-            THEN personas.expected_tick_cost(:estimate::numeric) END AS tick_cost;
+            THEN personas.fleet_spent_today()::float8 END AS budget_spent_usd;
 
 -- name: claim_personas
 -- Lease up to :limit due personas to one runner until :lease_until (claim_lease's, read
@@ -86,32 +81,39 @@ SELECT now() AS server_time,
 -- UPDATE SKIP LOCKED makes concurrent claimers pass over each other's rows instead of
 -- waiting for them, and a row another claimer leased since our snapshot is re-checked
 -- against the lease test when we lock it, so it drops out: no persona goes to two
--- runners while a lease is live. The fleet budget is decided in this statement too: it
--- leases no more personas than the room left (today's spend and the reservations in
--- flight against the budget, at :tick_cost each, claim_lease's) covers, and reserves
--- :tick_cost for each persona it leases (only read when a budget is set; the claims of a
--- budget take turns, lock_fleet_budget), for this runner: only its final report ends the
--- reservation. A persona whose previous tick is not reported yet (its runner ended the
--- lease with its ratings) keeps that reservation too, added to this one.
-WITH due AS (
+-- runners while a lease is live. A budgeted claim (:budgeted) leases no more than its
+-- hold (:hold_id, hold_budget's; null or lapsed: none) covers and reserves the hold's
+-- tick cost for each persona it leases, for this runner: only its final report ends the
+-- reservation. The hold is deleted by the same statement, so the reservations take its
+-- place as this transaction commits. A persona whose previous tick is not reported yet
+-- (its runner ended the lease with its ratings) keeps that reservation too, added to
+-- this one.
+WITH hold AS (
+    DELETE FROM personas.budget_holds
+     WHERE hold_id = :hold_id
+ RETURNING personas, tick_cost, held_until > now() AS live
+), room AS (
+    SELECT CASE WHEN NOT :budgeted::boolean THEN :limit
+                ELSE coalesce((SELECT least(:limit, personas) FROM hold WHERE live), 0) END AS personas,
+           (SELECT tick_cost FROM hold WHERE live) AS tick_cost
+), due AS (
     SELECT p.user_id
       FROM personas.personas p
      WHERE p.lease_until IS NULL
        AND personas.is_due(p.tick_cadence, p.last_active_at, p.run_requested_at,
                            p.lease_until, now())
      ORDER BY p.last_active_at NULLS FIRST, p.user_id
-     LIMIT CASE WHEN :budget_usd::numeric IS NULL THEN :limit
-                ELSE least(:limit, personas.budget_room(:budget_usd::numeric, :tick_cost::numeric)) END
+     LIMIT (SELECT personas FROM room)
        FOR UPDATE OF p SKIP LOCKED
 ), leased AS (
     UPDATE personas.personas p
        SET lease_runner = :runner_id,
            lease_until = :lease_until::timestamptz,
-           reserved_usd = :tick_cost::numeric
+           reserved_usd = r.tick_cost
                           + CASE WHEN p.reserved_until > now() THEN p.reserved_usd ELSE 0 END,
-           reserved_until = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :lease_until::timestamptz END,
-           reserved_by = CASE WHEN :tick_cost::numeric IS NOT NULL THEN :runner_id END
-      FROM due
+           reserved_until = CASE WHEN r.tick_cost IS NOT NULL THEN :lease_until::timestamptz END,
+           reserved_by = CASE WHEN r.tick_cost IS NOT NULL THEN :runner_id END
+      FROM due, room r
      WHERE p.user_id = due.user_id
  RETURNING p AS persona
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 
 from apibase.queries import QueryFileError, load_tree
 from personas.queries import SQL_DIR, queries
@@ -46,3 +48,20 @@ def test_a_bad_query_file_is_named_with_its_line(tmp_path, text, line, problem):
     with pytest.raises(QueryFileError, match=problem) as failure:
         load_tree(tmp_path)
     assert str(failure.value).startswith(f"{path}:{line}: ")
+
+
+def test_a_committed_query_answers_and_leaves_nothing_held(tmp_path, database_url):
+    """`.committed` runs the query and commits it in one go: what it wrote is visible to
+    others and the transaction-scoped lock it took is free as soon as it answers."""
+    write(
+        tmp_path,
+        "turns.sql",
+        "-- name: take_turn^\nSELECT pg_advisory_xact_lock(4242) IS NULL AS waited, 7 AS n;\n",
+    )
+    tree = load_tree(tmp_path)
+    with psycopg.connect(database_url) as conn, psycopg.connect(database_url, autocommit=True) as other:
+        conn.execute("SELECT 1")  # a transaction already open is committed with the query
+        assert tree.turns.take_turn.committed(conn) == {"waited": False, "n": 7}
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+        assert other.execute("SELECT pg_try_advisory_lock(4242)").fetchone()[0] is True
+        other.execute("SELECT pg_advisory_unlock(4242)")

@@ -526,3 +526,48 @@ def test_the_release_panel_and_chart_show_what_got_worse_with_the_new_version(
     assert line.get_attribute("stroke-dasharray")
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     screenshot(browser, "dashboard-releases.png")
+
+
+# --- the personas table: paged and searched ------------------------------------------------
+
+
+def shown_ids(browser) -> list[str]:
+    # Read in one script: the table is redrawn whole while a page loads.
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#personas-table tbody tr')].map((r) => r.dataset.userId)"
+    )
+
+
+def wait_until(browser, condition) -> None:
+    WebDriverWait(browser, WAIT).until(lambda driver: condition())
+
+
+def test_the_personas_table_reads_one_page_at_a_time_and_searches(browser, live_api, devauth, db, fleet):
+    old = datetime.now(UTC) - timedelta(days=10)
+    for i in range(52):
+        add_persona(db, f"bulk-{i:02}", created_at=old - timedelta(minutes=i))
+    open_dashboard(browser, live_api, f"#token={mint_token(devauth, role='admin')}")
+    wait_for(browser, "#personas-table tbody tr")
+    first = shown_ids(browser)
+    assert len(first) == 50 and {"sam", "ada", "cleo"} <= set(first)
+    assert browser.find_element(By.ID, "personas-prev").get_attribute("disabled")
+
+    browser.find_element(By.ID, "personas-next").click()
+    wait_until(browser, lambda: shown_ids(browser) == [f"bulk-{i:02}" for i in range(47, 52)])
+    assert browser.find_element(By.ID, "personas-page").text == "Page 2"
+    assert browser.find_element(By.ID, "personas-next").get_attribute("disabled")
+    browser.find_element(By.ID, "personas-prev").click()
+    wait_until(browser, lambda: sorted(shown_ids(browser)) == sorted(first))
+
+    browser.find_element(By.ID, "persona-email").send_keys("SAM")
+    browser.find_element(By.CSS_SELECTOR, "#persona-search button[type=submit]").click()
+    wait_until(browser, lambda: shown_ids(browser) == ["sam"])
+    browser.find_element(By.ID, "persona-email").clear()
+    browser.find_element(By.ID, "persona-failing").click()  # Sam's last three ticks failed
+    wait_until(browser, lambda: shown_ids(browser) == ["sam"])
+    browser.find_element(By.ID, "persona-failing").click()
+    browser.find_element(By.CSS_SELECTOR, "#persona-cadence option[value='weekdays']").click()
+    wait_for(browser, "#personas-empty")
+    assert browser.find_element(By.ID, "personas-empty").text == "No persona matches this search."
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []

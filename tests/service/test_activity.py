@@ -13,15 +13,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from personas.queries import queries
+from personas.validation import PersonaListPage
 from tests.service.factories import PERSONA_CHILD_TABLES, UNPAGED, add_persona, copy_rows, orphan_counts
 from tests.support.retention import prune
 
 PERSONAS = ["a", "b", "c", "d"]
+ANY = PersonaListPage().search_params()  # the whole list, not a search
 BACKFILLED = {"tick_id": "backfill", "tool_name": "tool", "result": "ok"}
 
 
 def listed(db, now: datetime) -> dict[str, int]:
-    return {p["userId"]: p["actions7d"] for p in queries.admin.list_personas(db, now=now, **UNPAGED)}
+    return {p["userId"]: p["actions7d"] for p in queries.admin.list_personas(db, now=now, **UNPAGED, **ANY)}
 
 
 def counted(db, now: datetime) -> dict[str, int]:

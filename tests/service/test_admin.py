@@ -26,6 +26,7 @@ from tests.service.factories import (
     utf16_slice,
 )
 from tests.support.auth import bearer
+from tests.support.refusals import assert_refused_naming
 
 BASE = "/api/v1/personas/admin"
 
@@ -520,6 +521,69 @@ def test_list_is_newest_first_with_seven_day_activity(client, db, admin_token):
         "createdAt",
         "actions7d",
     }
+
+
+@pytest.fixture
+def searchable(db) -> None:
+    """Five personas to search: two archetypes, three cadences, one failing tick after tick."""
+    now = datetime.now(UTC)
+    add_persona(
+        db, "ann", email="Ann.Lee@mana.test", archetype="researcher", created_at=now - timedelta(hours=5)
+    )
+    add_persona(db, "bob", email="bob@mana.test", cadence="hourly", created_at=now - timedelta(hours=4))
+    add_persona(db, "lee", email="lee@mana.test", cadence="weekdays", created_at=now - timedelta(hours=3))
+    add_persona(db, "dan", email="dan@mana.test", archetype="researcher", created_at=now - timedelta(hours=2))
+    add_persona(db, "eve", email="eve.lee@mana.test", cadence="hourly", created_at=now - timedelta(hours=1))
+    for i, state in enumerate(["ok", "failed", "timeout", "failed", "running"]):
+        add_tick(db, "bob", f"b{i}", state=state, started_at=now - timedelta(minutes=50 - i))
+    for i, state in enumerate(["failed", "failed", "failed", "ok"]):
+        add_tick(db, "eve", f"e{i}", state=state, started_at=now - timedelta(minutes=50 - i))
+
+
+@pytest.mark.parametrize(
+    ("search", "found"),
+    [
+        ({"email": "lee"}, ["eve", "lee", "ann"]),  # a part of the address, in any case
+        ({"email": "ANN."}, ["ann"]),  # a prefix
+        ({"email": ""}, ["eve", "dan", "lee", "bob", "ann"]),  # blank: any
+        ({"archetype": "researcher"}, ["dan", "ann"]),
+        ({"cadence": "hourly"}, ["eve", "bob"]),
+        ({"failing": "true"}, ["bob"]),
+        ({"failing": "false", "cadence": "hourly"}, ["eve"]),
+        ({"email": "lee", "archetype": "solo-dev"}, ["eve", "lee"]),
+        ({"email": "100%_"}, []),  # searched as written, no wildcards
+    ],
+)
+def test_the_list_is_searched_by_email_archetype_cadence_and_failing(
+    client, admin_token, searchable, search, found
+):
+    body = client.get(BASE, query_string=search, headers=bearer(admin_token)).get_json()
+    assert [p["userId"] for p in body["personas"]] == found
+
+
+def test_a_searched_list_is_paged_within_the_search(client, admin_token, searchable):
+    headers, search = bearer(admin_token), {"email": "lee", "limit": 2}
+    first = client.get(BASE, query_string=search, headers=headers).get_json()
+    assert [p["userId"] for p in first["personas"]] == ["eve", "lee"]
+    rest = client.get(
+        BASE, query_string={**search, "cursor": first["nextCursor"]}, headers=headers
+    ).get_json()
+    assert [p["userId"] for p in rest["personas"]] == ["ann"]
+    assert "nextCursor" not in rest
+
+
+@pytest.mark.parametrize(
+    ("search", "field"),
+    [
+        ({"cadence": "monthly"}, "cadence"),
+        ({"failing": "yes"}, "failing"),
+        ({"email": "x" * 300}, "email"),
+        ({"archetype": "a" * 300}, "archetype"),
+        ({"email": "a\x00b"}, "email"),
+    ],
+)
+def test_a_bad_search_is_400_naming_the_field(client, admin_token, search, field):
+    assert_refused_naming(client.get(BASE, query_string=search, headers=bearer(admin_token)), field)
 
 
 def test_detail_has_descriptor_20_newest_actions_and_real_rating_means(client, db, admin_token):

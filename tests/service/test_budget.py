@@ -408,7 +408,7 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
         conn.execute("DELETE FROM personas.personas WHERE user_id = 'gone'")
         apply(url)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
-        # Back to before 0020: the later migrations first (0022 keys the rollup by driver too).
+        # Back to before 0020: the later migrations first (0024 keys the rollup by driver too).
         from_one_rollup = migrations.filter(lambda m: m.id >= one_rollup[0].id)
         with backend.lock():
             backend.rollback_migrations(backend.to_rollback(from_one_rollup))
@@ -419,12 +419,12 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
 
 
 def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas_spend(server_url):
-    """0022 keys the daily runs by driver: the ticks still there by theirs, what deleted
+    """0024 keys the daily runs by driver: the ticks still there by theirs, what deleted
     personas spent under ''; its rollback sums them back into one row a day."""
     url = create_database(server_url, "personas_runs_by_driver")
     backend = get_backend(yoyo_url(url))
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    by_driver = migrations.filter(lambda m: m.id == "0022_runs_by_driver")
+    by_driver = migrations.filter(lambda m: m.id == "0024_runs_by_driver")
     with backend.lock():
         backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < by_driver[0].id)))
     spent_today = "SELECT personas.fleet_spent_today()::float8"
@@ -452,3 +452,82 @@ def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas
         ]
         assert apply(url) == [by_driver[0].id]
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
+
+
+# --- the budget's turn: one statement, never a wait on the service ---------------------
+
+
+def test_a_hold_counts_against_the_room_until_it_lapses(budget_client, db):
+    """The room a claim holds (its turn taken, its claim not committed yet) is not free to
+    others; the hold of a claim that died in between stops counting when it lapses."""
+    for i in range(3):
+        add_persona(db, f"fleet-{i:02}")
+    db.execute(
+        "INSERT INTO personas.budget_holds (personas, tick_cost, held_until)"
+        " VALUES (10, 0.1, now() + interval '1 minute')"
+    )
+    assert claim(budget_client)["personas"] == []
+    db.execute("UPDATE personas.budget_holds SET held_until = now() - interval '1 second'")
+    taken = claim(budget_client, limit=2)
+    assert len(taken["personas"]) == 2
+    assert taken["budget"]["reservedUsd"] == pytest.approx(0.2)
+    assert db.execute("SELECT count(*) FROM personas.budget_holds").fetchone()[0] == 0
+
+
+IDLE_IN_TRANSACTION = """
+SELECT pid, state_change FROM pg_stat_activity
+ WHERE datname = current_database() AND state = 'idle in transaction'
+"""
+TURN_HOLDERS = """
+SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+ WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()
+"""
+
+
+def turns_held_while_idle(db) -> int:
+    """Backends holding a turn while idle in a transaction. The lock table and the activity
+    view are separate snapshots, so a backend counts only if it was idle in the same
+    transaction state (unchanged since) both before and after the locks were read."""
+    before = set(db.execute(IDLE_IN_TRANSACTION).fetchall())
+    holders = {pid for (pid,) in db.execute(TURN_HOLDERS).fetchall()}
+    after = set(db.execute(IDLE_IN_TRANSACTION).fetchall())
+    return len({pid for pid, _ in before & after} & holders)
+
+
+def test_budgeted_claims_never_hold_their_turn_while_waiting_on_the_service(budget_api, db):
+    """Claims take turns only for the statement that holds their room: no backend keeps the
+    turn while it waits for the service's next statement (a worker waiting for a CPU would
+    make every other budgeted claim wait too)."""
+    for i in range(120):
+        add_persona(db, f"fleet-{i:03}")
+    base = f"{budget_api.url}{BASE}"
+    start = threading.Barrier(CLAIMERS + 1)
+    with ThreadPoolExecutor(max_workers=CLAIMERS) as pool:
+        claimers = [pool.submit(claim_until_empty, base, f"r-{n}", start) for n in range(CLAIMERS)]
+        start.wait()
+        polls = held_while_idle = 0
+        while not all(c.done() for c in claimers):
+            held_while_idle += turns_held_while_idle(db)
+            polls += 1
+        handed = [pid for c in claimers for pid in c.result()]
+    assert len(handed) == len(set(handed)) == 120
+    assert polls > 20
+    assert held_while_idle == 0
+
+
+def claim_until_empty(base: str, runner: str, start: threading.Barrier) -> list[str]:
+    """One persona a claim until none is left, each reported at once as a free tick (its
+    reservation ends, its room comes back, the persona is no longer due)."""
+    session = requests.Session()
+    session.headers["X-Service-Key"] = SERVICE_KEY
+    start.wait()
+    handed: list[str] = []
+    while True:
+        answer = session.post(f"{base}/claims", json={"runnerId": runner, "limit": 1}, timeout=30).json()
+        if not answer["personas"]:
+            return handed
+        pid = answer["personas"][0]["userId"]
+        handed.append(pid)
+        report = {"runnerId": runner, "state": "ok", "costUsd": 0}
+        reported = session.put(f"{base}/{pid}/ticks/{runner}-{len(handed)}", json=report, timeout=30)
+        assert reported.status_code == 200, reported.text

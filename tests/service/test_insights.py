@@ -396,3 +396,41 @@ def test_the_filtered_reads_join_by_the_tick_key_and_probe_the_space_index(db, n
         "EXPLAIN SELECT 1 FROM personas.persona_ticks o WHERE o.space_id = 'fam' AND o.persona_id <> 'p1'"
     ).fetchall()
     assert "persona_ticks_space_idx" in "\n".join(row[0] for row in probe)
+
+
+def test_a_run_of_failures_older_than_the_window_is_not_listed(admin, db):
+    """A persona counts as failing in the weeks shown when its newest finished tick, a
+    failure, started in them; a later running tick changes nothing."""
+    for pid in ("lately", "long-ago"):
+        add_persona(db, pid)
+    for i in range(3):
+        add_tick(db, "lately", f"l{i}", state="failed", started_at=this_monday() + timedelta(seconds=i))
+        add_tick(db, "long-ago", f"a{i}", state="timeout", started_at=week(3, hours=i))
+    add_tick(db, "long-ago", "now", state="running", started_at=datetime.now(UTC))
+    assert [f["userId"] for f in admin(weeks=1).get_json()["runs"]["failing"]] == ["lately"]
+    assert [f["userId"] for f in admin(weeks=4).get_json()["runs"]["failing"]] == ["lately", "long-ago"]
+
+
+def plan_of(db, name: str, weeks: int) -> str:
+    params = {"now": datetime.now(UTC), "weeks": weeks, "archetype": None, "space": None}
+    params.update(streak=20, limit=200)
+    query = getattr(queries.insights, name)
+    return "\n".join(row[0] for row in db.execute("EXPLAIN " + query.sql, params).fetchall())
+
+
+def test_a_years_tool_health_reads_past_weeks_from_the_weekly_rollup(db):
+    """Unfiltered, a window's past weeks are whole rows of the weekly rollup and only the
+    current week is read by day, so a year costs about what eight weeks do."""
+    plan = plan_of(db, "tool_health", 52)
+    assert "tool_calls_weekly" in plan
+    assert "Scan on persona_actions" not in plan  # the space filter's branch is planned away
+
+
+def test_the_failing_personas_are_found_per_persona_not_from_the_windows_failures(db):
+    """The candidates are each persona's newest finished tick (the recent index), not a
+    scan of every tick or failure started in the window, which grows with the weeks."""
+    db.execute("SET enable_seqscan = off")
+    plan = plan_of(db, "failing_personas", 52)
+    assert "persona_ticks_recent_idx" in plan
+    assert "persona_ticks_started_idx" not in plan
+    assert "failures_idx" not in plan

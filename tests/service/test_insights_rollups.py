@@ -11,9 +11,13 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
+from yoyo import get_backend, read_migrations
 
-from tests.service.factories import add_persona, add_tick, copy_rows
+from devstack.postgres import create_database
+from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
+from tests.service.factories import add_action, add_persona, add_tick, copy_rows
 from tests.support.retention import prune
 
 PERSONAS = ["a", "b", "c"]
@@ -28,6 +32,17 @@ ROLLUPS = {
         " personas.latency_bucket(latency_ms) AS bucket, result FROM personas.persona_actions)"
         " SELECT tool, day, count(*), count(*) FILTER (WHERE result = 'error'),"
         " ARRAY(SELECT (SELECT count(*) FROM plain q WHERE (q.tool, q.day, q.bucket) = (p.tool, p.day, k))"
+        "       FROM generate_series(0, max(bucket)) AS k)"
+        " FROM plain p GROUP BY 1, 2",
+    ),
+    # The same per Monday (UTC): the weekly rollup a window's past weeks are read from.
+    "tools weekly": (
+        "SELECT tool, week, calls, errors, latency FROM personas.tool_calls_weekly",
+        "WITH plain AS (SELECT tool_name AS tool,"
+        " date_trunc('week', created_at AT TIME ZONE 'UTC')::date AS week,"
+        " personas.latency_bucket(latency_ms) AS bucket, result FROM personas.persona_actions)"
+        " SELECT tool, week, count(*), count(*) FILTER (WHERE result = 'error'),"
+        " ARRAY(SELECT (SELECT count(*) FROM plain q WHERE (q.tool, q.week, q.bucket) = (p.tool, p.week, k))"
         "       FROM generate_series(0, max(bucket)) AS k)"
         " FROM plain p GROUP BY 1, 2",
     ),
@@ -55,7 +70,7 @@ def assert_rollups_exact(db) -> None:
 
 
 def rollup_rows(db) -> int:
-    tables = ("tool_calls_daily", "tick_runs_daily", "rating_weekly")
+    tables = ("tool_calls_daily", "tool_calls_weekly", "tick_runs_daily", "rating_weekly")
     return sum(db.execute(f"SELECT count(*) FROM personas.{table}").fetchone()[0] for table in tables)
 
 
@@ -246,3 +261,31 @@ def test_truncate_empties_the_rollups(db, history):
 def test_truncating_the_personas_with_cascade_empties_every_rollup(db, history):
     db.execute("TRUNCATE personas.personas CASCADE")
     assert rollup_rows(db) == 0
+
+
+def test_the_weekly_tool_rollup_migration_fills_it_from_the_daily_one_and_rolls_back(server_url):
+    """0023 backfills the weekly rollup from the daily one (calls, errors, histograms summed
+    bucket by bucket), keeps both from then on, and its rollback leaves the daily one kept."""
+    url = create_database(server_url, "personas_weekly_tools")
+    backend = get_backend(yoyo_url(url))
+    weekly = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0023_tool_calls_weekly")
+    with backend.lock():
+        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < weekly[0].id)
+        backend.apply_migrations(backend.to_apply(earlier))
+    now = datetime.now(UTC)
+    with psycopg.connect(url, autocommit=True) as conn:
+        add_persona(conn, "p1")
+        for i in range(40):
+            at = now - timedelta(hours=13 * i)
+            add_action(
+                conn, "p1", at, tool=TOOLS[i % 3], error="boom" if i % 5 == 0 else None, latency_ms=7 * i
+            )
+        assert apply(url) == [weekly[0].id]
+        assert_rollups_exact(conn)
+        add_action(conn, "p1", now, tool="notes", latency_ms=3)
+        assert_rollups_exact(conn)
+        with backend.lock():
+            backend.rollback_migrations(weekly)
+        add_action(conn, "p1", now, tool="notes", latency_ms=3)
+        tools = ROLLUPS["tools"]
+        assert sorted(conn.execute(tools[0]).fetchall()) == sorted(conn.execute(tools[1]).fetchall())

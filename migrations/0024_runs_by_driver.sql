@@ -5,7 +5,7 @@
 --
 -- The rows kept so far are split by the drivers of the ticks still there; what was spent
 -- by ticks since deleted (spent_usd beyond their cost) stays with the day under ''.
--- depends: 0021_tick_product
+-- depends: 0023_tool_calls_weekly
 
 ALTER TABLE personas.tick_runs_daily ADD COLUMN driver text NOT NULL DEFAULT '';
 ALTER TABLE personas.tick_runs_daily DROP CONSTRAINT tick_runs_daily_pkey;
