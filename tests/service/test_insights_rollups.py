@@ -280,7 +280,7 @@ def test_the_weekly_tool_rollup_migration_fills_it_from_the_daily_one_and_rolls_
             add_action(
                 conn, "p1", at, tool=TOOLS[i % 3], error="boom" if i % 5 == 0 else None, latency_ms=7 * i
             )
-        assert apply(url) == [weekly[0].id]
+        assert apply(url)[0] == weekly[0].id  # and any later one, as a deploy does
         assert_rollups_exact(conn)
         add_action(conn, "p1", now, tool="notes", latency_ms=3)
         assert_rollups_exact(conn)
