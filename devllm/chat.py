@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from devllm import day
-from devllm.chat_errors import named
+from devllm.chat_errors import ChatError, named
 from devllm.chat_request import chat_turn, check_key, parse_body
 from devllm.cut import CHARS_PER_TOKEN, dump, tokens
 from devllm.faults import Faults
@@ -26,6 +26,8 @@ def create_chat_completion() -> Response:
     check_key()
     body = parse_body()
     faults: Faults = current_app.extensions["devllm.faults"]
+    if not faults.named_choice:
+        refuse_named_choice(body.get("tool_choice"))
     turn = chat_turn(body)
     rating = day.rates_now(turn)
     blocks = day.respond(turn, bad_ratings=rating and faults.take_bad_ratings())
@@ -43,16 +45,27 @@ def create_chat_completion() -> Response:
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
     if calls:
         message["tool_calls"] = calls
-    return named(
-        jsonify(
-            id=f"chatcmpl-dev{secrets.token_hex(12)}",
-            object="chat.completion",
-            created=int(time.time()),
-            model=body["model"],
-            choices=[{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            usage={"prompt_tokens": prompt, "completion_tokens": produced, "total_tokens": prompt + produced},
+    answer = {
+        "id": f"chatcmpl-dev{secrets.token_hex(12)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": produced, "total_tokens": prompt + produced},
+    }
+    if faults.take_once("noUsage"):
+        del answer["usage"]
+    return named(jsonify(answer))
+
+
+def refuse_named_choice(choice: Any) -> None:
+    """As a server without named tool_choice refuses it (`namedToolChoice: false`)."""
+    if isinstance(choice, dict):
+        raise ChatError(
+            "Invalid 'tool_choice': only 'none', 'auto' and 'required' are supported by this server.",
+            "tool_choice",
+            "unsupported_value",
         )
-    )
 
 
 def written(blocks: list[dict[str, Any]], malformed: bool) -> tuple[str | None, list[dict[str, Any]]]:

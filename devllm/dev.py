@@ -17,7 +17,8 @@ MAX_RETRY_AFTER = 86_400
 MAX_ADVANCE_S = 86_400
 SHAPES = (
     "{status, retryAfter?, times}, {badRatings, times}, {malformedArguments, times}, "
-    "{noToolCall, times}, {delayMs, times} or {stopReason, times}"
+    "{noToolCall, times}, {noUsage, times}, {namedToolChoice: false}, {delayMs, times} or "
+    "{stopReason, times}"
 )
 
 
@@ -32,7 +33,9 @@ def add_fault() -> Response:
     that error; `{"badRatings": true, "times"}`: the next ratings break their schema;
     `{"noToolCall": true, "times"}`: the next ratings answers are text, without the call
     (either face); `{"malformedArguments": true, "times"}`: the next Chat Completions
-    answers with tool calls carry arguments that are not JSON;
+    answers with tool calls carry arguments that are not JSON; `{"noUsage": true, "times"}`:
+    the next Chat Completions answers carry no usage; `{"namedToolChoice": false}`: until
+    cleared, a named tool_choice on the Chat Completions face is refused 400;
     `{"delayMs": 1..600000, "times"}`: the next calls stall that long first;
     `{"stopReason": "refusal"|"max_tokens"|"model_context_window_exceeded", "times"}`:
     the next answers end that way."""
@@ -42,21 +45,17 @@ def add_fault() -> Response:
     times = whole(body.get("times", 1), "times", 1, 1000)
     faults: Faults = current_app.extensions["devllm.faults"]
     if body.get("status") is not None:
-        status = body["status"]
-        if status not in STATUSES or isinstance(status, bool):
-            raise ModelApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
-        retry_after = body.get("retryAfter")
-        if retry_after is not None and status == 500:
-            raise ModelApiError(400, "retryAfter: goes with a status of 429 or 529")
-        if retry_after is not None:
-            retry_after = whole(retry_after, "retryAfter", 0, MAX_RETRY_AFTER)
-        faults.add(status, times, retry_after)
+        add_error(faults, body, times)
     elif "retryAfter" in body:
         raise ModelApiError(400, "retryAfter: goes with a status of 429 or 529")
     elif switch := next((s for s in ONCE_SWITCHES if s in body), None):
         if body[switch] is not True:
             raise ModelApiError(400, f"{switch}: must be true")
         faults.add_once(switch, times)
+    elif "namedToolChoice" in body:
+        if body["namedToolChoice"] is not False:
+            raise ModelApiError(400, "namedToolChoice: must be false (DELETE /dev/faults restores it)")
+        faults.named_choice = False
     elif "delayMs" in body:
         faults.add_delay(whole(body["delayMs"], "delayMs", 1, MAX_DELAY_MS), times)
     elif "stopReason" in body:
@@ -66,6 +65,18 @@ def add_fault() -> Response:
     else:
         raise ModelApiError(400, f"status: required, or another switch: {SHAPES}")
     return Response(status=204)
+
+
+def add_error(faults: Faults, body: dict, times: int) -> None:
+    status = body["status"]
+    if status not in STATUSES or isinstance(status, bool):
+        raise ModelApiError(400, f"status: must be one of {', '.join(map(str, STATUSES))}")
+    retry_after = body.get("retryAfter")
+    if retry_after is not None and status == 500:
+        raise ModelApiError(400, "retryAfter: goes with a status of 429 or 529")
+    if retry_after is not None:
+        retry_after = whole(retry_after, "retryAfter", 0, MAX_RETRY_AFTER)
+    faults.add(status, times, retry_after)
 
 
 def whole(value: Any, field: str, low: int, high: int) -> int:

@@ -6,7 +6,8 @@ calls stall `delayMs` before answering (a model slower than a tick); or the next
 answers end with `stopReason` (`refusal`, `max_tokens`,
 `model_context_window_exceeded`) instead of their own. On the Chat Completions face, the
 next `times` answers with tool calls carry arguments that are not JSON
-(`malformedArguments`).
+(`malformedArguments`), or carry no `usage` (`noUsage`); and until cleared it refuses a
+named `tool_choice` as servers without it do (`namedToolChoice: false`).
 They live in the one gunicorn worker's memory, which is why devllm runs one worker."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from devllm.errors import ModelApiError
 
 STATUSES = (429, 500, 529)
 # The switches that change the next `times` answers of a kind, each counted down.
-ONCE_SWITCHES = ("badRatings", "malformedArguments", "noToolCall")
+ONCE_SWITCHES = ("badRatings", "malformedArguments", "noToolCall", "noUsage")
 STOP_REASONS = ("refusal", "max_tokens", "model_context_window_exceeded")
 MESSAGES = {
     429: "Number of requests has exceeded your rate limit (injected by devllm /dev/faults).",
@@ -39,6 +40,7 @@ class Faults:
         self._once = dict.fromkeys(ONCE_SWITCHES, 0)
         self._delays: list[int] = []
         self._stop_reasons: list[str] = []
+        self.named_choice = True
 
     def add(self, status: int, times: int, retry_after: int | None = None) -> None:
         if retry_after is None and status == 429:
@@ -64,6 +66,7 @@ class Faults:
             self._once = dict.fromkeys(ONCE_SWITCHES, 0)
             self._delays.clear()
             self._stop_reasons.clear()
+            self.named_choice = True
 
     def take_delay(self) -> int:
         with self._lock:

@@ -1,7 +1,8 @@
 """The whole local stack in one command, until Ctrl-C: PostgreSQL, migrations, the
 mana-auth stand-in, the personas API, the product (devmcp) and model (devllm) stand-ins,
 the catalog seeded, every persona asked to run now, and the runner service driving them
-with the Claude driver (against devllm, or Claude itself with --llm=anthropic).
+with the Claude driver (against devllm, or Claude itself with --llm=anthropic), or with
+the OpenAI driver through devllm's Chat Completions face (--llm=openai).
 
 `python -m devstack` (the README's first command runs it through scripts/dev.sh).
 With DATABASE_URL set it uses that database instead of starting its own.
@@ -48,9 +49,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--llm",
-        choices=("devllm", "anthropic"),
+        choices=("devllm", "openai", "anthropic"),
         default="devllm",
-        help="the model: the local stand-in (default), or Claude itself (needs ANTHROPIC_API_KEY)",
+        help="the model: the local stand-in (default: its Messages face, the Claude driver), the "
+        "stand-in's Chat Completions face (openai: the OpenAI driver), or Claude itself (anthropic: "
+        "needs ANTHROPIC_API_KEY)",
     )
     parser.add_argument(
         "--receiver-port", type=int, default=3075, help="port of the local alerts receiver (default 3075)"
@@ -95,7 +98,8 @@ def seed(api: Process, token: str, env: dict[str, str]) -> None:
 
 
 def start_product_and_model(args: argparse.Namespace, env: dict[str, str], cleanup: list) -> dict[str, str]:
-    """devmcp, and devllm unless Claude itself drives; what the runner needs to reach them."""
+    """devmcp, and devllm unless Claude itself drives; what the runner needs to reach them
+    (the Claude driver devllm's Messages face, the OpenAI driver its Chat Completions face)."""
     devmcp_env = {**env, "DEVMCP_VERSION": FIRST_VERSION}
     devmcp = Process(
         "devmcp", [sys.executable, "-m", "devmcp"], devmcp_env, args.mcp_port, log_path=LOG_DIR / "devmcp.log"
@@ -103,7 +107,7 @@ def start_product_and_model(args: argparse.Namespace, env: dict[str, str], clean
     cleanup.append(devmcp.stop)
     devmcp.wait_ready()
     reach = {"MANA_MCP_URL": devmcp.url}
-    if args.llm == "devllm":
+    if args.llm != "anthropic":
         devllm = Process(
             "devllm",
             gunicorn_cmd("devllm.app:app", args.llm_port, workers=1, threads=8),
@@ -113,8 +117,15 @@ def start_product_and_model(args: argparse.Namespace, env: dict[str, str], clean
         )
         cleanup.append(devllm.stop)
         devllm.wait_ready()
-        # Any key will do for the stand-in; the SDK insists on one.
-        reach |= {"ANTHROPIC_BASE_URL": devllm.url, "ANTHROPIC_API_KEY": "devllm-local-key"}
+        # Any key will do for the stand-in; the SDKs insist on one.
+        if args.llm == "openai":
+            reach |= {
+                "OPENAI_BASE_URL": f"{devllm.url}/v1",
+                "OPENAI_API_KEY": "devllm-local-key",
+                "RUNNER_MODEL": "devllm-open",
+            }
+        else:
+            reach |= {"ANTHROPIC_BASE_URL": devllm.url, "ANTHROPIC_API_KEY": "devllm-local-key"}
     return reach
 
 
@@ -122,7 +133,7 @@ def start_runner(args: argparse.Namespace, env: dict[str, str], cleanup: list) -
     """The runner service, claiming every few seconds so the dashboard fills within a minute."""
     runner_env = {
         **env,
-        "RUNNER_DRIVER": "claude",
+        "RUNNER_DRIVER": "openai" if args.llm == "openai" else "claude",
         "RUNNER_ID": "devstack-runner",
         "PERSONA_CONCURRENCY": "4",
         "RUNNER_TICK_INTERVAL_S": "5",
@@ -173,7 +184,7 @@ def describe_loop(
     args: argparse.Namespace, env: dict[str, str], auth: str, api: str, key: str, token: str
 ) -> str:
     mcp = env["MANA_MCP_URL"]
-    model = env.get("ANTHROPIC_BASE_URL", "Anthropic (Claude itself)")
+    model = env.get("OPENAI_BASE_URL") or env.get("ANTHROPIC_BASE_URL", "Anthropic (Claude itself)")
     lines = [
         f"product (MCP)    {mcp}/mcp     (development stand-in; log: .local/devmcp.log)",
         f"model            {model}     (log: .local/devllm.log)",
@@ -211,8 +222,9 @@ def describe_loop(
         ]
     lines += [
         "",
-        "the same stack driven by Claude itself:",
+        "the same stack driven by Claude itself, or by the OpenAI driver (Chat Completions):",
         "  ANTHROPIC_API_KEY=<your key> bash scripts/dev.sh --llm=anthropic",
+        "  bash scripts/dev.sh --llm=openai",
         "",
         "one scripted pass over the due personas, as a minimal runner would:",
         f"  MANA_API_URL={api} MANA_AUTH_URL={auth} MANA_SERVICE_KEY={key} \\",
@@ -223,7 +235,7 @@ def describe_loop(
 
 def release_demo(args: argparse.Namespace) -> bool:
     """Whether to stage a release part way: only with the runner, and never on Claude's bill."""
-    return not (args.no_runner or args.no_seed or args.no_release) and args.llm == "devllm"
+    return not (args.no_runner or args.no_seed or args.no_release) and args.llm != "anthropic"
 
 
 def main() -> int:

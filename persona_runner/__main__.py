@@ -15,7 +15,7 @@ import sys
 from dataclasses import replace
 
 from persona_runner.config import DRIVER_NAMES, RunnerConfig
-from persona_runner.drivers import make_driver
+from persona_runner.drivers import make_driver, make_fallback
 from persona_runner.errors import RunnerConfigError
 from persona_runner.once import EXIT_NO_TICK, run_once
 
@@ -25,7 +25,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m persona_runner",
         description="Drive the due personas for one tick. Env: MANA_API_URL, MANA_AUTH_URL, "
         "MANA_SERVICE_KEY, PERSONA_SEED_SECRET (plus RUNNER_ID and RUNNER_* timeouts); the claude "
-        "driver also MANA_MCP_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and RUNNER_MODEL.",
+        "driver also MANA_MCP_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and RUNNER_MODEL; the openai "
+        "driver OPENAI_API_KEY and OPENAI_BASE_URL instead of the ANTHROPIC ones.",
     )
     parser.add_argument(
         "command",
@@ -67,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        config = RunnerConfig.from_env()
+        config = RunnerConfig.from_env(driver=args.driver if args.command != "replay" else None)
     except RunnerConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
@@ -79,14 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, runner_id=args.runner_id)
     default_driver = "claude" if args.command == "serve" else "scripted"
     try:
-        driver = make_driver(args.driver or config.driver or default_driver, config)
+        driver = make_driver(config.driver or default_driver, config)
+        fallback = make_fallback(config) if args.command == "serve" else None
     except RunnerConfigError as exc:
         print(f"persona_runner: {exc}", file=sys.stderr)
         return EXIT_NO_TICK
     if args.command == "serve":
         from persona_runner.service import serve
 
-        return serve(config, driver)
+        return serve(config, driver, fallback)
     return run_once(config, driver, limit=args.limit)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from apibase.env import Env
 from persona_runner.errors import RunnerConfigError
@@ -18,21 +18,27 @@ from persona_runner.usage import Prices
 DEFAULT_API_URL = "http://localhost:3060"
 DEFAULT_AUTH_URL = "http://localhost:3001"
 DEFAULT_MCP_URL = "http://localhost:3069"
-DRIVER_NAMES = ("claude", "scripted")
+DRIVER_NAMES = ("claude", "openai", "scripted")
+# The drivers a runner may fall back on past the budget: its claims say they cost nothing.
+FALLBACK_DRIVERS = ("openai",)
 # The default model and its public list prices (USD per million tokens; cache writes at
 # the 5-minute rate). Another model needs its own RUNNER_PRICE_* to cost right.
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_PRICES = Prices(input=3.0, output=15.0, cache_read=0.30, cache_write=3.75)
+# An open model on a server of one's own is priced at nothing unless told otherwise.
+FREE = Prices(input=0.0, output=0.0, cache_read=0.0, cache_write=0.0)
 DEFAULT_SERVICE_NAME = "persona-runner"
 
 
-def _prices(env: Env) -> Prices:
-    """RUNNER_PRICE_<KIND>_PER_MTOK for each kind of token, else the default model's price."""
+def _prices(env: Env, driver: str) -> Prices:
+    """RUNNER_PRICE_<KIND>_PER_MTOK for each kind of token, else the default model's price
+    (nothing for the openai driver)."""
+    defaults = FREE if driver == "openai" else DEFAULT_PRICES
     return Prices(
         **{
             kind.name: env.number(
                 f"RUNNER_PRICE_{kind.name.upper()}_PER_MTOK",
-                getattr(DEFAULT_PRICES, kind.name),
+                getattr(defaults, kind.name),
                 minimum=0,
                 maximum=10_000,
                 unit="USD per million tokens",
@@ -52,11 +58,20 @@ def _traces_endpoint(env: Env) -> str:
     return ""
 
 
-def _driver(env: Env) -> str:
-    value = env.text("RUNNER_DRIVER")
-    if value and value not in DRIVER_NAMES:
-        raise RunnerConfigError(f"RUNNER_DRIVER must be one of {', '.join(DRIVER_NAMES)}, got {value!r}")
+def _driver(env: Env, name: str = "RUNNER_DRIVER", allowed: tuple[str, ...] = DRIVER_NAMES) -> str:
+    value = env.text(name)
+    if value and value not in allowed:
+        raise RunnerConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _fallback_model(env: Env, fallback_driver: str) -> str:
+    model = env.text("RUNNER_FALLBACK_MODEL")
+    if fallback_driver and not model:
+        raise RunnerConfigError(
+            "RUNNER_FALLBACK_MODEL is not set: the fallback driver needs the model it asks for"
+        )
+    return model
 
 
 def seed_secret_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -97,6 +112,8 @@ class RunnerConfig:
     mcp_timeout: float = 30.0
     anthropic_api_key: str = field(default="", repr=False)
     anthropic_base_url: str | None = None
+    openai_api_key: str = field(default="", repr=False)
+    openai_base_url: str | None = None
     model: str = DEFAULT_MODEL
     model_timeout: float = 120.0
     max_turns: int = 15
@@ -107,6 +124,15 @@ class RunnerConfig:
     # Where each tick's trace goes (OTLP over HTTP); "" sends none (persona_runner.tracing).
     traces_endpoint: str = ""
     service_name: str = DEFAULT_SERVICE_NAME
+    # Past the fleet budget: claim again as cost-free and drive with this driver and model
+    # ("": stop claiming until the budget resets).
+    fallback_driver: str = ""
+    fallback_model: str = ""
+
+    def for_fallback(self) -> RunnerConfig:
+        """The settings the fallback driver runs with: its own model, at no price (its
+        claims tell the budget it costs nothing)."""
+        return replace(self, driver=self.fallback_driver, model=self.fallback_model, prices=FREE)
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -114,8 +140,11 @@ class RunnerConfig:
         return (self.connect_timeout, self.read_timeout)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RunnerConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None, driver: str | None = None) -> RunnerConfig:
+        """`driver` (the command line's) stands for RUNNER_DRIVER when given."""
         values = os.environ if env is None else env
+        if driver:
+            values = {**values, "RUNNER_DRIVER": driver}
         env = Env(values, error=RunnerConfigError)
         service_key = env.secret("MANA_SERVICE_KEY")
         if not service_key:
@@ -123,6 +152,8 @@ class RunnerConfig:
                 "MANA_SERVICE_KEY is not set: the internal routes refuse a runner without it"
             )
         anthropic_base_url = env.url("ANTHROPIC_BASE_URL", "") if env.text("ANTHROPIC_BASE_URL") else None
+        openai_base_url = env.url("OPENAI_BASE_URL", "") if env.text("OPENAI_BASE_URL") else None
+        fallback_driver = _driver(env, "RUNNER_FALLBACK_DRIVER", FALLBACK_DRIVERS)
         return cls(
             api_url=env.url("MANA_API_URL", DEFAULT_API_URL),
             auth_url=env.url("MANA_AUTH_URL", DEFAULT_AUTH_URL),
@@ -147,6 +178,9 @@ class RunnerConfig:
             anthropic_api_key=env.text("ANTHROPIC_API_KEY"),
             # Unset: the SDK's own default (Anthropic itself).
             anthropic_base_url=anthropic_base_url,
+            openai_api_key=env.text("OPENAI_API_KEY"),
+            # Unset: the SDK's own default (OpenAI itself).
+            openai_base_url=openai_base_url,
             model=env.text("RUNNER_MODEL", DEFAULT_MODEL),
             model_timeout=env.seconds("RUNNER_MODEL_TIMEOUT", 120.0),
             max_turns=env.whole("RUNNER_MAX_TURNS", 15, minimum=1, maximum=100),
@@ -154,9 +188,11 @@ class RunnerConfig:
                 "RUNNER_MAX_TOKENS_PER_TICK", 150_000, minimum=1000, maximum=10_000_000
             ),
             prompt_cache=env.flag("RUNNER_PROMPT_CACHE", True),
-            prices=_prices(env),
+            prices=_prices(env, env.text("RUNNER_DRIVER")),
             traces_endpoint=_traces_endpoint(env),
             service_name=env.text("OTEL_SERVICE_NAME", DEFAULT_SERVICE_NAME),
+            fallback_driver=fallback_driver,
+            fallback_model=_fallback_model(env, fallback_driver),
         )
 
 

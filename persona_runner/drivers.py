@@ -135,12 +135,24 @@ def stable_number(*parts: str) -> int:
 
 
 def make_driver(name: str, config: RunnerConfig) -> Driver:
-    """The driver called `name` (scripted, claude); RunnerConfigError when it cannot run."""
+    """The driver called `name` (scripted, claude, openai); RunnerConfigError when it cannot run."""
+    # The model drivers are imported here so the scripted one never loads the model and MCP SDKs.
     if name == ScriptedDriver.name:
         return ScriptedDriver()
     if name == "claude":
-        # Imported here so the scripted driver never loads the model and MCP SDKs.
         from persona_runner.claude import ClaudeDriver
 
         return ClaudeDriver(config)
+    if name == "openai":
+        from persona_runner.openai_chat import OpenAIDriver
+
+        return OpenAIDriver(config)
     raise RunnerConfigError(f"no driver called {name!r}")
+
+
+def make_fallback(config: RunnerConfig) -> Driver | None:
+    """The driver for past the fleet budget (RUNNER_FALLBACK_DRIVER), with its own model
+    at no price; None when there is none."""
+    if not config.fallback_driver:
+        return None
+    return make_driver(config.fallback_driver, config.for_fallback())

@@ -30,6 +30,8 @@ class DueBatch:
 
     personas: list[Persona]
     source: str
+    # The claims answer said the fleet budget is spent or reserved to its limit.
+    budget_reached: bool = False
 
 
 class InternalClient:
@@ -52,15 +54,15 @@ class InternalClient:
         body = self.http.request("GET", f"{PREFIX}/due")
         return DueBatch(personas_of(body), "due")
 
-    def claim(self, runner_id: str, limit: int, lease_seconds: int) -> DueBatch:
-        """Lease due personas to this runner. Never retried: a lost answer would leave
-        personas leased to nobody until the lease runs out."""
-        body = self.http.request(
-            "POST",
-            f"{PREFIX}/claims",
-            json={"runnerId": runner_id, "limit": limit, "leaseSeconds": lease_seconds},
-        )
-        return DueBatch(personas_of(body), "claims")
+    def claim(self, runner_id: str, limit: int, lease_seconds: int, cost_free: bool = False) -> DueBatch:
+        """Lease due personas to this runner (`cost_free`: its driver costs nothing, so the
+        budget does not stop it). Never retried: a lost answer would leave personas leased
+        to nobody until the lease runs out."""
+        request = {"runnerId": runner_id, "limit": limit, "leaseSeconds": lease_seconds}
+        if cost_free:
+            request["costFree"] = True
+        body = self.http.request("POST", f"{PREFIX}/claims", json=request)
+        return DueBatch(personas_of(body), "claims", budget_reached(body))
 
     def claim_or_due(self, runner_id: str, limit: int, lease_seconds: int) -> DueBatch:
         """Claims when the server has them; an older server without the route answers
@@ -177,6 +179,18 @@ class InternalClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def budget_reached(body: Any) -> bool:
+    """Whether the answer's `budget` (present whenever one is set) has no room left."""
+    budget = body.get("budget") if isinstance(body, dict) else None
+    if not isinstance(budget, dict):
+        return False
+    try:
+        used = float(budget.get("spentUsd") or 0) + float(budget.get("reservedUsd") or 0)
+        return used >= float(budget["limitUsd"])
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def personas_of(body: Any) -> list[Persona]:

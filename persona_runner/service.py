@@ -29,7 +29,7 @@ from apibase.client_errors import ExpectedError
 from persona_runner.auth_client import AuthClient
 from persona_runner.config import RunnerConfig
 from persona_runner.drivers import Driver
-from persona_runner.internal_client import InternalClient
+from persona_runner.internal_client import DueBatch, InternalClient
 from persona_runner.lease import Stopping
 from persona_runner.metrics import RunnerMetrics
 from persona_runner.models import Persona
@@ -40,9 +40,14 @@ log = logging.getLogger("persona_runner.service")
 
 
 class RunnerService:
-    def __init__(self, config: RunnerConfig, driver: Driver, out: TextIO | None = None) -> None:
+    def __init__(
+        self, config: RunnerConfig, driver: Driver, out: TextIO | None = None, fallback: Driver | None = None
+    ) -> None:
         self.config = config
         self.driver = driver
+        # Past the fleet budget, the cost-free claims' driver (RUNNER_FALLBACK_DRIVER).
+        self.fallback = fallback
+        self.on_fallback = False
         self.out = out or sys.stdout
         self.metrics = RunnerMetrics()
         self.claims = InternalClient(config)  # the loop thread's own; each tick has its own
@@ -53,7 +58,7 @@ class RunnerService:
         self.ended = threading.Condition(self.lock)  # a tick ended
         self.inflight: set[str] = set()  # the personas claimed and not yet done
         self.last_tick_at: str | None = None
-        self.jobs: queue.SimpleQueue[tuple[Persona, float] | None] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[Persona, float, Driver] | None] = queue.SimpleQueue()
         self.workers = [
             threading.Thread(target=self.work, name=f"worker-{n}") for n in range(config.concurrency)
         ]
@@ -101,7 +106,7 @@ class RunnerService:
             return
         claimed_at = time.monotonic()  # the leases count from here, not from the answer
         try:
-            batch = self.claims.claim(self.config.runner_id, free, self.config.lease_seconds)
+            batch, driver = self.claim(free)
         except ExpectedError as exc:
             self.say(f"runner: cannot claim from {self.config.api_url}: {error_line(exc)}")
             return
@@ -109,33 +114,43 @@ class RunnerService:
             with self.lock:
                 self.inflight.add(persona.user_id)
                 self.metrics.inflight.set(len(self.inflight))
-            self.jobs.put((persona, claimed_at))  # a worker is free: no more are claimed
+            self.jobs.put((persona, claimed_at, driver))  # a worker is free: no more are claimed
+
+    def claim(self, free: int) -> tuple[DueBatch, Driver]:
+        """Due personas and the driver for them: the runner's own, or past the fleet budget
+        (a claim empty because the budget is reached) the fallback's, claimed cost-free."""
+        runner_id, lease = self.config.runner_id, self.config.lease_seconds
+        batch = self.claims.claim(runner_id, free, lease)
+        past_budget = batch.budget_reached and not batch.personas and self.fallback is not None
+        if past_budget != self.on_fallback:
+            self.on_fallback = past_budget
+            self.say(
+                f"runner: the fleet budget is reached; claiming cost-free for the {self.fallback.name} driver"
+                if past_budget
+                else f"runner: claiming for the {self.driver.name} driver again"
+            )
+        if not past_budget:
+            return batch, self.driver
+        return self.claims.claim(runner_id, free, lease, cost_free=True), self.fallback
 
     def work(self) -> None:
         """One slot: the ticks handed to it, one at a time, until told to stop (None).
         Its clients live as long as it does; the driver's async ones in its event loop,
         where they are also closed (see worker_clients)."""
         internal, auth = InternalClient(self.config), AuthClient(self.config, tokens=self.tokens)
+        drivers = [self.driver] if self.fallback is None else [self.driver, self.fallback]
         with asyncio.Runner() as loop:
-            kept = self.keep_driver_clients(loop)
+            kept = [d for d in drivers if keep_driver_clients(d, loop)]
             try:
                 while (job := self.jobs.get()) is not None:
-                    self.drive(*job, Tick(self.config, self.driver, internal, auth, run_driver=in_loop(loop)))
+                    persona, claimed_at, driver = job
+                    tick = Tick(self.config, driver, internal, auth, run_driver=in_loop(loop))
+                    self.drive(persona, claimed_at, tick)
             finally:
                 internal.close()
                 auth.close()
-                if kept:
-                    loop.run(self.driver.close_worker())
-
-    def keep_driver_clients(self, loop: asyncio.Runner) -> bool:
-        """Whether the driver keeps its clients in this worker's event loop; one that
-        cannot make them leaves each tick to make its own."""
-        try:
-            loop.run(self.driver.open_worker())
-        except Exception:
-            log.exception("%s driver: no clients kept; each tick makes its own", self.driver.name)
-            return False
-        return True
+                for driver in kept:
+                    loop.run(driver.close_worker())
 
     def drive(self, persona: Persona, claimed_at: float, tick: Tick) -> None:
         try:
@@ -167,6 +182,17 @@ class RunnerService:
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
+
+
+def keep_driver_clients(driver: Driver, loop: asyncio.Runner) -> bool:
+    """Whether the driver keeps its clients in this worker's event loop; one that cannot
+    make them leaves each tick to make its own."""
+    try:
+        loop.run(driver.open_worker())
+    except Exception:
+        log.exception("%s driver: no clients kept; each tick makes its own", driver.name)
+        return False
+    return True
 
 
 def in_loop(loop: asyncio.Runner) -> Callable[[Coroutine[Any, Any, Any]], Any]:
@@ -206,10 +232,10 @@ def health_server(service: RunnerService, host: str, port: int) -> ThreadingHTTP
     return server
 
 
-def serve(config: RunnerConfig, driver: Driver) -> int:
+def serve(config: RunnerConfig, driver: Driver, fallback: Driver | None = None) -> int:
     """Run until SIGTERM or SIGINT; 0 once every running tick is reported."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    service = RunnerService(config, driver)
+    service = RunnerService(config, driver, fallback=fallback)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: service.stop())
     server = health_server(service, config.host, config.port)

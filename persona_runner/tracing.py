@@ -124,31 +124,29 @@ class ChatSpan:
         self.span = span
 
     def answered(self, reply: Any) -> None:
-        """The Messages API answer's model, stop reason and tokens. `input_tokens` counts
-        every input token, cached ones too, as the conventions ask; the cached ones are
-        also given apart."""
-        usage = reply.usage
-        cache_read = getattr(usage, "cache_read_input_tokens", None) or 0
-        cache_creation = getattr(usage, "cache_creation_input_tokens", None) or 0
+        """The answer's model, finish reason and tokens (a `model_day.Reply`, whatever the
+        API). `input_tokens` counts every input token, cached ones too, as the conventions
+        ask; the cached ones are also given apart."""
+        tokens = reply.tokens
         self.span.set_attributes(
             {
-                RESPONSE_ID: reply.id,
-                RESPONSE_MODEL: reply.model,
-                FINISH_REASONS: [reply.stop_reason or ""],
-                INPUT_TOKENS: (usage.input_tokens or 0) + cache_read + cache_creation,
-                OUTPUT_TOKENS: usage.output_tokens or 0,
-                CACHE_READ_TOKENS: cache_read,
-                CACHE_CREATION_TOKENS: cache_creation,
+                RESPONSE_ID: reply.response_id,
+                RESPONSE_MODEL: reply.response_model,
+                FINISH_REASONS: [reply.finish_reason],
+                INPUT_TOKENS: tokens.input + tokens.cache_read + tokens.cache_write,
+                OUTPUT_TOKENS: tokens.output,
+                CACHE_READ_TOKENS: tokens.cache_read,
+                CACHE_CREATION_TOKENS: tokens.cache_write,
             }
         )
 
 
 @contextlib.contextmanager
-def chat_span(model: str, max_tokens: int) -> Iterator[ChatSpan]:
+def chat_span(model: str, max_tokens: int, provider: str) -> Iterator[ChatSpan]:
     """One model request; what raises out of it is its error.type."""
     attributes = {
         OPERATION: "chat",
-        PROVIDER: "anthropic",
+        PROVIDER: provider,
         REQUEST_MODEL: model,
         REQUEST_MAX_TOKENS: max_tokens,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 MTOK = 1_000_000
 # A cache read costs a tenth of an input token; the token cap counts it so.
@@ -18,6 +17,20 @@ class Prices:
     output: float
     cache_read: float
     cache_write: float
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """One answer's tokens, as every API's usage is read into: `input` is what was not
+    read from or written to a cache (it is billed at the input price)."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+    def counts(self) -> tuple[int, int, int, int]:
+        return (self.input, self.output, self.cache_read, self.cache_write)
 
 
 @dataclass
@@ -40,19 +53,13 @@ class Usage:
         whole = self.input_tokens + self.cache_write_tokens + self.output_tokens
         return whole + self.cache_read_tokens // CACHE_READ_SHARE
 
-    def add(self, usage: Any, prices: Prices) -> None:
-        """Add one answer's `usage` (the SDK's object: None counts as 0)."""
-        tokens = (
-            usage.input_tokens or 0,
-            usage.output_tokens or 0,
-            getattr(usage, "cache_read_input_tokens", None) or 0,
-            getattr(usage, "cache_creation_input_tokens", None) or 0,
-        )
-        self.input_tokens += tokens[0]
-        self.output_tokens += tokens[1]
-        self.cache_read_tokens += tokens[2]
-        self.cache_write_tokens += tokens[3]
-        self.cost_usd += cost_usd(*tokens, prices=prices)
+    def add_tokens(self, tokens: Tokens, prices: Prices) -> None:
+        """Add one answer's tokens and their cost."""
+        self.input_tokens += tokens.input
+        self.output_tokens += tokens.output
+        self.cache_read_tokens += tokens.cache_read
+        self.cache_write_tokens += tokens.cache_write
+        self.cost_usd += cost_usd(*tokens.counts(), prices=prices)
         self.requests += 1
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
@@ -61,14 +61,17 @@ def environment_proxies() -> bool:
 
 @dataclass
 class WorkerClients:
-    model: anthropic.AsyncAnthropic
+    model: Any  # the driver's async model client (AsyncAnthropic, AsyncOpenAI)
     product: httpx2.AsyncHTTPTransport | None  # None: each MCP session opens its own
+    # What this worker found its model server lacks (e.g. "named tool_choice"), so its
+    # later ticks do not ask for it again.
+    lacks: set[str] = field(default_factory=set)
 
     @classmethod
-    def open(cls, config: RunnerConfig) -> WorkerClients:
+    def open(cls, model: Any) -> WorkerClients:
         """Call inside the worker's event loop, which must also be the one that closes them."""
         pool = None if environment_proxies() else httpx2.AsyncHTTPTransport(limits=LIMITS)
-        return cls(model=model_client(config), product=pool)
+        return cls(model=model, product=pool)
 
     def product_transport(self) -> KeptTransport | None:
         return KeptTransport(self.product) if self.product is not None else None

@@ -337,6 +337,13 @@ class FrictionNote(ResponseModel):
     createdAt: datetime
 
 
+class DriverRuns(ResponseModel):
+    # The runner's driver ("claude", "openai", "scripted"); "" for ticks that named none.
+    driver: str
+    ticks: int
+    costUsd: float
+
+
 class RunDay(ResponseModel):
     day: date
     ok: int
@@ -346,6 +353,7 @@ class RunDay(ResponseModel):
     costUsd: float
     inputTokens: int
     outputTokens: int
+    byDriver: list[DriverRuns]
 
 
 class FailingPersona(ResponseModel):

@@ -571,7 +571,7 @@
       ? ` against the daily budget of ${usd(budget.limitUsd)} (today ${usd(budget.spentUsd)} spent)`
       : "";
     const busiest = Math.max(0, ...daily.map((d) => d.ok + d.failed + d.timeout + d.running));
-    const headings = ["Day", "Runs", "ok", "failed", "timeout", "running", "Tokens in / out", "Spend"];
+    const headings = ["Day", "Runs", "ok", "failed", "timeout", "running", "Tokens in / out", "Spend", "By driver"];
     table("runs-table", headings, daily.slice().reverse().map((d) => {
       const over = budget && d.costUsd >= budget.limitUsd;
       return el(
@@ -586,6 +586,8 @@
         el("td", { className: "number", text: `${d.inputTokens} / ${d.outputTokens}` }),
         el("td", { className: over ? "number over-budget" : "number",
           text: budget ? `${usd(d.costUsd)} of ${usd(budget.limitUsd)}${over ? " (budget reached)" : ""}` : usd(d.costUsd) }),
+        el("td", { className: "by-driver", text: d.byDriver
+          .map((r) => `${r.driver || "unnamed"}: ${r.ticks} for ${usd(r.costUsd)}`).join(", ") }),
       );
     }));
   }

@@ -1,6 +1,6 @@
 -- The fleet budget's measure: today's spend, the cost of the ticks started this UTC day.
 -- Read from today's row of the daily runs rollup the ticks keep by trigger (spent_usd,
--- migration 0018: kept when a persona's ticks are deleted), so a claim reads one row, not
+-- migration 0020: kept when a persona's ticks are deleted), so a claim reads one row, not
 -- every tick of the day. Claims decide the budget with it (and say where it stands);
 -- insights report it.
 CREATE OR REPLACE FUNCTION personas.fleet_spent_today()

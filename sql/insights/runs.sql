@@ -1,17 +1,23 @@
 -- name: runs_daily
 -- Every day of the weeks shown (from the first shown Monday to today, UTC), oldest first,
--- with its ticks by state, tokens and cost, read from the daily runs rollup (0011).
--- A tick counts on the day it started.
+-- with its ticks by state, tokens and cost, read from the daily runs rollup (0011), and
+-- its ticks and cost by driver (0024: the rollup's rows are by day and driver; '' for a tick that
+-- named none). A tick counts on the day it started.
 SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
-       coalesce(r.ok, 0) AS ok, coalesce(r.failed, 0) AS failed,
-       coalesce(r.timeout, 0) AS timeout, coalesce(r.running, 0) AS running,
-       coalesce(r.cost_usd, 0)::float8 AS "costUsd",
-       coalesce(r.input_tokens, 0) AS "inputTokens", coalesce(r.output_tokens, 0) AS "outputTokens"
+       coalesce(sum(r.ok), 0)::bigint AS ok, coalesce(sum(r.failed), 0)::bigint AS failed,
+       coalesce(sum(r.timeout), 0)::bigint AS timeout, coalesce(sum(r.running), 0)::bigint AS running,
+       coalesce(sum(r.cost_usd), 0)::float8 AS "costUsd",
+       coalesce(sum(r.input_tokens), 0)::bigint AS "inputTokens",
+       coalesce(sum(r.output_tokens), 0)::bigint AS "outputTokens",
+       coalesce(jsonb_agg(jsonb_build_object('driver', r.driver, 'ticks', r.ticks,
+                                             'costUsd', r.cost_usd::float8) ORDER BY r.driver)
+                    FILTER (WHERE r.ticks > 0), '[]') AS "byDriver"
   FROM generate_series(
            (date_trunc('week', :now::timestamptz AT TIME ZONE 'UTC') - (:weeks::int - 1) * interval '1 week')::date,
            (:now::timestamptz AT TIME ZONE 'UTC')::date,
            interval '1 day') AS d(day)
   LEFT JOIN personas.tick_runs_daily r ON r.day = d.day::date
+ GROUP BY d.day
  ORDER BY d.day;
 
 -- name: budget_standing^

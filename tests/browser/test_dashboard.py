@@ -107,6 +107,7 @@ def fleet(db) -> dict[str, str]:
             input_tokens=9000,
             output_tokens=1200,
             cost_usd=0.045,
+            driver="claude",
         )
     add_tick(db, "sam", "sam-1", started_at=now - timedelta(hours=9), cost_usd=0.03)
     add_tick(
@@ -224,6 +225,7 @@ def test_an_operator_sees_runs_per_day_failing_personas_and_tool_health(browser,
     assert days[0].find_element(By.CSS_SELECTOR, "td").text == today  # newest first
     with_runs = [row.text for row in days if row.find_elements(By.CSS_SELECTOR, ".state-bar .seg")]
     assert len(with_runs) >= 2
+    assert any("claude: 1 for $" in row for row in with_runs)  # each day's spend by driver
     bars = browser.find_elements(By.CSS_SELECTOR, "#runs-table .state-bar")
     labels = " | ".join(bar.get_attribute("aria-label") for bar in bars)
     assert "failed" in labels and "running" in labels

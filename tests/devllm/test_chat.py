@@ -315,3 +315,32 @@ def test_a_key_is_required_and_a_bad_body_is_a_4xx_in_openais_shape(clean_devllm
     for switch in ("malformedArguments", "noToolCall"):
         bad = requests.post(f"{clean_devllm.url}/dev/faults", json={switch: 1}, timeout=TIMEOUT)
         assert bad.status_code == 400 and switch in bad.json()["error"]["message"]
+
+
+def test_no_usage_leaves_the_next_answers_without_usage_only(chat_model, clean_devllm):
+    first = [{"role": "user", "content": DAY}]
+    fault(clean_devllm, noUsage=True, times=1)
+    bare = chat_model.chat.completions.create(model=MODEL, messages=first, tools=CHAT_TOOLS)
+    assert bare.usage is None and bare.choices[0].message.tool_calls
+    assert ask(chat_model, messages=first, tools=CHAT_TOOLS).usage.prompt_tokens > 0
+
+
+def test_without_named_tool_choice_a_named_choice_is_refused_until_cleared(chat_model, clean_devllm):
+    rating = [USER, CALLED, ANSWERED, RATE]
+    tools = [as_function(ratings_tool(["todo"]))]
+    fault(clean_devllm, namedToolChoice=False)
+    for _ in range(2):  # not counted down: the server lacks it
+        with pytest.raises(openai.BadRequestError) as refused:
+            chat_model.chat.completions.create(
+                model=MODEL, messages=rating, tools=tools, tool_choice=named("submit_ratings")
+            )
+        assert refused.value.param == "tool_choice"
+    assert ratings_of(ask(chat_model, messages=rating, tools=tools, tool_choice="required"))
+    requests.delete(f"{clean_devllm.url}/dev/faults", timeout=TIMEOUT).raise_for_status()
+    assert ratings_of(ask(chat_model, messages=rating, tools=tools, tool_choice=named("submit_ratings")))
+
+
+@pytest.mark.parametrize("body", [{"namedToolChoice": True}, {"noUsage": 1}])
+def test_the_new_switches_take_only_their_one_value(clean_devllm, body):
+    answer = requests.post(f"{clean_devllm.url}/dev/faults", json=body, timeout=TIMEOUT)
+    assert answer.status_code == 400 and next(iter(body)) in answer.text

@@ -185,6 +185,7 @@ def add_tick(
     runner_id: str = "runner-test",
     space_id: str | None = None,
     product_version: str | None = None,
+    driver: str | None = None,
 ) -> str:
     """One tick row as the runner would leave it, in `space_id` if given, against product
     `mana` at `product_version` if given; a finished one ends a minute after it started
@@ -193,11 +194,11 @@ def add_tick(
         step = "timeout" if state == "timeout" else "driver"
     db.execute(
         "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, step, error,"
-        " started_at, finished_at, input_tokens, output_tokens, cost_usd, space_id)"
+        " started_at, finished_at, input_tokens, output_tokens, cost_usd, space_id, driver)"
         " VALUES (%(p)s, %(t)s, %(r)s, %(state)s, %(step)s, %(error)s, coalesce(%(started)s, now()),"
         " CASE WHEN %(state)s <> 'running'"
         "      THEN coalesce(%(finished)s, coalesce(%(started)s, now()) + interval '1 minute') END,"
-        " %(inp)s, %(out)s, %(cost)s, %(space)s)",
+        " %(inp)s, %(out)s, %(cost)s, %(space)s, %(driver)s)",
         {
             "p": persona_id,
             "t": tick_id,
@@ -211,6 +212,7 @@ def add_tick(
             "out": output_tokens,
             "cost": cost_usd,
             "space": space_id,
+            "driver": driver,
         },
     )
     if product_version is not None:

@@ -408,12 +408,50 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
         conn.execute("DELETE FROM personas.personas WHERE user_id = 'gone'")
         apply(url)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
+        # Back to before 0020: the later migrations first (0024 keys the rollup by driver too).
+        from_one_rollup = migrations.filter(lambda m: m.id >= one_rollup[0].id)
         with backend.lock():
-            backend.rollback_migrations(one_rollup)
+            backend.rollback_migrations(backend.to_rollback(from_one_rollup))
         assert conn.execute("SELECT sum(cost_usd)::float8 FROM personas.fleet_spend").fetchone()[0] == 0.75
-        assert apply(url) == [one_rollup[0].id]
+        assert apply(url) == [m.id for m in from_one_rollup]
         add_tick(conn, "kept", "t2", cost_usd=0.125)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.875)
+
+
+def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas_spend(server_url):
+    """0024 keys the daily runs by driver: the ticks still there by theirs, what deleted
+    personas spent under ''; its rollback sums them back into one row a day."""
+    url = create_database(server_url, "personas_runs_by_driver")
+    backend = get_backend(yoyo_url(url))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    by_driver = migrations.filter(lambda m: m.id == "0024_runs_by_driver")
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < by_driver[0].id)))
+    spent_today = "SELECT personas.fleet_spent_today()::float8"
+    rows = (
+        "SELECT driver, ticks, cost_usd::float8, spent_usd::float8 FROM personas.tick_runs_daily ORDER BY 1"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        for pid, cost, driver in (("kept", 0.25, "claude"), ("free", 0, "openai"), ("gone", 0.5, "claude")):
+            add_persona(conn, pid)
+            add_tick(conn, pid, "t1", cost_usd=cost, driver=driver)
+        conn.execute("DELETE FROM personas.personas WHERE user_id = 'gone'")
+        apply(url)
+        assert conn.execute(rows).fetchall() == [
+            ("", 0, 0, 0.5),
+            ("claude", 1, 0.25, 0.25),
+            ("openai", 1, 0, 0),
+        ]
+        assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
+        add_tick(conn, "free", "t2", cost_usd=0, driver="openai")
+        assert conn.execute(rows).fetchall()[-1] == ("openai", 2, 0, 0)
+        with backend.lock():
+            backend.rollback_migrations(by_driver)
+        assert conn.execute("SELECT ticks, spent_usd::float8 FROM personas.tick_runs_daily").fetchall() == [
+            (3, 0.75)
+        ]
+        assert apply(url) == [by_driver[0].id]
+        assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
 
 
 # --- the budget's turn: one statement, never a wait on the service ---------------------

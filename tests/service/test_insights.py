@@ -200,9 +200,19 @@ def test_friction_keeps_the_50_newest(admin, db):
 def test_runs_list_every_day_of_the_window_oldest_first_with_states_tokens_and_cost(admin, db):
     add_persona(db, "p1")
     today = datetime.now(UTC).replace(hour=0, minute=5, second=0, microsecond=0)
-    add_tick(db, "p1", "t1", state="ok", started_at=today, input_tokens=100, output_tokens=10, cost_usd=0.25)
-    add_tick(db, "p1", "t2", state="failed", started_at=today, cost_usd=0.5)
-    add_tick(db, "p1", "t3", state="running", started_at=today)
+    add_tick(
+        db,
+        "p1",
+        "t1",
+        state="ok",
+        started_at=today,
+        input_tokens=100,
+        output_tokens=10,
+        cost_usd=0.25,
+        driver="claude",
+    )
+    add_tick(db, "p1", "t2", state="failed", started_at=today, cost_usd=0.5, driver="claude")
+    add_tick(db, "p1", "t3", state="running", started_at=today, driver="openai")
     add_tick(db, "p1", "t4", state="timeout", started_at=today - timedelta(days=1))
     daily = admin(weeks=2).get_json()["runs"]["daily"]
     days = [d["day"] for d in daily]
@@ -218,6 +228,10 @@ def test_runs_list_every_day_of_the_window_oldest_first_with_states_tokens_and_c
         "costUsd": 0.75,
         "inputTokens": 100,
         "outputTokens": 10,
+        "byDriver": [
+            {"driver": "claude", "ticks": 2, "costUsd": 0.75},
+            {"driver": "openai", "ticks": 1, "costUsd": 0.0},
+        ],
     }
     if len(daily) > 1 and daily[-2]["day"] >= monday(1):
         assert daily[-2]["timeout"] == 1
