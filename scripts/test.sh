@@ -10,6 +10,6 @@ if command -v npm >/dev/null && ! cmp -s "$lock" "$stamp"; then
   if npm ci --prefix tests/counterparts --no-audit --no-fund --loglevel=error; then cp "$lock" "$stamp"
   else echo "test.sh: npm ci failed; the counterpart tests will be skipped"; fi
 fi
-# Two workers (pytest-xdist), each with its own PostgreSQL and processes: most of a test's
+# Three workers (pytest-xdist), each with its own PostgreSQL and processes: much of a test's
 # time is spent waiting on real processes. TEST_WORKERS=0 runs everything in one process.
-exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" "$@"
