@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -42,14 +43,16 @@ def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> Ru
 
 def driver_config(devauth: Process, devmcp: Process, devllm: Process) -> RunnerConfig:
     """The Claude driver against the stand-ins, personas logging in with SECRET."""
+    return stand_in_config(
+        devauth, devmcp, anthropic_api_key="dev-key", anthropic_base_url=devllm.url, model="claude-dev"
+    )
+
+
+def stand_in_config(devauth: Process, devmcp: Process, **model: Any) -> RunnerConfig:
+    """A runner against the mana-auth and product stand-ins, personas logging in with
+    SECRET; `model` names the driver's own settings (its key, its server, its model)."""
     return RunnerConfig(
-        auth_url=devauth.url,
-        service_key=SERVICE_KEY,
-        seed_secret=SECRET,
-        mcp_url=devmcp.url,
-        anthropic_api_key="dev-key",
-        anthropic_base_url=devllm.url,
-        model="claude-dev",
+        auth_url=devauth.url, service_key=SERVICE_KEY, seed_secret=SECRET, mcp_url=devmcp.url, **model
     )
 
 

@@ -16,18 +16,15 @@ from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigErro
 from persona_runner.models import TickOutcome
 from persona_runner.openai_chat import NAMED_CHOICE, OpenAIDriver
 from persona_runner.usage import Prices
-from tests.conftest import SERVICE_KEY
-from tests.runner.test_claude_driver import SECRET, fault, new_persona, recorded, served_calls
+from tests.runner.test_claude_driver import fault, new_persona, recorded, served_calls, stand_in_config
 from tests.support.drivers import drive
 
 
 @pytest.fixture
 def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> RunnerConfig:
-    return RunnerConfig(
-        auth_url=devauth.url,
-        service_key=SERVICE_KEY,
-        seed_secret=SECRET,
-        mcp_url=clean_devmcp.url,
+    return stand_in_config(
+        devauth,
+        clean_devmcp,
         openai_api_key="local",
         openai_base_url=f"{clean_devllm.url}/v1",
         model="open-dev",
