@@ -16,7 +16,14 @@ from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigErro
 from persona_runner.models import TickOutcome
 from persona_runner.openai_chat import NAMED_CHOICE, OpenAIDriver
 from persona_runner.usage import Prices
-from tests.runner.test_claude_driver import fault, new_persona, recorded, served_calls, stand_in_config
+from tests.runner.test_claude_driver import (
+    fault,
+    new_persona,
+    recorded,
+    served_calls,
+    stand_in_config,
+    todo_failing_tick,
+)
 from tests.support.drivers import drive
 
 
@@ -68,14 +75,7 @@ def test_every_action_is_a_call_the_product_served_and_the_ratings_are_strict(co
 
 
 def test_a_failing_module_is_rated_lower_from_the_error_the_model_saw(config):
-    fault(config.mcp_url, tool="todo.*")
-    persona, session = new_persona(config)
-    since = datetime.now(UTC)
-    outcome = drive(OpenAIDriver(config), persona, session)
-    assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
-    ratings = {r.module: r for r in outcome.ratings}
-    others = [r.rating for m, r in ratings.items() if m != "todo"]
-    assert others and ratings["todo"].rating < min(others)
+    todo_failing_tick(config, OpenAIDriver(config))
 
 
 def test_malformed_arguments_are_answered_as_errors_and_never_reach_the_product(config):
