@@ -5,8 +5,9 @@ a message that names the variable and says what it must be."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -57,15 +58,7 @@ class Env:
         return tuple(item.strip() for item in self.values.get(name, "").split(",") if item.strip())
 
     def whole(self, name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
-        raw = self._raw(name)
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self.error(f"{name} must be a whole number, got {raw!r}") from None
-        self._check_range(name, value, minimum, maximum)
-        return value
+        return self._in_range(name, default, int, "a whole number", minimum, maximum)
 
     def number(
         self,
@@ -75,15 +68,19 @@ class Env:
         maximum: float | None = None,
         unit: str = "a number",
     ) -> float:
+        return self._in_range(name, default, _finite, unit, minimum, maximum)
+
+    def _in_range(
+        self, name: str, default: Any, parse: Callable[[str], Any], what: str, minimum, maximum
+    ) -> Any:
+        """`name` as `parse` reads it (a ValueError refuses it as not `what`), in range."""
         raw = self._raw(name)
         if not raw:
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            raise self.error(f"{name} must be {unit}, got {raw!r}") from None
-        if not math.isfinite(value):  # NaN would pass every range check
-            raise self.error(f"{name} must be {unit}, got {raw!r}")
+            raise self.error(f"{name} must be {what}, got {raw!r}") from None
         self._check_range(name, value, minimum, maximum)
         return value
 
@@ -118,3 +115,10 @@ class Env:
             raise self.error(f"{name} must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:
             raise self.error(f"{name} must be at most {maximum}, got {value}")
+
+
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):  # NaN would pass every range check
+        raise ValueError(raw)
+    return value
