@@ -5,9 +5,12 @@ a message that names the variable and says what it must be."""
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -24,6 +27,16 @@ def refuse_production(app_env: str, program: str, instead: str) -> None:
         raise ProductionRefused(
             f"{program} is a DEVELOPMENT STAND-IN and refuses to start with APP_ENV=production; {instead}."
         )
+
+
+def config_or_exit(program: str, load: Callable[[], T]) -> T:
+    """What `load` reads from the environment; a ConfigError ends the program with status 2
+    and `program: <what to fix>` on stderr, as every entry point here answers a bad setting."""
+    try:
+        return load()
+    except ConfigError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @dataclass(frozen=True)
