@@ -17,18 +17,6 @@ class ConfigError(ValueError):
     """The environment cannot run the program; the message says which variable to fix."""
 
 
-class ProductionRefused(ConfigError):
-    """A development-only program was asked to run with APP_ENV=production."""
-
-
-def refuse_production(app_env: str, program: str, instead: str) -> None:
-    """Stand-ins call this first: a deployment pointed at one by mistake fails at boot."""
-    if app_env == "production":
-        raise ProductionRefused(
-            f"{program} is a DEVELOPMENT STAND-IN and refuses to start with APP_ENV=production; {instead}."
-        )
-
-
 def config_or_exit(program: str, load: Callable[[], T]) -> T:
     """What `load` reads from the environment; a ConfigError ends the program with status 2
     and `program: <what to fix>` on stderr, as every entry point here answers a bad setting."""
