@@ -18,15 +18,19 @@ class ProductionRefused(ConfigError):
 
 @dataclass(frozen=True)
 class StandIn:
-    program: str  # as the refusal names it, e.g. "devauth (the mana-auth stand-in)"
+    name: str  # the program, e.g. "devauth"
+    stands_in_for: str  # e.g. "mana-auth"
     instead: str  # what a production deployment should do instead
-    banner: str  # logged at every start
+    danger: str  # why it must never face the world
+
+    @property
+    def what(self) -> str:
+        return f"{self.name} is a DEVELOPMENT STAND-IN for {self.stands_in_for}"
 
     def refuse_production(self, app_env: str) -> None:
         if app_env == "production":
             raise ProductionRefused(
-                f"{self.program} is a DEVELOPMENT STAND-IN and refuses to start with APP_ENV=production;"
-                f" {self.instead}."
+                f"{self.what} and refuses to start with APP_ENV=production; {self.instead}."
             )
 
     def env(self, values: Mapping[str, str] | None = None) -> Env:
@@ -40,4 +44,5 @@ class StandIn:
         code never went through `env`), logging set up, the banner logged."""
         self.refuse_production(app_env)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        log.warning("*" * 20 + " %s " + "*" * 20, self.banner)
+        banner = f"{self.what}: for local runs and tests only, NEVER for production ({self.danger})."
+        log.warning("*" * 20 + " %s " + "*" * 20, banner)

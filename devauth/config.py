@@ -17,14 +17,6 @@ from devauth.passwords import COST_MAX, COST_MIN, DEFAULT_COST
 __all__ = ["STAND_IN", "ConfigError", "DevAuthConfig", "ProductionRefused"]
 
 DEFAULT_PORT = 3001
-STAND_IN = StandIn(
-    "devauth (the mana-auth stand-in)",
-    "point MANA_AUTH_URL at the real mana-auth instead",
-    banner=(
-        "devauth is a DEVELOPMENT STAND-IN for mana-auth: for local runs and tests only, "
-        "NEVER for production (anyone who reaches it can mint admin tokens at /dev/token)."
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -59,3 +51,11 @@ class DevAuthConfig:
                 "DEVAUTH_PASSWORD_COST", DEFAULT_COST, minimum=COST_MIN, maximum=COST_MAX
             ),
         )
+
+
+STAND_IN = StandIn(
+    "devauth",
+    "mana-auth",
+    instead="point MANA_AUTH_URL at the real mana-auth instead",
+    danger="anyone who reaches it can mint admin tokens at /dev/token",
+)

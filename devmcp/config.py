@@ -17,14 +17,6 @@ from apibase.standin import ProductionRefused, StandIn
 __all__ = ["STAND_IN", "ConfigError", "DevMcpConfig", "ProductionRefused"]
 
 DEFAULT_PORT = 3069
-STAND_IN = StandIn(
-    "devmcp (the product's MCP stand-in)",
-    "point MANA_MCP_URL at the real mana-mcp instead",
-    banner=(
-        "devmcp is a DEVELOPMENT STAND-IN for the product's MCP server: for local runs and tests "
-        "only, NEVER for production (anyone who reaches it can break its tools at /dev/faults)."
-    ),
-)
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "scripts" / "catalog.json"
 
 
@@ -86,3 +78,11 @@ def _modules(env: Env) -> tuple[str, ...]:
     if bad:
         raise ConfigError(f"module names must be letters, digits or _: {bad}")
     return tuple(modules)
+
+
+STAND_IN = StandIn(
+    "devmcp",
+    "the product's MCP server",
+    instead="point MANA_MCP_URL at the real mana-mcp instead",
+    danger="anyone who reaches it can break its tools at /dev/faults",
+)
