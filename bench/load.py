@@ -118,7 +118,7 @@ class Client:
 
 def _client(
     index: int, ready, go, results, work: Callable[..., None], urls: list[str], service_key: str, **kwargs
-):
+) -> None:
     """Connect, wait for the start, run `work` (its tally timed), report the tally (or the failure)."""
     client = Client(index, urls[index % len(urls)], service_key)
     tally = client.tally
