@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona
-from tests.support.retention import prune
+from tests.support.retention import pruned
 
 BASE = "/api/v1/personas/internal"
 
@@ -363,16 +363,14 @@ def test_a_tick_running_for_over_an_hour_with_no_live_lease_of_its_runner_is_clo
 def test_prune_closes_stale_running_ticks(db, database_url):
     add_persona(db, "p1")
     running_since(db, "p1", "stale", "runner-a", hours=2)
-    run = prune(database_url)
-    assert run.returncode == 0, run.stderr
+    run = pruned(database_url)
     assert "closed 1 stale running ticks" in run.stdout
     assert tick_row(db, "p1", "stale")["step"] == "abandoned"
 
 
 def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database_url):
     running_under_a_lapsed_lease(client, db, internal_headers)
-    run = prune(database_url)
-    assert run.returncode == 0, run.stderr
+    run = pruned(database_url)
     assert "ended 1 lapsed leases" in run.stdout
     tick = tick_row(db)
     assert (tick["state"], tick["step"]) == ("timeout", "abandoned")
