@@ -1,8 +1,9 @@
 -- The answers' shapes: one projection per shape, its columns named as the JSON names
 -- them, so a field is added here once and every query that answers with the shape has
--- it. Applied by `python -m personas.migrate` after the migrations, as every file here.
--- Each is a plain SELECT in LANGUAGE sql, called in FROM (`CROSS JOIN LATERAL`): the
--- planner inlines it, so the queries plan as if the columns were written out in them.
+-- it; and the one write of a persona's settings. Applied by `python -m personas.migrate`
+-- after the migrations, as every file here. Each projection is a plain SELECT in
+-- LANGUAGE sql, called in FROM (`CROSS JOIN LATERAL`): the planner inlines it, so the
+-- queries plan as if the columns were written out in them.
 -- A new column changes the result type, which CREATE OR REPLACE cannot do: hence the
 -- DROP first (no stored object depends on these; the queries find the new one by name).
 
