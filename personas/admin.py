@@ -108,22 +108,14 @@ def upsert() -> Response:
     # Stamping is idempotent, so a re-run after any failure above or below repairs the persona.
     get_mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
+    settings = {**body.settings_dump(), "name": body.name or user_name(user)}
     with get_db().connection() as conn:
-        row = queries.admin.upsert_persona(
-            conn,
-            user_id=user_id,
-            email=email,
-            name=body.name or user_name(user),
-            archetype=body.archetype,
-            system_prompt=body.systemPrompt,
-            module_mix=Jsonb(body.moduleMix),
-            tick_cadence=body.tickCadence,
-        )
+        created = queries.admin.upsert_persona(conn, user_id=user_id, email=email, settings=Jsonb(settings))
     return jsonify(
         ok=True,
         userId=user_id,
         email=email,
-        created=row["created"],
+        created=created,
         loginOk=login_check(email, body.password),
     )
 

@@ -2,7 +2,8 @@
 then the functions of sql/functions/ (the business rules the queries call).
 
 Safe to run twice: yoyo records what it applied and takes a lock while applying, and
-every function file is an idempotent `CREATE OR REPLACE`.
+every function file is idempotent (`CREATE OR REPLACE`, or a `DROP ... IF EXISTS`
+before the `CREATE` where a function's result type changes).
 """
 
 from __future__ import annotations

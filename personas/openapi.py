@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 from personas import response_shapes as out
 from personas import validation as req
@@ -96,8 +97,10 @@ SECURITY_SCHEMES = {
 _VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+def _schema(model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode) -> dict[str, Any]:
+    """The model's schema as a component: `validation` for what the service reads,
+    `serialization` for what it answers (where a field with a default is still always sent)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
     components.update(schema.pop("$defs", {}))
     components[model.__name__] = schema
     return {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -139,7 +142,7 @@ def _operation(
     method: str, path: str, op: Operation, tag: str, security: str | None, components: dict[str, Any]
 ) -> dict[str, Any]:
     if op.ok is not None:
-        ok_content = {op.content_type: {"schema": _schema(op.ok, components)}}
+        ok_content = {op.content_type: {"schema": _schema(op.ok, components, "serialization")}}
     elif op.content_type == "application/json":
         ok_content = {op.content_type: {"schema": {"type": "object"}}}
     else:
@@ -150,7 +153,7 @@ def _operation(
             **({"content": ok_content} if op.ok_status != 204 else {}),
         }
     }
-    error_ref = {"application/json": {"schema": _schema(out.ErrorBody, components)}}
+    error_ref = {"application/json": {"schema": _schema(out.ErrorBody, components, "serialization")}}
     for status in sorted({*op.errors, *ALWAYS}):
         responses[str(status)] = {"description": ERRORS[status], "content": error_ref}
     spec: dict[str, Any] = {
@@ -165,7 +168,7 @@ def _operation(
     if op.body is not None:
         spec["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _schema(op.body, components)}},
+            "content": {"application/json": {"schema": _schema(op.body, components, "validation")}},
         }
     if security is not None:
         spec["security"] = [{security: []}]

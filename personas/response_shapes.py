@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from apibase.limits import Cadence
+from personas.validation import PersonaListed, PersonaSettings
 
 
 class ResponseModel(BaseModel):
@@ -47,20 +48,23 @@ class Ready(ResponseModel):
 
 
 class PersonaFields(ResponseModel):
-    """What every answer about a persona carries (its columns: sql/functions/shapes.sql)."""
+    """What every answer about a persona carries that no operator sets (its columns:
+    sql/functions/shapes.sql)."""
 
     userId: str
     email: str
-    archetype: str
-    tickCadence: Cadence
     lastActiveAt: datetime | None
 
 
 class DuePersona(PersonaFields):
     """A persona as the runners read it (personas.due_persona)."""
 
+    # The contract's fixed shape: a new setting enters it only when the runner needs it.
+
+    archetype: str
     systemPrompt: str
     moduleMix: dict[str, float]
+    tickCadence: Cadence
 
 
 # Present only when the caller asked for a page and more rows follow it.
@@ -191,10 +195,19 @@ class Upserted(ResponseModel):
     loginOk: bool | None
 
 
-class PersonaSummary(PersonaFields):
-    # Null only for a persona not upserted since names were stored.
-    name: str | None
+class StoredPersona(PersonaFields):
+    """The answer-only fields of the admin list and detail, which add the settings (models
+    in personas.validation) to them. Every field is always present: in the document's
+    answer schemas (serialization mode) a setting's request default does not make it
+    optional. A name is null only for a persona not upserted since names were stored."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
     createdAt: datetime
+
+
+class PersonaSummary(StoredPersona, PersonaListed):
+    """A row of the admin list (personas.persona_summary)."""
+
     actions7d: int
 
 
@@ -203,11 +216,8 @@ class PersonaList(ResponseModel):
     nextCursor: str = NEXT_CURSOR
 
 
-class PersonaDescriptor(DuePersona):
+class PersonaDescriptor(StoredPersona, PersonaSettings):
     """A persona whole, as the admin detail shows it (personas.persona_descriptor)."""
-
-    name: str | None
-    createdAt: datetime
 
 
 class ActionOut(ResponseModel):

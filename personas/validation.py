@@ -344,14 +344,35 @@ def _email_shape(value: str) -> str:
     return value
 
 
-class PersonaUpsert(RequestModel):
-    email: Annotated[text(EMAIL_MAX, 3), AfterValidator(_email_shape)]
-    password: text(PASSWORD_MAX, PASSWORD_MIN)
+# A persona's settings: what an operator sets, and the admin answers show (PersonaSummary,
+# PersonaDescriptor in personas.response_shapes derive from these). A new setting is one
+# line here and its column in sql/functions/shapes.sql. Plain models without a config of
+# their own: the upsert takes RequestModel's, the answers theirs.
+
+
+class PersonaListed(BaseModel):
+    """The settings the admin list shows, as the detail does."""
+
+    # None: the name mana-auth holds; a name once stored is kept by an upsert that learns none.
+    name: text(NAME_MAX, 1) | None = None
     archetype: text(NAME_MAX, 1)
+    tickCadence: Cadence = DEFAULT_CADENCE
+
+
+class PersonaSettings(PersonaListed):
+    """Every setting; the detail shows them all, the list those of PersonaListed."""
+
     systemPrompt: text(PROMPT_MAX, 1)
     moduleMix: ModuleMix
-    name: text(NAME_MAX, 1) | None = None
-    tickCadence: Cadence = DEFAULT_CADENCE
+
+    def settings_dump(self) -> dict[str, Any]:
+        """The settings as JSON, named as the JSON names them: personas.upsert_persona reads them."""
+        return self.model_dump(mode="json", include=set(PersonaSettings.model_fields))
+
+
+class PersonaUpsert(PersonaSettings, RequestModel):
+    email: Annotated[text(EMAIL_MAX, 3), AfterValidator(_email_shape)]
+    password: text(PASSWORD_MAX, PASSWORD_MIN)
 
 
 INSIGHTS_WEEKS_MAX = 52

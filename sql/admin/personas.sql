@@ -1,16 +1,7 @@
--- name: upsert_persona^
--- Create the persona or refresh its descriptor; `created` tells which happened.
--- A name, once known, is kept when a later upsert learns none.
-INSERT INTO personas.personas (user_id, email, name, archetype, system_prompt, module_mix, tick_cadence)
-VALUES (:user_id, :email, :name, :archetype, :system_prompt, :module_mix, :tick_cadence)
-    ON CONFLICT (user_id) DO UPDATE
-   SET email = EXCLUDED.email,
-       name = coalesce(EXCLUDED.name, personas.personas.name),
-       archetype = EXCLUDED.archetype,
-       system_prompt = EXCLUDED.system_prompt,
-       module_mix = EXCLUDED.module_mix,
-       tick_cadence = EXCLUDED.tick_cadence
-RETURNING user_id, (xmax = 0) AS created;
+-- name: upsert_persona$
+-- Create the persona or refresh its settings (:settings, PersonaSettings as JSON); true
+-- when it was created. The rule and the columns: personas.upsert_persona.
+SELECT personas.upsert_persona(:user_id, :email, :settings);
 
 -- name: persona_by_email^
 SELECT user_id FROM personas.personas WHERE lower(email) = lower(:email);
@@ -67,15 +58,9 @@ WITH edge AS (
                AND created_at < (SELECT first_full_hour FROM edge)) parts
      GROUP BY persona_id
 )
-SELECT p.user_id AS "userId",
-       p.email,
-       p.name,
-       p.archetype,
-       p.tick_cadence AS "tickCadence",
-       p.last_active_at AS "lastActiveAt",
-       p.created_at AS "createdAt",
-       coalesce(c.n, 0)::int AS "actions7d"
+SELECT l.*, coalesce(c.n, 0)::int AS "actions7d"
   FROM personas.personas p
+ CROSS JOIN LATERAL personas.persona_summary(p) l
   LEFT JOIN counts c ON c.persona_id = p.user_id
  WHERE (:after_id::text IS NULL
         OR p.created_at < :after_at::timestamptz

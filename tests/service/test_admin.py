@@ -15,6 +15,8 @@ import requests
 from psycopg.types.json import Jsonb
 
 from personas.queries import queries
+from personas.response_shapes import PersonaDescriptor, PersonaSummary
+from personas.validation import PersonaListed, PersonaUpsert
 from tests.conftest import SERVICE_KEY, running_app, running_web
 from tests.devauth_fixtures import add_fault, mint_token
 from tests.service.factories import (
@@ -179,6 +181,20 @@ def test_list_and_detail_carry_the_name_from_the_upsert_body(client, db, admin_t
     assert [p["name"] for p in admin_row(client, admin_token, user_id)] == ["Sam R.", "Sam R."]
 
 
+def test_every_setting_upserted_is_in_the_detail_and_the_listed_ones_in_the_list(client, db, admin_token):
+    # Driven by the models: a setting added to them but not to the SQL shapes fails here.
+    body = upsert_body(new_email())
+    settings = PersonaUpsert.model_validate(body).settings_dump()
+    user_id = client.post(BASE, json=body, headers=bearer(admin_token)).get_json()["userId"]
+    listed, detail = admin_row(client, admin_token, user_id)
+    assert set(detail) == set(PersonaDescriptor.model_fields)
+    assert {k: detail[k] for k in settings} == settings
+    assert set(listed) == set(PersonaSummary.model_fields)
+    assert {k: listed[k] for k in PersonaListed.model_fields} == {
+        k: settings[k] for k in PersonaListed.model_fields
+    }
+
+
 def test_without_a_name_in_the_body_the_name_comes_from_mana_auth(client, db, devauth, admin_token):
     found = new_email()
     register_human(devauth, found)  # mana-auth already knows this user, as "Human"
@@ -201,13 +217,22 @@ def test_a_name_once_stored_is_kept_by_an_upsert_that_learns_none(db):
     # mana-auth may hold no name for a user; the upsert then passes none, and the stored
     # name must not turn null.
     add_persona(db, "p1", name="Kept Name")
-    common = {"email": "p1@mana.test", "system_prompt": "x", "module_mix": Jsonb({}), "tick_cadence": "daily"}
-    queries.admin.upsert_persona(db, user_id="p1", name=None, archetype="researcher", **common)
+    settings = {
+        "archetype": "researcher",
+        "systemPrompt": "x",
+        "moduleMix": {"todo": 1},
+        "tickCadence": "daily",
+    }
+    upsert = queries.admin.upsert_persona
+    assert upsert(db, user_id="p1", email="p1@mana.test", settings=Jsonb({**settings, "name": None})) is False
     assert db.execute("SELECT name, archetype FROM personas.personas").fetchone() == (
         "Kept Name",
         "researcher",
     )
-    queries.admin.upsert_persona(db, user_id="p1", name="New Name", archetype="researcher", **common)
+    assert (
+        upsert(db, user_id="p1", email="p1@mana.test", settings=Jsonb({**settings, "name": "New Name"}))
+        is False
+    )
     assert db.execute("SELECT name FROM personas.personas").fetchone() == ("New Name",)
 
 
