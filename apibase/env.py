@@ -5,24 +5,26 @@ a message that names the variable and says what it must be."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """The environment cannot run the program; the message says which variable to fix."""
 
 
-class ProductionRefused(ConfigError):
-    """A development-only program was asked to run with APP_ENV=production."""
-
-
-def refuse_production(app_env: str, program: str, instead: str) -> None:
-    """Stand-ins call this first: a deployment pointed at one by mistake fails at boot."""
-    if app_env == "production":
-        raise ProductionRefused(
-            f"{program} is a DEVELOPMENT STAND-IN and refuses to start with APP_ENV=production; {instead}."
-        )
+def config_or_exit(program: str, load: Callable[[], T]) -> T:
+    """What `load` reads from the environment; a ConfigError ends the program with status 2
+    and `program: <what to fix>` on stderr, as every entry point here answers a bad setting."""
+    try:
+        return load()
+    except ConfigError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,7 @@ class Env:
         return tuple(item.strip() for item in self.values.get(name, "").split(",") if item.strip())
 
     def whole(self, name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
-        raw = self._raw(name)
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self.error(f"{name} must be a whole number, got {raw!r}") from None
-        self._check_range(name, value, minimum, maximum)
-        return value
+        return self._in_range(name, default, int, "a whole number", minimum, maximum)
 
     def number(
         self,
@@ -75,15 +69,19 @@ class Env:
         maximum: float | None = None,
         unit: str = "a number",
     ) -> float:
+        return self._in_range(name, default, _finite, unit, minimum, maximum)
+
+    def _in_range(
+        self, name: str, default: Any, parse: Callable[[str], Any], what: str, minimum, maximum
+    ) -> Any:
+        """`name` as `parse` reads it (a ValueError refuses it as not `what`), in range."""
         raw = self._raw(name)
         if not raw:
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            raise self.error(f"{name} must be {unit}, got {raw!r}") from None
-        if not math.isfinite(value):  # NaN would pass every range check
-            raise self.error(f"{name} must be {unit}, got {raw!r}")
+            raise self.error(f"{name} must be {what}, got {raw!r}") from None
         self._check_range(name, value, minimum, maximum)
         return value
 
@@ -118,3 +116,10 @@ class Env:
             raise self.error(f"{name} must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:
             raise self.error(f"{name} must be at most {maximum}, got {value}")
+
+
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):  # NaN would pass every range check
+        raise ValueError(raw)
+    return value

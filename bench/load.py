@@ -46,14 +46,15 @@ class LoadResult:
 
 
 def run_clients(target: Callable[..., None], count: int, on_go: Callable[[], None], **kwargs) -> LoadResult:
-    """Start `count` client processes running `target`, wait until each is connected, call
+    """Start `count` client processes, each running `target(client, **kwargs)` (but for
+    `urls` and `service_key`, which make its `Client`), wait until each is connected, call
     `on_go` (start the meters), let them all go at once, and gather their results."""
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(count + 1)
     go = ctx.Event()
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=target, args=(index, ready, go, results), kwargs=kwargs, daemon=True)
+        ctx.Process(target=_client, args=(index, ready, go, results, target), kwargs=kwargs, daemon=True)
         for index in range(count)
     ]
     for proc in procs:
@@ -81,73 +82,74 @@ def run_clients(target: Callable[..., None], count: int, on_go: Callable[[], Non
     )
 
 
-def _client(index: int, ready, go, results, work: Callable[[dict], None], url: str, service_key: str) -> None:
-    """Connect, wait for the start, run `work` on a tally, report the tally (or the failure)."""
-    tally = {
-        "requests": 0,
-        "rows": 0,
-        "new_rows": 0,
-        "errors": 0,
-        "latencies_ms": [],
-        "ids": [],
-        "stamps": [],
-    }
+class Client:
+    """One load client: its keep-alive session to one of the APIs, and the tally of what it did."""
+
+    def __init__(self, index: int, url: str, service_key: str) -> None:
+        self.index = index
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers.update({"X-Service-Key": service_key, "Content-Type": "application/json"})
+        self.tally: dict = {
+            "requests": 0,
+            "rows": 0,
+            "new_rows": 0,
+            "errors": 0,
+            "latencies_ms": [],
+            "ids": [],
+            "stamps": [],
+        }
+
+    def running(self, duration: float) -> bool:
+        """Whether `duration` seconds since the start have yet to pass."""
+        return time.monotonic() < self.tally["started"] + duration
+
+    def post(self, path: str, body: bytes) -> dict | None:
+        """POST `body`, timed and counted; the answer, or None (counted as an error) unless 200."""
+        start = time.perf_counter()
+        response = self.session.post(f"{self.url}{path}", data=body, timeout=TIMEOUT)
+        self.tally["latencies_ms"].append((time.perf_counter() - start) * 1000)
+        self.tally["requests"] += 1
+        if response.status_code != 200:
+            self.tally["errors"] += 1
+            return None
+        return orjson.loads(response.content)
+
+
+def _client(
+    index: int, ready, go, results, work: Callable[..., None], urls: list[str], service_key: str, **kwargs
+) -> None:
+    """Connect, wait for the start, run `work` (its tally timed), report the tally (or the failure)."""
+    client = Client(index, urls[index % len(urls)], service_key)
+    tally = client.tally
     try:
-        session = requests.Session()
-        session.headers.update({"X-Service-Key": service_key, "Content-Type": "application/json"})
-        session.get(url + "/health", timeout=TIMEOUT).raise_for_status()
-        tally["session"] = session
+        client.session.get(client.url + "/health", timeout=TIMEOUT).raise_for_status()
         ready.wait(timeout=120)
         go.wait(timeout=120)
         cpu = time.process_time()
         tally["started"] = time.monotonic()
-        work(tally)
+        work(client, **kwargs)
         tally["finished"] = time.monotonic()
         tally["cpu_seconds"] = time.process_time() - cpu
     except Exception:
         tally["failure"] = f"client {index}: {traceback.format_exc()}"
-    tally.pop("session", None)
     results.put(tally)
 
 
 def post_action_batches(
-    index: int,
-    ready,
-    go,
-    results,
-    *,
-    urls: list[str],
-    service_key: str,
-    persona_ids: list[str],
-    batch_rows: int,
-    duration: float,
-    run_tag: str,
-    clients: int,
+    client: Client, persona_ids: list[str], batch_rows: int, duration: float, run_tag: str, clients: int
 ) -> None:
     """POST batches of `batch_rows` action rows, each with fresh tick ids, for `duration` s."""
-    url = urls[index % len(urls)]
     template = batch_template(batch_rows)
-
-    def work(tally: dict) -> None:
-        session = tally["session"]
-        deadline = tally["started"] + duration
-        seq = 0
-        while time.monotonic() < deadline:
-            pid = persona_ids[(index + seq * clients) % len(persona_ids)]
-            body = template.replace(TICK_MARK, f"{run_tag}-c{index}-{seq}".encode())
-            seq += 1
-            start = time.perf_counter()
-            response = session.post(f"{url}{INTERNAL}/{pid}/actions", data=body, timeout=TIMEOUT)
-            tally["latencies_ms"].append((time.perf_counter() - start) * 1000)
-            tally["requests"] += 1
-            if response.status_code != 200:
-                tally["errors"] += 1
-                continue
-            answer = orjson.loads(response.content)
-            tally["rows"] += answer["written"]
-            tally["new_rows"] += answer.get("new", 0)
-
-    _client(index, ready, go, results, work, url, service_key)
+    seq = 0
+    while client.running(duration):
+        pid = persona_ids[(client.index + seq * clients) % len(persona_ids)]
+        body = template.replace(TICK_MARK, f"{run_tag}-c{client.index}-{seq}".encode())
+        seq += 1
+        answer = client.post(f"{INTERNAL}/{pid}/actions", body)
+        if answer is not None:
+            client.tally["rows"] += answer["written"]
+            client.tally["new_rows"] += answer.get("new", 0)
 
 
 def ingest(stack, apis: list, meter, persona_ids: list[str], args, run_tag: str) -> LoadResult:
@@ -177,40 +179,21 @@ def ingest(stack, apis: list, meter, persona_ids: list[str], args, run_tag: str)
     return result
 
 
-def claim_until_empty(
-    index: int,
-    ready,
-    go,
-    results,
-    *,
-    urls: list[str],
-    service_key: str,
-    limit: int,
-    lease_seconds: int,
-    duration: float,
-) -> None:
+def claim_until_empty(client: Client, limit: int, lease_seconds: int, duration: float) -> None:
     """Claim `limit` personas at a time until a claim comes back empty (or `duration` ends)."""
-    url = urls[index % len(urls)]
-    body = orjson.dumps({"runnerId": f"bench-runner-{index}", "limit": limit, "leaseSeconds": lease_seconds})
-
-    def work(tally: dict) -> None:
-        session = tally["session"]
-        deadline = tally["started"] + duration
-        while time.monotonic() < deadline:
-            start = time.perf_counter()
-            response = session.post(f"{url}{INTERNAL}/claims", data=body, timeout=TIMEOUT)
-            tally["latencies_ms"].append((time.perf_counter() - start) * 1000)
-            tally["requests"] += 1
-            if response.status_code != 200:
-                tally["errors"] += 1
-                if tally["errors"] > 50:
-                    return
-                continue
-            claimed = [p["userId"] for p in orjson.loads(response.content)["personas"]]
-            if not claimed:
+    body = orjson.dumps(
+        {"runnerId": f"bench-runner-{client.index}", "limit": limit, "leaseSeconds": lease_seconds}
+    )
+    tally = client.tally
+    while client.running(duration):
+        answer = client.post(f"{INTERNAL}/claims", body)
+        if answer is None:
+            if tally["errors"] > 50:
                 return
-            tally["ids"].extend(claimed)
-            tally["rows"] += len(claimed)
-            tally["stamps"].append((time.monotonic(), len(claimed)))
-
-    _client(index, ready, go, results, work, url, service_key)
+            continue
+        claimed = [p["userId"] for p in answer["personas"]]
+        if not claimed:
+            return
+        tally["ids"].extend(claimed)
+        tally["rows"] += len(claimed)
+        tally["stamps"].append((time.monotonic(), len(claimed)))

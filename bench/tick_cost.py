@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests
 
 from bench.stack import Stack, bench, bench_args, section
+from devstack.devllm_log import requests_sent
 from devstack.postgres import free_port
 from devstack.processes import Process, gunicorn_cmd
 from persona_runner.auth_client import AuthClient
@@ -115,13 +116,7 @@ def drive_pass(config: RunnerConfig, sessions: list[tuple[Persona, str, str]]) -
             f"  {persona.email:<34} {len(outcome.actions)} calls, {outcome.usage.requests} requests",
             flush=True,
         )
-    answer = requests.get(
-        f"{config.anthropic_base_url}/dev/requests",
-        headers={"x-api-key": config.anthropic_api_key},
-        timeout=TIMEOUT,
-    )
-    answer.raise_for_status()
-    return answer.json()["requests"]
+    return requests_sent(str(config.anthropic_base_url), config.anthropic_api_key, TIMEOUT)
 
 
 def by_tick(sent: list[dict]) -> list[list[dict]]:

@@ -16,14 +16,10 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
 from devauth import db, faults, tokens
-from devauth.config import DevAuthConfig, refuse_production
+from devauth.config import STAND_IN, DevAuthConfig
 from devauth.errors import register_error_handlers
 
 log = logging.getLogger("devauth")
-BANNER = (
-    "devauth is a DEVELOPMENT STAND-IN for mana-auth: for local runs and tests only, "
-    "NEVER for production (anyone who reaches it can mint admin tokens at /dev/token)."
-)
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -44,9 +40,7 @@ class UserIdConverter(BaseConverter):
 
 def create_app(config: DevAuthConfig | None = None) -> Flask:
     config = config or DevAuthConfig.from_env()
-    refuse_production(config.app_env)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log.warning("*" * 20 + " %s " + "*" * 20, BANNER)
+    STAND_IN.start(log, config.app_env)
 
     app = Flask(__name__)
     app.json = JSONProvider(app)

@@ -7,15 +7,14 @@ database or mints a token.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from apibase.env import ConfigError, Env, ProductionRefused
-from apibase.env import refuse_production as refuse
+from apibase.env import ConfigError
+from apibase.standin import ProductionRefused, StandIn
 from devauth.passwords import COST_MAX, COST_MIN, DEFAULT_COST
 
-__all__ = ["ConfigError", "DevAuthConfig", "ProductionRefused", "refuse_production"]
+__all__ = ["STAND_IN", "ConfigError", "DevAuthConfig", "ProductionRefused"]
 
 DEFAULT_PORT = 3001
 
@@ -40,8 +39,7 @@ class DevAuthConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DevAuthConfig:
-        env = Env(os.environ if env is None else env)
-        refuse_production(env.app_env)
+        env = STAND_IN.env(env)
         return cls(
             database_url=env.required("DATABASE_URL", "postgresql://user@host:5432/db"),
             port=env.whole("PORT", DEFAULT_PORT, minimum=1, maximum=65535),
@@ -55,5 +53,9 @@ class DevAuthConfig:
         )
 
 
-def refuse_production(app_env: str) -> None:
-    refuse(app_env, "devauth (the mana-auth stand-in)", "point MANA_AUTH_URL at the real mana-auth instead")
+STAND_IN = StandIn(
+    "devauth",
+    "mana-auth",
+    instead="point MANA_AUTH_URL at the real mana-auth instead",
+    danger="anyone who reaches it can mint admin tokens at /dev/token",
+)

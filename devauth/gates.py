@@ -41,32 +41,27 @@ def check_bearer() -> dict:
     return g.claims
 
 
-def require_service_key(view: View) -> View:
-    @wraps(view)
-    def gated(*args, **kwargs):
-        check_service_key()
-        return view(*args, **kwargs)
-
-    return gated  # type: ignore[return-value]
-
-
-def require_bearer(view: View) -> View:
-    @wraps(view)
-    def gated(*args, **kwargs):
-        check_bearer()
-        return view(*args, **kwargs)
-
-    return gated  # type: ignore[return-value]
-
-
-def require_admin(view: View) -> View:
+def check_admin() -> None:
     """The service key (if configured), then a bearer token whose role is admin."""
+    check_service_key()
+    if check_bearer().get("role") != "admin":
+        raise Forbidden("This endpoint needs a token with role=admin.")
 
-    @wraps(view)
-    def gated(*args, **kwargs):
-        check_service_key()
-        if check_bearer().get("role") != "admin":
-            raise Forbidden("This endpoint needs a token with role=admin.")
-        return view(*args, **kwargs)
 
-    return gated  # type: ignore[return-value]
+def gate(check: Callable[[], object]) -> Callable[[View], View]:
+    """A decorator that runs `check` before the view; `check` raises to refuse."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def gated(*args, **kwargs):
+            check()
+            return view(*args, **kwargs)
+
+        return gated  # type: ignore[return-value]
+
+    return decorate
+
+
+require_service_key = gate(check_service_key)
+require_bearer = gate(check_bearer)
+require_admin = gate(check_admin)

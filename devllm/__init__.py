@@ -22,24 +22,17 @@ from flask import Flask
 from devllm import chat, dev, messages
 from devllm.cache import Clock, PromptCache
 from devllm.chat_errors import chat_error_response
-from devllm.config import DevLlmConfig, refuse_production
+from devllm.config import STAND_IN, DevLlmConfig
 from devllm.errors import register_error_handlers, with_request_id
 from devllm.faults import Faults, raise_injected
 from devllm.request_log import RequestLog
 
 log = logging.getLogger("devllm")
-BANNER = (
-    "devllm is a DEVELOPMENT STAND-IN for the Anthropic Messages and OpenAI Chat Completions APIs: "
-    "for local runs and tests "
-    "only, NEVER for production (its answers are made up, deterministically)."
-)
 
 
 def create_app(config: DevLlmConfig | None = None) -> Flask:
     config = config or DevLlmConfig.from_env()
-    refuse_production(config.app_env)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log.warning("*" * 20 + " %s " + "*" * 20, BANNER)
+    STAND_IN.start(log, config.app_env)
 
     app = Flask(__name__)
     app.config["DEVLLM"] = config

@@ -3,14 +3,13 @@ refusal to run in production lives here."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from apibase.env import ConfigError, Env, ProductionRefused
-from apibase.env import refuse_production as refuse
+from apibase.env import ConfigError
+from apibase.standin import ProductionRefused, StandIn
 
-__all__ = ["ConfigError", "DevLlmConfig", "ProductionRefused", "refuse_production"]
+__all__ = ["STAND_IN", "ConfigError", "DevLlmConfig", "ProductionRefused"]
 
 DEFAULT_PORT = 3080
 
@@ -22,14 +21,13 @@ class DevLlmConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DevLlmConfig:
-        env = Env(os.environ if env is None else env)
-        refuse_production(env.app_env)
+        env = STAND_IN.env(env)
         return cls(port=env.whole("PORT", DEFAULT_PORT, minimum=1, maximum=65535), app_env=env.app_env)
 
 
-def refuse_production(app_env: str) -> None:
-    refuse(
-        app_env,
-        "devllm (the Messages API stand-in)",
-        "unset ANTHROPIC_BASE_URL to reach Anthropic itself",
-    )
+STAND_IN = StandIn(
+    "devllm",
+    "the Anthropic Messages and OpenAI Chat Completions APIs",
+    instead="unset ANTHROPIC_BASE_URL to reach Anthropic itself",
+    danger="its answers are made up, deterministically",
+)

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from devmcp import db, dev
 from devmcp.auth import Gatekeeper
-from devmcp.config import DevMcpConfig, refuse_production
+from devmcp.config import STAND_IN, DevMcpConfig
 from devmcp.faults import CallLog, Faults
 from devmcp.gate import McpGate, SessionOwners
 from devmcp.listing import Listing
@@ -30,10 +30,6 @@ from devmcp.server import build_server
 from devmcp.tools import Tools
 
 log = logging.getLogger("devmcp")
-BANNER = (
-    "devmcp is a DEVELOPMENT STAND-IN for the product's MCP server: for local runs and tests "
-    "only, NEVER for production (anyone who reaches it can break its tools at /dev/faults)."
-)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -51,9 +47,7 @@ def _transport_security(host: str) -> TransportSecuritySettings:
 
 def create_app(config: DevMcpConfig | None = None) -> Starlette:
     config = config or DevMcpConfig.from_env()
-    refuse_production(config.app_env)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log.warning("*" * 20 + " %s " + "*" * 20, BANNER)
+    STAND_IN.start(log, config.app_env)
     db.create_schema(config.database_url)
 
     pool = db.open_pool(config.database_url)

@@ -6,16 +6,13 @@ import sys
 
 import uvicorn
 
+from apibase.env import config_or_exit
 from devmcp import create_app
-from devmcp.config import ConfigError, DevMcpConfig
+from devmcp.config import DevMcpConfig
 
 
 def main() -> int:
-    try:
-        config = DevMcpConfig.from_env()
-    except ConfigError as exc:
-        print(f"devmcp: {exc}", file=sys.stderr)
-        return 2
+    config = config_or_exit("devmcp", DevMcpConfig.from_env)
     uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info")
     return 0
 

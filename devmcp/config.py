@@ -7,15 +7,14 @@ here, so a deployment that points at it by mistake fails at boot.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from apibase.env import ConfigError, Env, ProductionRefused
-from apibase.env import refuse_production as refuse
+from apibase.env import ConfigError, Env
+from apibase.standin import ProductionRefused, StandIn
 
-__all__ = ["ConfigError", "DevMcpConfig", "ProductionRefused", "refuse_production"]
+__all__ = ["STAND_IN", "ConfigError", "DevMcpConfig", "ProductionRefused"]
 
 DEFAULT_PORT = 3069
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "scripts" / "catalog.json"
@@ -47,8 +46,7 @@ class DevMcpConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DevMcpConfig:
-        env = Env(os.environ if env is None else env)
-        refuse_production(env.app_env)
+        env = STAND_IN.env(env)
         return cls(
             database_url=env.required("DATABASE_URL", "postgresql://user@host:5432/db"),
             modules=_modules(env),
@@ -82,9 +80,9 @@ def _modules(env: Env) -> tuple[str, ...]:
     return tuple(modules)
 
 
-def refuse_production(app_env: str) -> None:
-    refuse(
-        app_env,
-        "devmcp (the product's MCP stand-in)",
-        "point MANA_MCP_URL at the real mana-mcp instead",
-    )
+STAND_IN = StandIn(
+    "devmcp",
+    "the product's MCP server",
+    instead="point MANA_MCP_URL at the real mana-mcp instead",
+    danger="anyone who reaches it can break its tools at /dev/faults",
+)

@@ -102,10 +102,3 @@ class LocalPgBouncer:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> LocalPgBouncer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()

@@ -130,13 +130,6 @@ class LocalPostgres:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> LocalPostgres:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()
-
 
 def create_database(server_url: str, name: str) -> str:
     """Create (or recreate) database `name` on the server of `server_url`; return its URL."""

@@ -10,7 +10,7 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
-from persona_runner.errors import DriverFailed, RunnerConfigError
+from persona_runner.errors import DriverFailed
 from persona_runner.model_day import STOPPED, Call, CallResult, Reply, input_hash
 from persona_runner.model_driver import ModelDriver
 from persona_runner.model_waits import bounded_waits, error_text
@@ -136,13 +136,6 @@ def then_user(messages: list[dict], text: str) -> list[dict]:
 
 class ClaudeDriver(ModelDriver):
     name = "claude"
-
-    def __init__(self, config, today=None) -> None:
-        if not config.anthropic_api_key:
-            raise RunnerConfigError(
-                "ANTHROPIC_API_KEY is not set: the claude driver needs one (devllm takes any)"
-            )
-        super().__init__(config, today)
 
     def new_client(self) -> anthropic.AsyncAnthropic:
         return model_client(self.config)

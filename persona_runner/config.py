@@ -134,6 +134,17 @@ class RunnerConfig:
         claims tell the budget it costs nothing)."""
         return replace(self, driver=self.fallback_driver, model=self.fallback_model, prices=FREE)
 
+    def api_key_for(self, driver: str) -> str:
+        """The model API key `driver` (claude or openai) calls with; RunnerConfigError,
+        naming the variable, when it is not set."""
+        variable, key, hint = {
+            "claude": ("ANTHROPIC_API_KEY", self.anthropic_api_key, "devllm takes any"),
+            "openai": ("OPENAI_API_KEY", self.openai_api_key, "any value for a local server"),
+        }[driver]
+        if not key:
+            raise RunnerConfigError(f"{variable} is not set: the {driver} driver needs one ({hint})")
+        return key
+
     @property
     def timeout(self) -> tuple[float, float]:
         """(connect, read), as `requests` takes it."""

@@ -67,6 +67,7 @@ class ModelDriver:
     name = ""
 
     def __init__(self, config: RunnerConfig, today: Callable[[], date] | None = None) -> None:
+        config.api_key_for(self.name)  # refused at construction, not at the first tick
         self.config = config
         self.today = today or (lambda: datetime.now(UTC).date())
         # Each worker's clients, by the event loop they belong to (see worker_clients).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import psycopg
 from flask import Blueprint, Response, current_app, jsonify
 
@@ -140,13 +142,9 @@ def heartbeat(personaId: str) -> Response:
         row = queries.internal.extend_claim(
             conn, persona_id=personaId, runner_id=body.runnerId, lease_seconds=body.leaseSeconds
         )
-    if row is None:
-        raise NotFound("No persona with that id.")
-    if row["extended_until"] is not None:
+    if row is not None and row["extended_until"] is not None:
         return jsonify(leaseUntil=row["extended_until"])
-    if not row["live"]:
-        raise NotFound("This persona has no live lease.")
-    raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
+    lease_refused(row)
 
 
 @bp.delete("/claims/<persona:personaId>")
@@ -156,10 +154,16 @@ def release_claim(personaId: str) -> Response:
     runner_id = parse_query(ClaimRelease).runnerId
     with get_db().connection() as conn:
         row = queries.internal.release_claim(conn, persona_id=personaId, runner_id=runner_id)
+    if row is not None and row["released"]:
+        return Response(status=204)
+    lease_refused(row)
+
+
+def lease_refused(row: dict | None) -> NoReturn:
+    """Why this runner's heartbeat or release did nothing: no such persona, no live lease,
+    or another runner's lease."""
     if row is None:
         raise NotFound("No persona with that id.")
-    if row["released"]:
-        return Response(status=204)
     if not row["live"]:
         raise NotFound("This persona has no live lease.")
     raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])

@@ -14,6 +14,8 @@ from pathlib import Path
 import psycopg
 from yoyo import get_backend, read_migrations
 
+from apibase.env import config_or_exit
+
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = ROOT / "migrations"
 FUNCTIONS_DIR = ROOT / "sql" / "functions"
@@ -51,13 +53,9 @@ def apply_functions(database_url: str) -> None:
 
 
 def main() -> int:
-    from config import Config, ConfigError
+    from config import Config
 
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"migrate: {exc}", file=sys.stderr)
-        return 2
+    config = config_or_exit("migrate", Config.from_env)
     applied = apply(config.database_url)
     for mid in applied:
         print(f"applied {mid}")

@@ -16,17 +16,13 @@ that rather than deleting spaces itself).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
-# `python scripts/cleanup.py` puts scripts/ on the path, not the repository root.
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import repo_root  # noqa: F401  (first: puts the repository root on the path)
 
-from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError  # noqa: E402
-from scripts.admin_api import AdminApi  # noqa: E402
-from scripts.admin_flags import (  # noqa: E402
+from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError
+from scripts.admin_api import AdminApi
+from scripts.admin_flags import (
     EXIT_CANNOT_START,
     EXIT_FAILED,
     EXIT_OK,
@@ -35,7 +31,7 @@ from scripts.admin_flags import (  # noqa: E402
     admin_target,
     stop_message,
 )
-from scripts.catalog import CatalogError, CatalogPersona, load_catalog  # noqa: E402
+from scripts.catalog import CatalogError, CatalogPersona, load_catalog
 
 PROG = "cleanup"
 

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-# `python scripts/password.py` puts scripts/ on the path, not the repository root.
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import repo_root  # noqa: F401  (first: puts the repository root on the path)
 
-from persona_runner.config import seed_secret_from_env  # noqa: E402
-from persona_runner.errors import RunnerConfigError  # noqa: E402
-from persona_runner.password import persona_password  # noqa: E402
+from persona_runner.config import seed_secret_from_env
+from persona_runner.errors import RunnerConfigError
+from persona_runner.password import persona_password
 
 PROG = "password"
 

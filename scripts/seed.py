@@ -16,20 +16,16 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-# `python scripts/seed.py` puts scripts/ on the path, not the repository root.
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import repo_root  # noqa: F401  (first: puts the repository root on the path)
 
-from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError  # noqa: E402
-from persona_runner.auth_client import AuthClient  # noqa: E402
-from persona_runner.config import DEFAULT_AUTH_URL, RunnerConfig, seed_secret_from_env  # noqa: E402
-from persona_runner.errors import RunnerConfigError  # noqa: E402
-from persona_runner.password import persona_password  # noqa: E402
-from scripts.admin_api import AdminApi  # noqa: E402
-from scripts.admin_flags import (  # noqa: E402
+from apibase.client_errors import AuthError, ExpectedError, NetworkError, StatusError
+from persona_runner.auth_client import AuthClient
+from persona_runner.config import DEFAULT_AUTH_URL, RunnerConfig, seed_secret_from_env
+from persona_runner.errors import RunnerConfigError
+from persona_runner.password import persona_password
+from scripts.admin_api import AdminApi
+from scripts.admin_flags import (
     EXIT_CANNOT_START,
     EXIT_FAILED,
     EXIT_OK,
@@ -39,8 +35,8 @@ from scripts.admin_flags import (  # noqa: E402
     stop_message,
     target_from_args,
 )
-from scripts.catalog import CatalogError, CatalogPersona, read_catalog, to_upsert_body  # noqa: E402
-from scripts.pair_spaces import PairSpace, make_spaces, pair_spaces  # noqa: E402
+from scripts.catalog import CatalogError, CatalogPersona, read_catalog, to_upsert_body
+from scripts.pair_spaces import PairSpace, make_spaces, pair_spaces
 
 PROG = "seed"
 

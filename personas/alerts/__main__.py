@@ -12,7 +12,8 @@ import time
 
 import psycopg
 
-from config import Config, ConfigError
+from apibase.env import config_or_exit
+from config import Config
 from personas.alerts.conditions import look_for_conditions
 from personas.alerts.delivery import deliver_one
 from personas.db import connect_kwargs
@@ -49,11 +50,7 @@ def serve(config: Config, stop: threading.Event) -> None:
 
 def main() -> int:
     configure_logging()
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"alerts: {exc}", file=sys.stderr)
-        return 2
+    config = config_or_exit("alerts", Config.from_env)
     stop = threading.Event()
     # A send in flight finishes (at most the send timeout) before the process exits.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import replace
 
 import pytest
-import requests
 
+from devstack.devllm_log import requests_sent
 from devstack.processes import Process
 from persona_runner.claude import ClaudeDriver
 from persona_runner.config import RunnerConfig
@@ -30,13 +30,7 @@ def own_key(config: RunnerConfig, **changes) -> RunnerConfig:
 
 
 def sent(config: RunnerConfig) -> list[dict]:
-    answer = requests.get(
-        f"{config.anthropic_base_url}/dev/requests",
-        headers={"x-api-key": config.anthropic_api_key},
-        timeout=TIMEOUT,
-    )
-    answer.raise_for_status()
-    return answer.json()["requests"]
+    return requests_sent(str(config.anthropic_base_url), config.anthropic_api_key, TIMEOUT)
 
 
 def tools_tokens(request: dict) -> int:

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -19,9 +20,10 @@ from devstack.processes import Process
 from persona_runner.auth_client import AuthClient
 from persona_runner.claude import STOPPED, ClaudeDriver
 from persona_runner.config import RunnerConfig
+from persona_runner.drivers import Driver
 from persona_runner.errors import DriverFailed, RatingsRefused
 from persona_runner.metrics import RunnerMetrics
-from persona_runner.models import Persona, Session, TickOutcome
+from persona_runner.models import Persona, Rating, Session, TickOutcome
 from persona_runner.password import persona_password
 from persona_runner.product import open_product
 from persona_runner.spaces import personal_space
@@ -42,14 +44,16 @@ def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> Ru
 
 def driver_config(devauth: Process, devmcp: Process, devllm: Process) -> RunnerConfig:
     """The Claude driver against the stand-ins, personas logging in with SECRET."""
+    return stand_in_config(
+        devauth, devmcp, anthropic_api_key="dev-key", anthropic_base_url=devllm.url, model="claude-dev"
+    )
+
+
+def stand_in_config(devauth: Process, devmcp: Process, **model: Any) -> RunnerConfig:
+    """A runner against the mana-auth and product stand-ins, personas logging in with
+    SECRET; `model` names the driver's own settings (its key, its server, its model)."""
     return RunnerConfig(
-        auth_url=devauth.url,
-        service_key=SERVICE_KEY,
-        seed_secret=SECRET,
-        mcp_url=devmcp.url,
-        anthropic_api_key="dev-key",
-        anthropic_base_url=devllm.url,
-        model="claude-dev",
+        auth_url=devauth.url, service_key=SERVICE_KEY, seed_secret=SECRET, mcp_url=devmcp.url, **model
     )
 
 
@@ -123,20 +127,27 @@ def test_usage_sums_every_request_and_costs_it_at_the_configured_prices(config):
     assert usage.cost_usd == pytest.approx((usage.input_tokens * 3 + usage.output_tokens * 15) / 1e6)
 
 
-def test_a_failing_module_is_rated_lower_with_a_note_naming_the_tool(config):
+def todo_failing_tick(config: RunnerConfig, driver: Driver) -> tuple[TickOutcome, dict[str, Rating]]:
+    """A tick of `driver` while the product's todo tools fail: every call it records is one
+    the product served, and todo is rated below every other module. The outcome, and the
+    ratings by module."""
     fault(config.mcp_url, tool="todo.*")
     persona, session = new_persona(config)
     since = datetime.now(UTC)
-    outcome = drive(ClaudeDriver(config), persona, session)
-
+    outcome = drive(driver, persona, session)
     assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
+    ratings = {r.module: r for r in outcome.ratings}
+    others = [r.rating for m, r in ratings.items() if m != "todo"]
+    assert others and ratings["todo"].rating < min(others)
+    return outcome, ratings
+
+
+def test_a_failing_module_is_rated_lower_with_a_note_naming_the_tool(config):
+    outcome, ratings = todo_failing_tick(config, ClaudeDriver(config))
     failed = [a for a in outcome.actions if a.result == "error"]
     assert failed and all(a.tool_name.startswith("todo.") for a in failed)
     for action in failed:
         assert action.error_message == f"{action.tool_name}: the store did not answer"
-    ratings = {r.module: r for r in outcome.ratings}
-    others = [r.rating for m, r in ratings.items() if m != "todo"]
-    assert others and ratings["todo"].rating < min(others)
     assert any(a.tool_name in ratings["todo"].notes for a in failed)
 
 

@@ -16,18 +16,22 @@ from persona_runner.errors import DriverFailed, RatingsRefused, RunnerConfigErro
 from persona_runner.models import TickOutcome
 from persona_runner.openai_chat import NAMED_CHOICE, OpenAIDriver
 from persona_runner.usage import Prices
-from tests.conftest import SERVICE_KEY
-from tests.runner.test_claude_driver import SECRET, fault, new_persona, recorded, served_calls
+from tests.runner.test_claude_driver import (
+    fault,
+    new_persona,
+    recorded,
+    served_calls,
+    stand_in_config,
+    todo_failing_tick,
+)
 from tests.support.drivers import drive
 
 
 @pytest.fixture
 def config(devauth: Process, clean_devmcp: Process, clean_devllm: Process) -> RunnerConfig:
-    return RunnerConfig(
-        auth_url=devauth.url,
-        service_key=SERVICE_KEY,
-        seed_secret=SECRET,
-        mcp_url=clean_devmcp.url,
+    return stand_in_config(
+        devauth,
+        clean_devmcp,
         openai_api_key="local",
         openai_base_url=f"{clean_devllm.url}/v1",
         model="open-dev",
@@ -71,14 +75,7 @@ def test_every_action_is_a_call_the_product_served_and_the_ratings_are_strict(co
 
 
 def test_a_failing_module_is_rated_lower_from_the_error_the_model_saw(config):
-    fault(config.mcp_url, tool="todo.*")
-    persona, session = new_persona(config)
-    since = datetime.now(UTC)
-    outcome = drive(OpenAIDriver(config), persona, session)
-    assert recorded(outcome, session) == served_calls(config.mcp_url, since, session.user_id)
-    ratings = {r.module: r for r in outcome.ratings}
-    others = [r.rating for m, r in ratings.items() if m != "todo"]
-    assert others and ratings["todo"].rating < min(others)
+    todo_failing_tick(config, OpenAIDriver(config))
 
 
 def test_malformed_arguments_are_answered_as_errors_and_never_reach_the_product(config):

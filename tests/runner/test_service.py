@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +20,7 @@ from persona_runner.claude import STOPPED
 from persona_runner.unposted import records as unposted_records
 from tests.conftest import SERVICE_KEY
 from tests.devmcp_fixtures import devmcp_env
+from tests.runner import service_stack
 from tests.runner.service_stack import (
     ARTIFACTS,
     TIMEOUT,
@@ -219,30 +222,56 @@ def logged_for_replay(runner_process: Process) -> list[dict]:
     return list(unposted_records(runner_process.log_path.read_text(errors="replace").splitlines()))
 
 
+@dataclass
+class Outage:
+    """A persona's tick under way when its API went away: the runner driving it, and the
+    API (stopped until a test starts it again on `port`)."""
+
+    persona: service_stack.TestPersona
+    since: str
+    runner: Process
+    api: Process
+    port: int
+
+
+@contextmanager
+def api_lost_mid_tick(stack, admin_token, service_env, name: str, *, delay_ms: int, lease_s: int):
+    """The API on a port of its own, one persona whose model answers after `delay_ms`
+    (a day of several seconds, to lose the API in) and a runner of its own leasing for
+    `lease_s`; the API is stopped once the product served the persona's first call. Both
+    processes are stopped at the end, the runner first."""
+    port = free_port()
+    api = own_api(service_env, port)
+    persona = add_persona(api, admin_token, name)
+    fault(stack["llm"], delayMs=delay_ms, times=50)
+    since = now_iso()
+    runner = runner_with_fresh_log(stack, api, f"runner-{name}", RUNNER_LEASE_S=str(lease_s))
+    outage = Outage(persona, since, runner, api, port)
+    try:
+        wait_for(
+            "the product to serve a call", lambda: served_calls(stack["mcp"], since, [persona]), timeout=30
+        )
+        api.stop()  # the day goes on; its posts meet the outage
+        yield outage
+    finally:
+        runner.stop()
+        outage.api.stop()
+
+
 def test_a_20s_api_outage_at_the_end_of_a_tick_loses_no_action_rating_report_or_lease(
     stack, admin_token, service_env
 ):
     db, devmcp = stack["db"], stack["mcp"]
-    port = free_port()
-    api = own_api(service_env, port)
-    persona = add_persona(api, admin_token, "outage")
-    fault(stack["llm"], delayMs=800, times=50)  # a day of several seconds, to lose the API in
-    since = now_iso()
     # A 60 s lease is heartbeaten every 20 s: a beat falls in the outage and fails too.
-    service = runner_with_fresh_log(stack, api, "runner-outage", RUNNER_LEASE_S="60")
-    try:
-        wait_for("the product to serve a call", lambda: served_calls(devmcp, since, [persona]), timeout=30)
-        api.stop()  # the day goes on; its posts meet the outage
+    with api_lost_mid_tick(stack, admin_token, service_env, "outage", delay_ms=800, lease_s=60) as outage:
         back_at = time.monotonic() + 20
         while time.monotonic() < back_at:  # the outage itself: nothing may be given up in it
-            assert logged_for_replay(service) == []
+            assert logged_for_replay(outage.runner) == []
             time.sleep(0.5)
-        api = own_api(service_env, port)
-        wait_for("the tick to end", lambda: finished(db, [persona]), timeout=30)
+        outage.api = own_api(service_env, outage.port)
+        wait_for("the tick to end", lambda: finished(db, [outage.persona]), timeout=30)
         wait_for("the lease to end", lambda: leased(db) == [], timeout=10)
-    finally:
-        service.stop()
-        api.stop()
+    persona, since, service = outage.persona, outage.since, outage.runner
     [tick] = ticks_of(db, persona.id)
     assert tick["state"] == "ok"
     # Every call the product served is stored, once.
@@ -258,20 +287,11 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     stack, admin_token, service_env
 ):
     db, devmcp = stack["db"], stack["mcp"]
-    port = free_port()
-    api = own_api(service_env, port)
-    persona = add_persona(api, admin_token, "lapsed")
-    fault(stack["llm"], delayMs=500, times=50)
-    since = now_iso()
-    service = runner_with_fresh_log(stack, api, "runner-lapsed", RUNNER_LEASE_S="5")
-    try:
-        wait_for("the product to serve a call", lambda: served_calls(devmcp, since, [persona]), timeout=30)
-        api.stop()
+    with api_lost_mid_tick(stack, admin_token, service_env, "lapsed", delay_ms=500, lease_s=5) as outage:
+        persona, since, service = outage.persona, outage.since, outage.runner
         down_at = time.monotonic()
         wait_for("the tick's line", lambda: persona.email in service.log_path.read_text(), timeout=30)
         gave_up_after = time.monotonic() - down_at
-    finally:
-        service.stop()
     # Given up at the lease's end (5 s from its last beat), not held for a minute.
     assert gave_up_after < 15
     [tick] = ticks_of(db, persona.id)  # reported running before the outage, and no more
@@ -293,7 +313,7 @@ def test_an_outage_past_the_lease_gives_up_at_its_end_and_a_replay_of_the_log_lo
     assert records[3]["body"]["events"][-1]["kind"] == "ratings"
     assert all("Connection refused" in r["reason"] for r in records)
 
-    api = own_api(service_env, port)
+    api = own_api(service_env, outage.port)
     try:
         env = {"MANA_API_URL": api.url, "MANA_SERVICE_KEY": SERVICE_KEY, "APP_ENV": "test"}
         replayed = run_python("-m", "persona_runner", "replay", str(service.log_path), **env)

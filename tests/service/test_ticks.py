@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import SERVICE_KEY
 from tests.service.factories import add_persona
-from tests.support.retention import prune
+from tests.support.retention import pruned
 
 BASE = "/api/v1/personas/internal"
 
@@ -267,11 +267,17 @@ def running_under_a_lapsed_lease(client, db, headers, persona: str = "p1") -> No
     )
 
 
-def running_count_today(db) -> int:
+def runs_today(db) -> tuple[int, float]:
+    """Today's (UTC) row of the daily runs rollup: the ticks running and what ticks cost."""
     row = db.execute(
-        "SELECT running FROM personas.tick_runs_daily WHERE day = (now() AT TIME ZONE 'UTC')::date"
+        "SELECT running, cost_usd::float8 FROM personas.tick_runs_daily"
+        " WHERE day = (now() AT TIME ZONE 'UTC')::date"
     ).fetchone()
-    return row[0] if row else 0
+    return row or (0, 0.0)
+
+
+def running_count_today(db) -> int:
+    return runs_today(db)[0]
 
 
 def test_the_next_claim_closes_a_tick_whose_lease_lapsed_as_abandoned(client, db, internal_headers):
@@ -289,13 +295,6 @@ def test_the_next_claim_closes_a_tick_whose_lease_lapsed_as_abandoned(client, db
     assert running_count_today(db) == 0
 
 
-def spent_today(db) -> float:
-    row = db.execute(
-        "SELECT cost_usd::float8 FROM personas.tick_runs_daily WHERE day = (now() AT TIME ZONE 'UTC')::date"
-    ).fetchone()
-    return row[0] if row else 0.0
-
-
 def test_a_late_final_report_of_its_own_runner_replaces_abandoned(client, db, internal_headers):
     """Closing as abandoned is provisional: the runner's real end, cost included, replaces
     it; a report from any other runner, or of any other finished tick, is still 409."""
@@ -307,7 +306,7 @@ def test_a_late_final_report_of_its_own_runner_replaces_abandoned(client, db, in
     late = put_tick(client, internal_headers, {**FINISHED, "state": "ok", "costUsd": 0.25})
     assert late.status_code == 200, late.get_json()
     assert (late.get_json()["tick"]["state"], late.get_json()["tick"]["step"]) == ("ok", None)
-    assert spent_today(db) == pytest.approx(0.25)
+    assert runs_today(db)[1] == pytest.approx(0.25)
     assert put_tick(client, internal_headers, {**FINISHED, "state": "ok", "costUsd": 0.25}).status_code == 200
     changed = put_tick(client, internal_headers, {**FINISHED, "state": "failed", "step": "driver"})
     assert changed.status_code == 409
@@ -364,16 +363,14 @@ def test_a_tick_running_for_over_an_hour_with_no_live_lease_of_its_runner_is_clo
 def test_prune_closes_stale_running_ticks(db, database_url):
     add_persona(db, "p1")
     running_since(db, "p1", "stale", "runner-a", hours=2)
-    run = prune(database_url)
-    assert run.returncode == 0, run.stderr
+    run = pruned(database_url)
     assert "closed 1 stale running ticks" in run.stdout
     assert tick_row(db, "p1", "stale")["step"] == "abandoned"
 
 
 def test_prune_closes_abandoned_ticks_too(client, db, internal_headers, database_url):
     running_under_a_lapsed_lease(client, db, internal_headers)
-    run = prune(database_url)
-    assert run.returncode == 0, run.stderr
+    run = pruned(database_url)
     assert "ended 1 lapsed leases" in run.stdout
     tick = tick_row(db)
     assert (tick["state"], tick["step"]) == ("timeout", "abandoned")

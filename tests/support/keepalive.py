@@ -12,12 +12,13 @@ server's close had crossed the request on the wire. Every other request is answe
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.support.serving import QuietHandler, serving
 
 
 class RacingServer(ThreadingHTTPServer):
@@ -36,7 +37,7 @@ class RacingServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server: RacingServer
 
@@ -62,17 +63,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = handle_any
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
 
 @contextmanager
 def racing_server(keepalive: float, answer: Any) -> Iterator[RacingServer]:
     server = RacingServer(keepalive, answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -17,8 +17,17 @@ def prune(
     return run_module("personas.prune", *args, env=env)
 
 
-def action_ids(db) -> set[str]:
-    return {row[0] for row in db.execute("SELECT id FROM personas.persona_actions")}
+def pruned(database_url: str, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    """The retention job, which must succeed."""
+    run = prune(database_url, *args, **settings)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def action_ids(db, before: datetime | None = None) -> set[str]:
+    """The stored actions' ids; with `before`, only those of actions created before it."""
+    query = "SELECT id FROM personas.persona_actions WHERE created_at < coalesce(%s, 'infinity'::timestamptz)"
+    return {row[0] for row in db.execute(query, (before,))}
 
 
 def days_ago(days: float) -> datetime:
