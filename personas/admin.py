@@ -145,13 +145,7 @@ LIST_STREAM = ListStream("admin", "personas", page_key=lambda row: PageKey(row["
 def list_personas() -> Response:
     """Newest first; streamed, and paged or searched when the caller asks."""
     page = parse_query(PersonaListPage)
-    return LIST_STREAM.respond(
-        queries.admin.list_personas,
-        limit=page.limit,
-        now=None,
-        **page.after_params(),
-        **page.search_params(),
-    )
+    return LIST_STREAM.respond(queries.admin.list_personas, page, **page.search_params())
 
 
 @bp.get("/<persona:id>")

@@ -59,13 +59,7 @@ def due() -> Response:
     # Rows fetched in binary and serialised by orjson: measured faster than having
     # PostgreSQL build a multi-megabyte JSON document (BENCHMARKS.md). Streamed, so a
     # worker's memory does not grow with the fleet.
-    page = parse_query(DuePage)
-    return DUE_STREAM.respond(
-        queries.internal.due_personas,
-        limit=page.limit,
-        now=None,
-        **page.after_params(),
-    )
+    return DUE_STREAM.respond(queries.internal.due_personas, parse_query(DuePage))
 
 
 @bp.post("/claims")

@@ -25,6 +25,7 @@ from psycopg import Connection, ServerCursor
 from personas.db import get_db
 from personas.jsonio import OrjsonProvider
 from personas.paging import PageKey, encode_cursor
+from personas.validation import PageQuery
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,12 @@ class ListStream:
         self.page_key = page_key
         self.tail = tail
 
-    def respond(self, query: Callable[..., Any], *, limit: int | None, **params: Any) -> Response:
-        """Run `query` (asking for one row more than `limit`, to know whether a next page
-        exists) and stream its rows; the pool connection is held until the last byte."""
+    def respond(self, query: Callable[..., Any], page: PageQuery, **params: Any) -> Response:
+        """Run `query` for `page` (asking for one row more than its limit, to know whether
+        a next page exists; `now` null: the database's clock) and stream its rows; the
+        pool connection is held until the last byte."""
+        limit = page.limit
+        params = {"now": None, **page.after_params(), **params}
         with ExitStack() as held:
             conn = held.enter_context(get_db().connection())
             # Entered after the connection, so closed before it goes back to the pool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -14,6 +14,18 @@ from personas.transcripts import pack
 
 # The paging parameters of a list query that asks for the whole list.
 UNPAGED = {"after_at": None, "after_id": None, "limit": None}
+
+
+def insert_row(db: psycopg.Connection, table: str, **columns: object) -> None:
+    """One row of a personas table; a column given as None takes its default (so a
+    factory also serves tests of the migrations before the column existed)."""
+    given = {name: value for name, value in columns.items() if value is not None}
+    statement = sql.SQL("INSERT INTO personas.{} ({}) VALUES ({})").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, given)),
+        sql.SQL(", ").join(map(sql.Placeholder, given)),
+    )
+    db.execute(statement, given)
 
 
 def add_persona(
@@ -27,21 +39,18 @@ def add_persona(
     created_at: datetime | None = None,
     name: str | None = None,
 ) -> str:
-    db.execute(
-        "INSERT INTO personas.personas (user_id, email, name, archetype, system_prompt, module_mix,"
-        " tick_cadence, last_active_at, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
-        (
-            user_id,
-            email or f"{user_id}@mana.test",
-            name,
-            archetype,
-            "A test persona who uses the product daily.",
-            Jsonb({"todo": 3, "calendar": 1}),
-            cadence,
-            last_active,
-            created_at,
-        ),
+    insert_row(
+        db,
+        "personas",
+        user_id=user_id,
+        email=email or f"{user_id}@mana.test",
+        name=name,
+        archetype=archetype,
+        system_prompt="A test persona who uses the product daily.",
+        module_mix=Jsonb({"todo": 3, "calendar": 1}),
+        tick_cadence=cadence,
+        last_active_at=last_active,
+        created_at=created_at,
     )
     return user_id
 
@@ -99,10 +108,16 @@ def add_rating(
     """One rating at a given moment; the tick id, and the row key unless given, are made
     unique. Returns the tick id."""
     tick = tick_id or f"tick-{next(_SEQUENCE)}"
-    db.execute(
-        "INSERT INTO personas.persona_feedback (persona_id, id, tick_id, module, rating, notes, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (persona_id, feedback_id or f"{tick}-{module}", tick, module, rating, notes, created_at),
+    insert_row(
+        db,
+        "persona_feedback",
+        persona_id=persona_id,
+        id=feedback_id or f"{tick}-{module}",
+        tick_id=tick,
+        module=module,
+        rating=rating,
+        notes=notes,
+        created_at=created_at,
     )
     return tick
 
@@ -122,11 +137,17 @@ def add_action(
     key, unless given, are made unique. Returns the row key."""
     tick = tick_id or f"tick-{next(_SEQUENCE)}"
     key = action_id or f"{tick}-0-{tool}"
-    db.execute(
-        "INSERT INTO personas.persona_actions"
-        " (persona_id, id, tick_id, tool_name, result, error_message, latency_ms, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (persona_id, key, tick, tool, "error" if error else "ok", error, latency_ms, created_at),
+    insert_row(
+        db,
+        "persona_actions",
+        persona_id=persona_id,
+        id=key,
+        tick_id=tick,
+        tool_name=tool,
+        result="error" if error else "ok",
+        error_message=error,
+        latency_ms=latency_ms,
+        created_at=created_at,
     )
     return key
 
@@ -178,50 +199,32 @@ def add_tick(
     started_at: datetime | None = None,
     finished_at: datetime | None = None,
     step: str | None = None,
-    error: str | None = None,
-    input_tokens: int = 0,
-    output_tokens: int = 0,
-    cost_usd: float = 0,
-    runner_id: str = "runner-test",
-    space_id: str | None = None,
     product_version: str | None = None,
-    driver: str | None = None,
+    **columns: object,
 ) -> str:
-    """One tick row as the runner would leave it, in `space_id` if given, against product
-    `mana` at `product_version` if given; a finished one ends a minute after it started
-    unless told, and a failure names its step (`driver` unless told)."""
+    """One tick row as the runner would leave it, by runner-test unless `runner_id` says
+    otherwise, against product `mana` at `product_version` if given; `columns` sets any
+    other column (error, space_id, driver, input_tokens, cost_usd...). A finished one ends
+    a minute after it started unless told, and a failure names its step (`driver` unless told)."""
     if state in ("failed", "timeout") and step is None:
         step = "timeout" if state == "timeout" else "driver"
-    db.execute(
-        "INSERT INTO personas.persona_ticks (persona_id, tick_id, runner_id, state, step, error,"
-        " started_at, finished_at, input_tokens, output_tokens, cost_usd, space_id, driver)"
-        " VALUES (%(p)s, %(t)s, %(r)s, %(state)s, %(step)s, %(error)s, coalesce(%(started)s, now()),"
-        " CASE WHEN %(state)s <> 'running'"
-        "      THEN coalesce(%(finished)s, coalesce(%(started)s, now()) + interval '1 minute') END,"
-        " %(inp)s, %(out)s, %(cost)s, %(space)s, %(driver)s)",
-        {
-            "p": persona_id,
-            "t": tick_id,
-            "r": runner_id,
-            "state": state,
-            "step": step,
-            "error": error,
-            "started": started_at,
-            "finished": finished_at,
-            "inp": input_tokens,
-            "out": output_tokens,
-            "cost": cost_usd,
-            "space": space_id,
-            "driver": driver,
-        },
+    if state != "running":
+        started_at = started_at or datetime.now(UTC)
+        finished_at = finished_at or started_at + timedelta(minutes=1)
+    columns.setdefault("runner_id", "runner-test")
+    insert_row(
+        db,
+        "persona_ticks",
+        persona_id=persona_id,
+        tick_id=tick_id,
+        state=state,
+        step=step,
+        started_at=started_at,
+        finished_at=finished_at,
+        product_name=None if product_version is None else "mana",
+        product_version=product_version,
+        **columns,
     )
-    if product_version is not None:
-        # Set apart, so the factory also serves tests of the migrations before 0021.
-        db.execute(
-            "UPDATE personas.persona_ticks SET product_name = 'mana', product_version = %s"
-            " WHERE persona_id = %s AND tick_id = %s",
-            (product_version, persona_id, tick_id),
-        )
     return tick_id
 
 
@@ -235,9 +238,13 @@ def add_transcript(
 ) -> None:
     """A tick's transcript, stored as the service stores it (the tick must exist)."""
     packed = pack(events)
-    db.execute(
-        "INSERT INTO personas.persona_transcripts"
-        " (persona_id, tick_id, digest, events, raw_bytes, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, coalesce(%s, now()))",
-        (persona_id, tick_id, packed.digest, packed.events, packed.raw_bytes, created_at),
+    insert_row(
+        db,
+        "persona_transcripts",
+        persona_id=persona_id,
+        tick_id=tick_id,
+        digest=packed.digest,
+        events=packed.events,
+        raw_bytes=packed.raw_bytes,
+        created_at=created_at,
     )
