@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NoReturn
 
 import psycopg
@@ -163,9 +164,20 @@ def lease_refused(row: dict | None) -> NoReturn:
     raise Conflict("Another runner holds this persona's lease.", leaseUntil=row["lease_until"])
 
 
-def written(kind: str, rows: int, new: int) -> Response:
+def append_rows(
+    kind: str,
+    sent: int,
+    mark: Callable[[psycopg.Connection], bool],
+    insert: Callable[[psycopg.Connection], int],
+) -> Response:
+    """A batch in one transaction: `mark` updates the persona's row first (locking it; a
+    404 if there is none), then `insert` adds the rows, skipping those already stored."""
+    with get_db().connection() as conn, conn.transaction():
+        if not mark(conn):
+            raise NotFound("No persona with that id.")
+        new = insert(conn)
     ROWS_WRITTEN.labels(kind).inc(new)
-    return jsonify(ok=True, written=rows, new=new)
+    return jsonify(ok=True, written=sent, new=new)
 
 
 @bp.post("/<persona:id>/actions")
@@ -186,13 +198,12 @@ def append_actions(id: str) -> Response:
         "error_messages": [r.errorMessage for r in rows],
         "latencies": [r.latencyMs for r in rows],
     }
-    # One transaction: mark the persona active (locking its row; 404 if there is none),
-    # then insert the batch, of which rows already stored are skipped.
-    with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_active(conn, persona_id=id):
-            raise NotFound("No persona with that id.")
-        new = queries.internal.insert_actions(conn, persona_id=id, **params)
-    return written("actions", len(rows), new)
+    return append_rows(
+        "actions",
+        len(rows),
+        mark=lambda conn: queries.internal.mark_active(conn, persona_id=id),
+        insert=lambda conn: queries.internal.insert_actions(conn, persona_id=id, **params),
+    )
 
 
 @bp.post("/<persona:id>/feedback")
@@ -216,9 +227,10 @@ def append_feedback(id: str) -> Response:
         "ratings": [r.rating for r in first.values()],
         "notes": [r.notes for r in first.values()],
     }
-    # As for actions, in one transaction; feedback closes the tick, so the lease ends too.
-    with get_db().connection() as conn, conn.transaction():
-        if not queries.internal.mark_tick_over(conn, persona_id=id, runner_id=batch.runnerId):
-            raise NotFound("No persona with that id.")
-        new = queries.internal.insert_feedback(conn, persona_id=id, **params)
-    return written("feedback", len(rows), new)
+    # Feedback closes the tick, so marking the persona ends its lease too.
+    return append_rows(
+        "feedback",
+        len(rows),
+        mark=lambda conn: queries.internal.mark_tick_over(conn, persona_id=id, runner_id=batch.runnerId),
+        insert=lambda conn: queries.internal.insert_feedback(conn, persona_id=id, **params),
+    )

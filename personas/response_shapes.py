@@ -67,11 +67,16 @@ class DuePersona(PersonaFields):
     tickCadence: Cadence
 
 
-# Present only when the caller asked for a page and more rows follow it.
-NEXT_CURSOR = Field(
-    default=None,
-    description="Present when more rows follow this page: pass it back as `cursor` for the next one.",
-    json_schema_extra=lambda schema: schema.pop("default", None),
+def present_when(description: str) -> Any:
+    """A field an answer carries only in some cases (absent otherwise, never null): the
+    description says when; the schema states no default."""
+    return Field(
+        default=None, description=description, json_schema_extra=lambda schema: schema.pop("default", None)
+    )
+
+
+NEXT_CURSOR = present_when(
+    "Present when more rows follow this page: pass it back as `cursor` for the next one."
 )
 
 
@@ -93,12 +98,7 @@ class Claimed(ResponseModel):
     personas: list[DuePersona]
     leaseUntil: datetime
     serverTime: datetime
-    # Present whenever FLEET_DAILY_BUDGET_USD is set.
-    budget: Budget = Field(
-        default=None,
-        description="Where today's fleet budget stands; present whenever one is set.",
-        json_schema_extra=lambda schema: schema.pop("default", None),
-    )
+    budget: Budget = present_when("Where today's fleet budget stands; present whenever one is set.")
 
 
 class LeaseExtended(ResponseModel):
@@ -134,11 +134,7 @@ class TickOut(ResponseModel):
     costUsd: float
     toolCalls: int
     toolErrors: int
-    traceId: str = Field(
-        default=None,
-        description="The tick's OpenTelemetry trace id; present when the runner reported one.",
-        json_schema_extra=lambda schema: schema.pop("default", None),
-    )
+    traceId: str = present_when("The tick's OpenTelemetry trace id; present when the runner reported one.")
     # The product's name and version (MCP serverInfo) the tick ran against, when reported.
     product: ProductOut | None = None
 
