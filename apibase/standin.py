@@ -1,13 +1,18 @@
 """What the development stand-ins (devauth, devmcp, devllm) do alike: each refuses to run
-with APP_ENV=production, so a deployment pointed at one by mistake fails at boot, and says
-loudly in its log what it is."""
+with APP_ENV=production, so a deployment pointed at one by mistake fails at boot, says
+loudly in its log what it is, and (those with a database) creates its own schema at start."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
 
 from apibase.env import ConfigError, Env
 
@@ -46,3 +51,20 @@ class StandIn:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         banner = f"{self.what}: for local runs and tests only, NEVER for production ({self.danger})."
         log.warning("*" * 20 + " %s " + "*" * 20, banner)
+
+    def create_schema(
+        self,
+        url: str,
+        schema_file: Path,
+        connect: dict[str, Any],
+        after: Callable[[psycopg.Connection], None] = lambda conn: None,
+    ) -> None:
+        """Its own schema, named after it, and the tables of `schema_file`, created
+        idempotently at every start, then `after` run in the same transaction. Each worker
+        does this at boot: concurrent starts take turns under an advisory lock, because two
+        concurrent `CREATE ... IF NOT EXISTS` of one object can still collide."""
+        with psycopg.connect(url, **connect) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.name}.schema",))
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.name)))
+            conn.execute(schema_file.read_text())
+            after(conn)

@@ -47,8 +47,8 @@ def create_app(config: DevAuthConfig | None = None) -> Flask:
     app.config["DEVAUTH"] = config
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.url_map.converters["user_id"] = UserIdConverter
-    database = db.init_app(app, config.database_url)
-    database.create_schema(after=tokens.ensure_key)
+    db.init_app(app, config.database_url)
+    STAND_IN.create_schema(config.database_url, db.SCHEMA_FILE, db.CONNECT_KWARGS, after=tokens.ensure_key)
 
     from devauth import accounts, admin, dev, internal, organizations
 

@@ -4,7 +4,7 @@ schema created at boot (sql/schema.sql), and the named queries of the other sql/
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from apibase.queries import load_tree
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+SCHEMA_FILE = SQL_DIR / "schema.sql"
 CONNECT_KWARGS = {"connect_timeout": 5, "options": "-c timezone=UTC", "application_name": "devauth"}
 # Every named query of sql/, once per process: queries.users.insert_user(conn, ...).
 queries = load_tree(SQL_DIR, skip=("schema",))
@@ -42,12 +43,6 @@ class Database:
         """One unit of work: commits on success, rolls back on any exception."""
         with self.pool.connection() as conn:
             yield conn
-
-    def create_schema(self, after: Callable[[psycopg.Connection], None]) -> None:
-        """Create the schema (idempotently), then run `after` under the same lock."""
-        with psycopg.connect(self.url, **CONNECT_KWARGS) as conn, conn.transaction():
-            conn.execute((SQL_DIR / "schema.sql").read_text())
-            after(conn)
 
     def close(self) -> None:
         with self._lock:

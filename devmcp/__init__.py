@@ -48,7 +48,7 @@ def _transport_security(host: str) -> TransportSecuritySettings:
 def create_app(config: DevMcpConfig | None = None) -> Starlette:
     config = config or DevMcpConfig.from_env()
     STAND_IN.start(log, config.app_env)
-    db.create_schema(config.database_url)
+    STAND_IN.create_schema(config.database_url, db.SCHEMA_FILE, db.CONNECT_KWARGS)
 
     pool = db.open_pool(config.database_url)
     http = httpx2.AsyncClient(timeout=config.auth_timeout_s)

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from apibase.queries import load_tree
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+SCHEMA_FILE = SQL_DIR / "schema.sql"
 CONNECT_KWARGS = {"connect_timeout": 5, "options": "-c timezone=UTC", "application_name": "devmcp"}
 # Every named query of sql/ (but the schema), awaited: queries.items.insert_item(conn, ...).
 queries = load_tree(SQL_DIR, skip=("schema",), asynchronous=True)
-
-
-def create_schema(url: str) -> None:
-    with psycopg.connect(url, **CONNECT_KWARGS) as conn, conn.transaction():
-        conn.execute((SQL_DIR / "schema.sql").read_text())
 
 
 def open_pool(url: str) -> AsyncConnectionPool:

@@ -1,9 +1,5 @@
--- The stand-in's own schema, created idempotently at every start. Each gunicorn worker
--- runs this at boot; the advisory lock makes concurrent starts take turns, because two
--- concurrent `CREATE ... IF NOT EXISTS` of the same object can still collide.
-SELECT pg_advisory_xact_lock(hashtext('devauth.schema'));
-
-CREATE SCHEMA IF NOT EXISTS devauth;
+-- The stand-in's own tables, created idempotently at every start, in the schema and
+-- under the lock that StandIn.create_schema (apibase/standin.py) takes first.
 
 CREATE TABLE IF NOT EXISTS devauth.users (
     id             text PRIMARY KEY,

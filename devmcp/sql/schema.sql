@@ -1,8 +1,5 @@
--- devmcp's own schema, created idempotently at every start. The advisory lock makes
--- concurrent starts take turns: two concurrent CREATE ... IF NOT EXISTS can still collide.
-SELECT pg_advisory_xact_lock(hashtext('devmcp.schema'));
-
-CREATE SCHEMA IF NOT EXISTS devmcp;
+-- devmcp's own tables, created idempotently at every start, in the schema and under the
+-- lock that StandIn.create_schema (apibase/standin.py) takes first.
 
 -- One generic item store for every module: what a todo, a note or an event is differs
 -- only in its title and fields, which the stand-in keeps as they came.
