@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from yoyo import get_backend, read_migrations
 
-from devstack.postgres import create_database
-from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
+from personas.migrate import apply
 from tests.service.factories import add_action, add_persona, add_tick, copy_rows
+from tests.service.migrating import migrated_before, roll_back_only
 from tests.support.retention import days_ago, pruned
 
 PERSONAS = ["a", "b", "c"]
@@ -263,12 +262,8 @@ def test_truncating_the_personas_with_cascade_empties_every_rollup(db, history):
 def test_the_weekly_tool_rollup_migration_fills_it_from_the_daily_one_and_rolls_back(server_url):
     """0023 backfills the weekly rollup from the daily one (calls, errors, histograms summed
     bucket by bucket), keeps both from then on, and its rollback leaves the daily one kept."""
-    url = create_database(server_url, "personas_weekly_tools")
-    backend = get_backend(yoyo_url(url))
-    weekly = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0023_tool_calls_weekly")
-    with backend.lock():
-        earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < weekly[0].id)
-        backend.apply_migrations(backend.to_apply(earlier))
+    weekly = "0023_tool_calls_weekly"
+    url = migrated_before(server_url, "personas_weekly_tools", weekly)
     now = datetime.now(UTC)
     with psycopg.connect(url, autocommit=True) as conn:
         add_persona(conn, "p1")
@@ -277,12 +272,11 @@ def test_the_weekly_tool_rollup_migration_fills_it_from_the_daily_one_and_rolls_
             add_action(
                 conn, "p1", at, tool=TOOLS[i % 3], error="boom" if i % 5 == 0 else None, latency_ms=7 * i
             )
-        assert apply(url)[0] == weekly[0].id  # and any later one, as a deploy does
+        assert apply(url)[0] == weekly  # and any later one, as a deploy does
         assert_rollups_exact(conn)
         add_action(conn, "p1", now, tool="notes", latency_ms=3)
         assert_rollups_exact(conn)
-        with backend.lock():
-            backend.rollback_migrations(weekly)
+        roll_back_only(url, weekly)
         add_action(conn, "p1", now, tool="notes", latency_ms=3)
         tools = ROLLUPS["tools"]
         assert sorted(conn.execute(tools[0]).fetchall()) == sorted(conn.execute(tools[1]).fetchall())

@@ -11,6 +11,7 @@ from personas import create_app
 from personas.errors import SchemaNotMigrated
 from personas.migrate import apply, migration_ids
 from tests.conftest import running_app
+from tests.service.migrating import roll_back_from, roll_back_only
 from tests.support.commands import run_module
 
 
@@ -42,20 +43,13 @@ def test_release_applies_every_migration_and_is_safe_to_run_twice(server_url):
 
 
 def test_the_persona_name_migration_rolls_back_and_applies_again(server_url):
-    from yoyo import get_backend, read_migrations
-
-    from personas.migrate import MIGRATIONS_DIR, yoyo_url
-
     url = create_database(server_url, "personas_name_rollback")
     apply(url)
     column = (
         "SELECT count(*) FROM information_schema.columns"
         " WHERE table_schema = 'personas' AND table_name = 'personas' AND column_name = 'name'"
     )
-    backend = get_backend(yoyo_url(url))
-    name_migration = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0007_persona_name")
-    with backend.lock():
-        backend.rollback_migrations(name_migration)
+    roll_back_only(url, "0007_persona_name")
     with psycopg.connect(url) as conn:
         assert conn.execute(column).fetchone()[0] == 0
     assert apply(url) == ["0007_persona_name"]
@@ -145,18 +139,6 @@ def test_the_workers_metrics_directory_is_read_with_the_rest_of_the_configuratio
     assert Config.from_env(env).metrics_dir == ""
     given = Config.from_env({**env, "PROMETHEUS_MULTIPROC_DIR": " /run/metrics "})
     assert given.metrics_dir == "/run/metrics"
-
-
-def roll_back_from(url: str, first: str) -> None:
-    """Roll back every migration from `first` on, newest first, as an operator would."""
-    from yoyo import get_backend, read_migrations
-
-    from personas.migrate import MIGRATIONS_DIR, yoyo_url
-
-    backend = get_backend(yoyo_url(url))
-    newer = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id >= first)
-    with backend.lock():
-        backend.rollback_migrations(backend.to_rollback(newer))
 
 
 def test_the_row_key_migration_rolls_back_with_repeated_ids_and_applies_again(server_url):

@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 import requests
-from yoyo import get_backend, read_migrations
 
-from devstack.postgres import create_database
-from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
+from personas.migrate import apply
 from tests.conftest import SERVICE_KEY
 from tests.devauth_fixtures import mint_token
 from tests.service.factories import PERSONA_CHILD_TABLES, add_action, add_persona, add_rating, orphan_counts
+from tests.service.migrating import migrated_before
 from tests.support.auth import bearer
 
 INTERNAL = "/api/v1/personas/internal"
@@ -123,11 +122,7 @@ def test_deletes_racing_with_posts_leave_no_orphan_rows(live_api, devauth, db):
 
 def test_the_migration_removes_the_orphans_a_live_database_already_has(server_url):
     """0008 applies on a database where earlier deletes left orphans behind."""
-    url = create_database(server_url, f"personas_orphans_{os.getpid()}")
-    backend = get_backend(yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < CASCADE)))
+    url = migrated_before(server_url, f"personas_orphans_{os.getpid()}", CASCADE)
     with psycopg.connect(url, autocommit=True) as conn:
         for pid in ("kept", "gone"):
             add_persona(conn, pid)
