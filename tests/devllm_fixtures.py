@@ -3,6 +3,7 @@ OpenAI clients pointed at it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import anthropic
@@ -13,6 +14,12 @@ from devstack.processes import Process
 from tests.support.processes import running_gunicorn, without_faults
 
 TIMEOUT = 10
+
+
+def outlive_stall(delay_ms: int) -> None:
+    """Wait out an answer devllm is still stalling after its client gave up: once awake it
+    would take a switch the next test sets (one worker, every request in flight at once)."""
+    time.sleep(delay_ms / 1000 + 1)
 
 
 @pytest.fixture(scope="session")

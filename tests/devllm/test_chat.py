@@ -26,7 +26,7 @@ from tests.devllm.test_devllm import (
     ratings_turn,
     tool_uses,
 )
-from tests.devllm_fixtures import TIMEOUT
+from tests.devllm_fixtures import TIMEOUT, outlive_stall
 
 SYSTEM = "You are Noah."
 CHAT_TOOLS = [
@@ -240,6 +240,7 @@ def test_injected_errors_reach_the_sdk_as_its_own_exceptions(chat_model, clean_d
     with pytest.raises(openai.APITimeoutError):
         impatient.with_options(timeout=0.5).chat.completions.create(**hi)
     assert impatient.chat.completions.create(**hi).choices[0].finish_reason == "stop"
+    outlive_stall(1500)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from devllm.config import DevLlmConfig, ProductionRefused
 from devstack.processes import ROOT, Process
-from tests.devllm_fixtures import TIMEOUT
+from tests.devllm_fixtures import TIMEOUT, outlive_stall
 
 MODEL = "claude-dev"
 ITEM = {
@@ -275,6 +275,7 @@ def test_a_delay_fault_stalls_the_next_calls_past_a_clients_timeout_then_stops(c
         with pytest.raises(anthropic.APITimeoutError):
             impatient.messages.create(**hi)
         assert impatient.messages.create(**hi).stop_reason == "end_turn"
+    outlive_stall(1500)
     for delay in (0, "10", True, 600_001):
         bad = requests.post(f"{clean_devllm.url}/dev/faults", json={"delayMs": delay}, timeout=TIMEOUT)
         assert bad.status_code == 400 and "delayMs" in bad.json()["error"]["message"]
