@@ -41,10 +41,7 @@ from bench.meters import CpuMeter
 from bench.stack import ROOT, Stack, bench, bench_args, every, section, verdict
 
 TARGET = 0.8
-EXPIRED = {
-    "persona_actions": f"created_at < now() - interval '{ACTION_DAYS} days'",
-    "persona_transcripts": f"created_at < now() - interval '{TRANSCRIPT_DAYS} days'",
-}
+RETENTION = {"persona_actions": ACTION_DAYS, "persona_transcripts": TRANSCRIPT_DAYS}
 # What each active backend, the prune's or the API's, is doing (on CPU or waiting on what,
 # and whether for a lock the prune holds), sampled every SAMPLE_SECONDS while a phase runs.
 ACTIVITY = """
@@ -88,25 +85,33 @@ class Phase:
 
 
 class Expired:
-    """The expired rows, copied once, and put back before each phase."""
+    """The rows expired now, copied once, and put back before each phase. The cutoffs are
+    fixed here: rows that expire while the benchmark runs are left to the prunes."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         with stack.connect(autocommit=True) as conn:
-            for table, where in EXPIRED.items():
+            self.cutoffs = {
+                table: conn.execute("SELECT now() - %s * interval '1 day'", (days,)).fetchone()[0]
+                for table, days in RETENTION.items()
+            }
+            for table, cutoff in self.cutoffs.items():
                 conn.execute(
                     f"CREATE UNLOGGED TABLE public.expired_{table} AS"
-                    f" SELECT * FROM personas.{table} WHERE {where}"
+                    f" SELECT * FROM personas.{table} WHERE created_at < %s",
+                    (cutoff,),
                 )
             self.counts = {
                 table: conn.execute(f"SELECT count(*) FROM public.expired_{table}").fetchone()[0]
-                for table in EXPIRED
+                for table in RETENTION
             }
 
     def restore(self) -> None:
         with self.stack.connect(autocommit=True) as conn:
-            for table, where in EXPIRED.items():
-                present = conn.execute(f"SELECT count(*) FROM personas.{table} WHERE {where}").fetchone()[0]
+            for table, cutoff in self.cutoffs.items():
+                present = conn.execute(
+                    f"SELECT count(*) FROM personas.{table} WHERE created_at < %s", (cutoff,)
+                ).fetchone()[0]
                 if present == 0:
                     conn.execute(f"INSERT INTO personas.{table} SELECT * FROM public.expired_{table}")
                 elif present != self.counts[table]:
