@@ -41,6 +41,10 @@ from bench.meters import CpuMeter
 from bench.stack import ROOT, Stack, bench, bench_args, every, section, verdict
 
 TARGET = 0.8
+# A round counts as quiet when load we did not make kept at most this many cores busy in
+# each of its phases: on a shared machine, someone else's burst moves ingest more than the
+# prune does.
+QUIET_OTHER = 0.5
 RETENTION = {"persona_actions": ACTION_DAYS, "persona_transcripts": TRANSCRIPT_DAYS}
 # What each active backend, the prune's or the API's, is doing (on CPU or waiting on what,
 # and whether for a lock the prune holds), sampled every SAMPLE_SECONDS while a phase runs.
@@ -79,6 +83,7 @@ class Phase:
     rows_per_second: float
     errors: int
     cpu: str
+    other: float
     waits: dict[str, Counter]
     prune_seconds: float | None = None
     prune_output: str = ""
@@ -181,6 +186,7 @@ def phase(stack: Stack, api, args: argparse.Namespace, prune_args: list[str] | N
         rows_per_second=result.rows / result.elapsed,
         errors=result.errors,
         cpu=meter.report(),
+        other=meter.shares()["other"],
         waits=waits,
         prune_seconds=done.get("seconds"),
         prune_output=done.get("output", ""),
@@ -198,17 +204,31 @@ def describe(name: str, p: Phase) -> None:
             print(f"  {'':<24} {who} backends: {shares}")
 
 
+def ratios(name: str, rounds: list[dict[str, Phase]]) -> list[float]:
+    """Ingest during the prune `name` against ingest without, round by round."""
+    return [r[name].rows_per_second / r["no prune"].rows_per_second for r in rounds]
+
+
+def ratio_line(label: str, ratios: list[float]) -> None:
+    if not ratios:
+        print(f"{label:<27} none")
+        return
+    median = statistics.median(ratios)
+    print(
+        f"{label:<27} ratios {' '.join(f'{x:.2f}' for x in ratios)}"
+        f"  median {median:.2f} (range {min(ratios):.2f}-{max(ratios):.2f})"
+        f"  {verdict(median, TARGET, lower_is_better=False)}"
+    )
+
+
 def summary(settings: dict[str, list[str]], rounds: list[dict[str, Phase]], duration: float) -> None:
     section("result: ingest during a prune / ingest without, per round")
+    quiet = [r for r in rounds if max(p.other for p in r.values()) <= QUIET_OTHER]
+    print(f"quiet rounds                {len(quiet)} of {len(rounds)} (other load <= {QUIET_OTHER} core)")
     for name in settings:
-        ratios = [r[name].rows_per_second / r["no prune"].rows_per_second for r in rounds]
+        ratio_line(f"prune {name!r}", ratios(name, rounds))
+        ratio_line("  quiet rounds", ratios(name, quiet))
         seconds = [r[name].prune_seconds for r in rounds]
-        median = statistics.median(ratios)
-        print(
-            f"prune {name!r:<20} ratios {' '.join(f'{x:.2f}' for x in ratios)}"
-            f"  median {median:.2f} (range {min(ratios):.2f}-{max(ratios):.2f})"
-            f"  {verdict(median, TARGET, lower_is_better=False)}"
-        )
         print(
             f"{'':<27} prune ran {statistics.median(seconds):.1f} s median"
             f" (range {min(seconds):.1f}-{max(seconds):.1f}) against a {duration:g} s window"
