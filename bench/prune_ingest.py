@@ -10,11 +10,12 @@ them) and the two tables vacuumed, so every phase starts alike and every prune d
 same rows. A round is `--duration` s of ingest without a prune and, for each
 `--prune-args`, `--duration` s from the start of a prune run with those options, in an
 order that turns each round, so someone else's load hits every phase alike. Printed: each
-round's rates and ratios (ingest during / without, target >= 0.8), their median and range,
-the prune's own duration, where the CPU went, and what the backends waited on during it.
+round's rates and ratios (ingest during / without, target >= 0.8), their median and range
+over all rounds and over the quiet ones (little load from outside), the prune's own
+duration, where the CPU went, and what the backends waited on during it.
 
-    .venv/bin/python bench/prune_ingest.py --scale 0.025
-    .venv/bin/python bench/prune_ingest.py --scale 0.05 --prune-args=--pause-ratio=0 --prune-args=
+    .venv/bin/python bench/prune_ingest.py --scale 0.025     # the prune as scheduled
+    .venv/bin/python bench/prune_ingest.py --scale 0.05 --prune-args="--pause-ratio 0" --prune-args=""
 """
 
 from __future__ import annotations
