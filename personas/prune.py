@@ -1,6 +1,7 @@
 """Retention: `python -m personas.prune` deletes persona_actions older than
 ACTION_RETENTION_DAYS and tick transcripts older than TRANSCRIPT_RETENTION_DAYS in
-bounded batches, then exits (the Procfile's `prune`, for cron or a platform scheduler).
+bounded batches, pausing after each (`--pause-ratio`) so the API keeps the database's CPU,
+then exits (the Procfile's `prune`, for cron or a platform scheduler).
 Ratings and tick records are kept: they are small and trends need history."""
 
 from __future__ import annotations
