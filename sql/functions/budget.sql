@@ -20,13 +20,15 @@ $$;
 
 -- What the claims in flight have reserved: the expected cost of each leased persona whose
 -- tick is not reported yet. A reservation counts until its lease's end (heartbeats move
--- it on), so one whose report never comes stops counting by itself.
+-- it on), so one whose report never comes stops counting by itself. Read as the total of
+-- the reservations recorded on personas (16 rows the writes of personas keep, migration
+-- 0025) less those that lapsed, which no write has cleared yet: a claim reads those few,
+-- not every reservation in flight.
 CREATE OR REPLACE FUNCTION personas.fleet_reserved_usd()
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum(reserved_usd), 0)
-      FROM personas.personas
-     WHERE reserved_until IS NOT NULL AND reserved_until > now()
+    SELECT (SELECT coalesce(sum(reserved_usd), 0) FROM personas.budget_reserved)
+           - (SELECT coalesce(sum(reserved_usd), 0) FROM personas.personas WHERE reserved_until <= now())
 $$;
 
 -- The expected cost of one tick: the mean cost of the fleet's 50 newest finished ticks
