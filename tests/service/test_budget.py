@@ -665,8 +665,8 @@ def test_the_reserved_total_migration_counts_the_reservations_recorded_and_rolls
                 (usd, hours, pid),
             )
         apply(url)
-        assert conn.execute(RESERVED_TOTAL).fetchone()[0] == conn.execute(RESERVED_ON_PERSONAS).fetchone()[0]
-        assert conn.execute(RESERVED_TOTAL).fetchone()[0] == Decimal("0.75")
+        total, on_personas = (conn.execute(q).fetchone()[0] for q in (RESERVED_TOTAL, RESERVED_ON_PERSONAS))
+        assert total == on_personas == Decimal("0.75")
         reserved = "SELECT personas.fleet_reserved_usd()"
         assert conn.execute(reserved).fetchone()[0] == Decimal("0.25")
         roll_back_only(url, "0025_budget_reserved")
