@@ -12,14 +12,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 import requests
-from yoyo import get_backend, read_migrations
 
 from config import Config, ConfigError
-from devstack.postgres import create_database
-from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
+from personas.migrate import apply
 from tests.conftest import SERVICE_KEY, running_app
 from tests.service.factories import add_persona, add_tick, lease_of
-from tests.service.migrating import migrated_before, roll_back_only
+from tests.service.migrating import migrated_before, roll_back_from, roll_back_only
 from tests.support.processes import running_web
 
 BASE = "/api/v1/personas/internal"
@@ -396,12 +394,7 @@ def test_a_claim_keeps_the_reservation_of_a_tick_not_reported_yet(budget_client,
 def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_ways(server_url):
     """0020 moves today's spend out of fleet_spend, deleted personas' ticks included, and
     its rollback moves it back."""
-    url = create_database(server_url, "personas_one_cost_rollup")
-    backend = get_backend(yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
-    one_rollup = migrations.filter(lambda m: m.id == "0020_one_daily_cost_rollup")
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < one_rollup[0].id)))
+    url = migrated_before(server_url, "personas_one_cost_rollup", "0020_one_daily_cost_rollup")
     spent_today = "SELECT personas.fleet_spent_today()::float8"
     with psycopg.connect(url, autocommit=True) as conn:
         for pid, cost in (("kept", 0.25), ("gone", 0.5)):
@@ -411,11 +404,9 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
         apply(url)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
         # Back to before 0020: the later migrations first (0024 keys the rollup by driver too).
-        from_one_rollup = migrations.filter(lambda m: m.id >= one_rollup[0].id)
-        with backend.lock():
-            backend.rollback_migrations(backend.to_rollback(from_one_rollup))
+        rolled_back = roll_back_from(url, "0020_one_daily_cost_rollup")
         assert conn.execute("SELECT sum(cost_usd)::float8 FROM personas.fleet_spend").fetchone()[0] == 0.75
-        assert apply(url) == [m.id for m in from_one_rollup]
+        assert apply(url) == rolled_back
         add_tick(conn, "kept", "t2", cost_usd=0.125)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.875)
 
@@ -423,12 +414,7 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
 def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas_spend(server_url):
     """0024 keys the daily runs by driver: the ticks still there by theirs, what deleted
     personas spent under ''; its rollback sums them back into one row a day."""
-    url = create_database(server_url, "personas_runs_by_driver")
-    backend = get_backend(yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
-    by_driver = migrations.filter(lambda m: m.id == "0024_runs_by_driver")
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < by_driver[0].id)))
+    url = migrated_before(server_url, "personas_runs_by_driver", "0024_runs_by_driver")
     spent_today = "SELECT personas.fleet_spent_today()::float8"
     rows = (
         "SELECT driver, ticks, cost_usd::float8, spent_usd::float8 FROM personas.tick_runs_daily ORDER BY 1"
@@ -447,12 +433,11 @@ def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
         add_tick(conn, "free", "t2", cost_usd=0, driver="openai")
         assert conn.execute(rows).fetchall()[-1] == ("openai", 2, 0, 0)
-        with backend.lock():
-            backend.rollback_migrations(by_driver)
+        roll_back_only(url, "0024_runs_by_driver")
         assert conn.execute("SELECT ticks, spent_usd::float8 FROM personas.tick_runs_daily").fetchall() == [
             (3, 0.75)
         ]
-        assert apply(url) == [by_driver[0].id]
+        assert apply(url) == ["0024_runs_by_driver"]
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
 
 
