@@ -1,3 +1,7 @@
+-- The budget's readers that read tables are PL/pgSQL, not SQL: PostgreSQL plans the body
+-- of a SQL function it cannot inline (one with a FROM) again on every call, PL/pgSQL once
+-- per session, and a budgeted claim calls them in its turn (BENCHMARKS.md).
+
 -- The fleet budget's measure: today's spend, the cost of the ticks started this UTC day.
 -- Read from today's row of the daily runs rollup the ticks keep by trigger (spent_usd,
 -- migration 0020: kept when a persona's ticks are deleted), so a claim reads one row, not
@@ -5,10 +9,12 @@
 -- insights report it.
 CREATE OR REPLACE FUNCTION personas.fleet_spent_today()
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum(spent_usd), 0)
-      FROM personas.tick_runs_daily
-     WHERE day = (now() AT TIME ZONE 'UTC')::date
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(spent_usd), 0)
+              FROM personas.tick_runs_daily
+             WHERE day = (now() AT TIME ZONE 'UTC')::date);
+END
 $$;
 
 -- When today's spend starts again from nothing: the next UTC midnight.
@@ -20,13 +26,17 @@ $$;
 
 -- What the claims in flight have reserved: the expected cost of each leased persona whose
 -- tick is not reported yet. A reservation counts until its lease's end (heartbeats move
--- it on), so one whose report never comes stops counting by itself.
+-- it on), so one whose report never comes stops counting by itself. Read as the total of
+-- the reservations recorded on personas (16 rows the writes of personas keep, migration
+-- 0025) less those that lapsed, which no write has cleared yet: a claim reads those few,
+-- not every reservation in flight.
 CREATE OR REPLACE FUNCTION personas.fleet_reserved_usd()
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum(reserved_usd), 0)
-      FROM personas.personas
-     WHERE reserved_until IS NOT NULL AND reserved_until > now()
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(reserved_usd), 0) FROM personas.budget_reserved)
+           - (SELECT coalesce(sum(reserved_usd), 0) FROM personas.personas WHERE reserved_until <= now());
+END
 $$;
 
 -- The expected cost of one tick: the mean cost of the fleet's 50 newest finished ticks
@@ -35,23 +45,27 @@ $$;
 -- :estimate (always > 0, config.py) before there are any.
 CREATE OR REPLACE FUNCTION personas.expected_tick_cost(estimate numeric)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(avg(cost_usd), estimate)
-      FROM (SELECT cost_usd
-              FROM personas.persona_ticks
-             WHERE finished_at IS NOT NULL AND cost_usd > 0 AND step IS DISTINCT FROM 'abandoned'
-             ORDER BY finished_at DESC
-             LIMIT 50) newest
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT coalesce(avg(cost_usd), estimate)
+              FROM (SELECT cost_usd
+                      FROM personas.persona_ticks
+                     WHERE finished_at IS NOT NULL AND cost_usd > 0 AND step IS DISTINCT FROM 'abandoned'
+                     ORDER BY finished_at DESC
+                     LIMIT 50) newest);
+END
 $$;
 
 -- What the claims taking their turn right now hold: the room each decided on, until its
 -- claim commits the reservations that replace it (hold_budget, claims.sql).
 CREATE OR REPLACE FUNCTION personas.fleet_held_usd()
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum(personas * tick_cost), 0)
-      FROM personas.budget_holds
-     WHERE held_until > now()
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(personas * tick_cost), 0)
+              FROM personas.budget_holds
+             WHERE held_until > now());
+END
 $$;
 
 -- How many more ticks the budget covers: while spend, reservations and holds are below it,
@@ -59,11 +73,13 @@ $$;
 -- cost that is not above 0 covers nothing: reserving $0 a persona would lift the budget.
 CREATE OR REPLACE FUNCTION personas.budget_room(budget numeric, tick_cost numeric)
 RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN budget - used <= 0 OR NOT coalesce(tick_cost > 0, false) THEN 0
-                ELSE least(ceil((budget - used) / tick_cost), 9223372036854775807)::bigint END
-      FROM (SELECT personas.fleet_spent_today() + personas.fleet_reserved_usd()
-                   + personas.fleet_held_usd() AS used) u
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    used numeric := personas.fleet_spent_today() + personas.fleet_reserved_usd() + personas.fleet_held_usd();
+BEGIN
+    RETURN CASE WHEN budget - used <= 0 OR NOT coalesce(tick_cost > 0, false) THEN 0
+                ELSE least(ceil((budget - used) / tick_cost), 9223372036854775807)::bigint END;
+END
 $$;
 
 -- A budgeted claim's turn, the only part of it that claims take one after the other: hold

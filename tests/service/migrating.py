@@ -20,12 +20,14 @@ def migrated_before(server_url: str, name: str, migration_id: str) -> str:
     return url
 
 
-def roll_back_from(url: str, first: str) -> None:
-    """Roll back every migration from `first` on, newest first."""
+def roll_back_from(url: str, first: str) -> list[str]:
+    """Roll back every migration from `first` on, newest first; their ids, oldest first
+    (what applying again will apply)."""
     backend = get_backend(yoyo_url(url))
-    newer = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id >= first)
+    newer = backend.to_rollback(read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id >= first))
     with backend.lock():
-        backend.rollback_migrations(backend.to_rollback(newer))
+        backend.rollback_migrations(newer)
+    return [m.id for m in reversed(newer)]
 
 
 def roll_back_only(url: str, migration_id: str) -> None:

@@ -7,17 +7,17 @@ import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
 import requests
-from yoyo import get_backend, read_migrations
 
 from config import Config, ConfigError
-from devstack.postgres import create_database
-from personas.migrate import MIGRATIONS_DIR, apply, yoyo_url
+from personas.migrate import apply
 from tests.conftest import SERVICE_KEY, running_app
 from tests.service.factories import add_persona, add_tick, lease_of
+from tests.service.migrating import migrated_before, roll_back_from, roll_back_only
 from tests.support.processes import running_web
 
 BASE = "/api/v1/personas/internal"
@@ -394,12 +394,7 @@ def test_a_claim_keeps_the_reservation_of_a_tick_not_reported_yet(budget_client,
 def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_ways(server_url):
     """0020 moves today's spend out of fleet_spend, deleted personas' ticks included, and
     its rollback moves it back."""
-    url = create_database(server_url, "personas_one_cost_rollup")
-    backend = get_backend(yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
-    one_rollup = migrations.filter(lambda m: m.id == "0020_one_daily_cost_rollup")
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < one_rollup[0].id)))
+    url = migrated_before(server_url, "personas_one_cost_rollup", "0020_one_daily_cost_rollup")
     spent_today = "SELECT personas.fleet_spent_today()::float8"
     with psycopg.connect(url, autocommit=True) as conn:
         for pid, cost in (("kept", 0.25), ("gone", 0.5)):
@@ -409,11 +404,9 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
         apply(url)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
         # Back to before 0020: the later migrations first (0024 keys the rollup by driver too).
-        from_one_rollup = migrations.filter(lambda m: m.id >= one_rollup[0].id)
-        with backend.lock():
-            backend.rollback_migrations(backend.to_rollback(from_one_rollup))
+        rolled_back = roll_back_from(url, "0020_one_daily_cost_rollup")
         assert conn.execute("SELECT sum(cost_usd)::float8 FROM personas.fleet_spend").fetchone()[0] == 0.75
-        assert apply(url) == [m.id for m in from_one_rollup]
+        assert apply(url) == rolled_back
         add_tick(conn, "kept", "t2", cost_usd=0.125)
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.875)
 
@@ -421,12 +414,7 @@ def test_the_one_rollup_migration_carries_the_spend_of_deleted_personas_both_way
 def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas_spend(server_url):
     """0024 keys the daily runs by driver: the ticks still there by theirs, what deleted
     personas spent under ''; its rollback sums them back into one row a day."""
-    url = create_database(server_url, "personas_runs_by_driver")
-    backend = get_backend(yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
-    by_driver = migrations.filter(lambda m: m.id == "0024_runs_by_driver")
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < by_driver[0].id)))
+    url = migrated_before(server_url, "personas_runs_by_driver", "0024_runs_by_driver")
     spent_today = "SELECT personas.fleet_spent_today()::float8"
     rows = (
         "SELECT driver, ticks, cost_usd::float8, spent_usd::float8 FROM personas.tick_runs_daily ORDER BY 1"
@@ -445,12 +433,11 @@ def test_the_runs_by_driver_migration_splits_each_day_and_keeps_deleted_personas
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
         add_tick(conn, "free", "t2", cost_usd=0, driver="openai")
         assert conn.execute(rows).fetchall()[-1] == ("openai", 2, 0, 0)
-        with backend.lock():
-            backend.rollback_migrations(by_driver)
+        roll_back_only(url, "0024_runs_by_driver")
         assert conn.execute("SELECT ticks, spent_usd::float8 FROM personas.tick_runs_daily").fetchall() == [
             (3, 0.75)
         ]
-        assert apply(url) == [by_driver[0].id]
+        assert apply(url) == ["0024_runs_by_driver"]
         assert conn.execute(spent_today).fetchone()[0] == pytest.approx(0.75)
 
 
@@ -531,3 +518,146 @@ def claim_until_empty(base: str, runner: str, start: threading.Barrier) -> list[
         report = {"runnerId": runner, "state": "ok", "costUsd": 0}
         reported = session.put(f"{base}/{pid}/ticks/{runner}-{len(handed)}", json=report, timeout=30)
         assert reported.status_code == 200, reported.text
+
+
+# --- the reserved total: kept by the writes of personas, read in 16 rows -----------------
+
+RESERVED_TOTAL = "SELECT coalesce(sum(reserved_usd), 0) FROM personas.budget_reserved"
+RESERVED_ON_PERSONAS = "SELECT coalesce(sum(reserved_usd), 0) FROM personas.personas"
+LIVE_ON_PERSONAS = f"{RESERVED_ON_PERSONAS} WHERE reserved_until > now()"
+CHURNERS = 8
+
+
+@pytest.fixture(scope="module")
+def roomy_budget_api(service_env):
+    """A budget no claim reaches: every paid claim reserves, whatever the others spend."""
+    with running_web("web-roomy-budget", {**service_env, "FLEET_DAILY_BUDGET_USD": "1000"}) as api:
+        yield api
+
+
+def churn(base: str, n: int, start: threading.Barrier) -> int:
+    """A runner doing all that changes a reservation: claims (every fifth cost-free), and
+    for what it leases, in turn, a heartbeat then a final report (at a cost unlike the
+    others', so the expected cost has many digits), a release, ratings (which end the lease
+    and leave the reservation), or nothing (the lease lives on). Returns the personas leased."""
+    session = requests.Session()
+    session.headers["X-Service-Key"] = SERVICE_KEY
+    runner = f"churn-{n}"
+    leased = 0
+    start.wait()
+    for round_ in range(12):
+        body = {"runnerId": runner, "limit": 4, "costFree": round_ % 5 == 4}
+        answer = session.post(f"{base}/claims", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        for i, persona in enumerate(answer.json()["personas"]):
+            pid, tick = persona["userId"], f"{runner}-{leased}"
+            leased += 1
+            beat = session.post(f"{base}/claims/{pid}/heartbeat", json={"runnerId": runner}, timeout=30)
+            # A persona deleted meanwhile (404), or its lease lapsed by the test (409).
+            assert beat.status_code in (200, 404, 409), beat.text
+            match (n + round_ + i) % 4:
+                case 0:
+                    report = {"runnerId": runner, "state": "ok", "costUsd": 0.01 + leased / 997}
+                    answer = session.put(f"{base}/{pid}/ticks/{tick}", json=report, timeout=30)
+                case 1:
+                    answer = session.delete(f"{base}/claims/{pid}", params={"runnerId": runner}, timeout=30)
+                case 2:
+                    rating = {
+                        "feedback": [{"tickId": tick, "module": "todo", "rating": 4}],
+                        "runnerId": runner,
+                    }
+                    answer = session.post(f"{base}/{pid}/feedback", json=rating, timeout=30)
+                case _:
+                    continue
+            assert answer.status_code in (200, 204, 404, 409), answer.text
+    return leased
+
+
+def meddle(url: str, done: threading.Event, start: threading.Barrier) -> int:
+    """An operator's writes in the middle of the claims, until they are done: a persona
+    holding a reservation deleted, a live lease made to lapse with its reservation (the
+    sweeps clear it), and the reservations of ended leases made to lapse (nothing clears
+    those). Returns the reservations deleted."""
+    one_reserved = (
+        "SELECT user_id FROM personas.personas WHERE reserved_until > now() ORDER BY random() LIMIT 1"
+    )
+    deleted = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        start.wait()
+        while not done.wait(0.02):
+            deleted += conn.execute(
+                f"DELETE FROM personas.personas WHERE user_id = ({one_reserved})"
+            ).rowcount
+            conn.execute(
+                "UPDATE personas.personas SET lease_until = now() - interval '1 second',"
+                f" reserved_until = now() - interval '1 second' WHERE user_id = ({one_reserved})"
+                " AND lease_until IS NOT NULL AND reserved_until IS NOT NULL"
+            )
+            conn.execute(
+                "UPDATE personas.personas SET reserved_until = now() - interval '1 second'"
+                " WHERE lease_until IS NULL AND reserved_until > now()"
+            )
+    return deleted
+
+
+def test_the_reserved_total_is_the_sum_over_personas_whatever_writes_race(roomy_budget_api, db, database_url):
+    """Claims, heartbeats, reports, releases, ratings, deletes and lapses from many
+    connections at once: in every snapshot the 16 rows hold the sum of the reservations on
+    personas, and the budget reads the live ones, lapsed ones left on personas or not."""
+    for i in range(300):
+        add_persona(db, f"fleet-{i:03}")
+    base = f"{roomy_budget_api.url}{BASE}"
+    start = threading.Barrier(CHURNERS + 2)
+    checked = f"SELECT ({RESERVED_TOTAL}) = ({RESERVED_ON_PERSONAS})"
+    done = threading.Event()
+    with ThreadPoolExecutor(max_workers=CHURNERS + 1) as pool:
+        runners = [pool.submit(churn, base, n, start) for n in range(CHURNERS)]
+        writes = pool.submit(meddle, database_url, done, start)
+        start.wait()
+        snapshots = []
+        while not all(r.done() for r in runners):
+            snapshots.append(db.execute(checked).fetchone()[0])
+        done.set()
+        leased = sum(r.result() for r in runners)
+        deleted = writes.result()
+    assert all(snapshots) and len(snapshots) > 20, snapshots.count(False)
+    assert leased > 100 and deleted > 5
+    # And once the claims are over (the budget reads past what lapsed and stays on personas).
+    db.execute(
+        "UPDATE personas.personas SET reserved_until = now() - interval '1 second'"
+        " WHERE lease_until IS NULL AND reserved_until > now()"
+    )
+    assert (
+        db.execute("SELECT count(*) FROM personas.personas WHERE reserved_until <= now()").fetchone()[0] > 0
+    )
+    total, on_personas, live = (
+        db.execute(q).fetchone()[0] for q in (RESERVED_TOTAL, RESERVED_ON_PERSONAS, LIVE_ON_PERSONAS)
+    )
+    assert total == on_personas > 0
+    assert db.execute("SELECT personas.fleet_reserved_usd()").fetchone()[0] == live
+
+
+def test_the_reserved_total_migration_counts_the_reservations_recorded_and_rolls_back(server_url):
+    """0025 starts the total from the reservations on personas, lapsed ones included (the
+    budget takes those off as it reads); its rollback leaves the budget reading the personas."""
+    url = migrated_before(server_url, "personas_budget_reserved", "0025_budget_reserved")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for pid, usd, hours in (("live", "0.25", 1), ("lapsed", "0.5", -1), ("none", None, None)):
+            add_persona(conn, pid)
+            conn.execute(
+                "UPDATE personas.personas SET reserved_usd = %s::numeric,"
+                " reserved_until = now() + %s * interval '1 hour' WHERE user_id = %s",
+                (usd, hours, pid),
+            )
+        apply(url)
+        total, on_personas = (conn.execute(q).fetchone()[0] for q in (RESERVED_TOTAL, RESERVED_ON_PERSONAS))
+        assert total == on_personas == Decimal("0.75")
+        reserved = "SELECT personas.fleet_reserved_usd()"
+        assert conn.execute(reserved).fetchone()[0] == Decimal("0.25")
+        roll_back_only(url, "0025_budget_reserved")
+        assert conn.execute("SELECT to_regclass('personas.budget_reserved')").fetchone()[0] is None
+        assert conn.execute(reserved).fetchone()[0] == Decimal("0.25")
+        assert apply(url) == ["0025_budget_reserved"]
+        conn.execute("DELETE FROM personas.personas WHERE user_id = 'live'")
+        assert conn.execute(RESERVED_TOTAL).fetchone()[0] == Decimal("0.5")
+        assert conn.execute(reserved).fetchone()[0] == 0
