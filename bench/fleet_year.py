@@ -100,9 +100,17 @@ def row_bytes(row: tuple) -> int:
     return sum(len(v) if isinstance(v, bytes) else len(str(v)) for v in row if v is not None) + len(row)
 
 
-def write_year(stack: Stack, writers: int, days: int, pool: list[PoolTick]) -> dict[str, int]:
+def write_year(
+    stack: Stack,
+    writers: int,
+    days: int,
+    pool: list[PoolTick],
+    action_days: int = ACTION_DAYS,
+    transcript_days: int = TRANSCRIPT_DAYS,
+) -> dict[str, int]:
     """`days` of ticks of the first `writers` personas, oldest day first, one transaction
-    (four COPYs) a day; the raw bytes written per table."""
+    (four COPYs) a day, tool calls for the last `action_days` and transcripts for the last
+    `transcript_days` of them; the raw bytes written per table."""
     rng = random.Random(29)
     raw = {"persona_ticks": 0, "persona_actions": 0, "persona_feedback": 0, "persona_transcripts": 0}
     first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
@@ -110,7 +118,7 @@ def write_year(stack: Stack, writers: int, days: int, pool: list[PoolTick]) -> d
         for d in range(days):
             ticks, actions, ratings, transcripts = [], [], [], []
             day = first_day + timedelta(days=d)
-            keep_actions, keep_transcripts = days - d <= ACTION_DAYS, days - d <= TRANSCRIPT_DAYS
+            keep_actions, keep_transcripts = days - d <= action_days, days - d <= transcript_days
             for n in range(writers):
                 pid, archetype = persona_id(n), ARCHETYPES[n % len(ARCHETYPES)]
                 hours = range(24) if n % 4 == 0 else (rng.randrange(24),)
@@ -256,6 +264,31 @@ def side_by_side(name: str, runs: int, api, floor) -> None:
     )
 
 
+def write_fleet(stack: Stack, writers: int, days: int, **keep: int) -> dict[str, int]:
+    """The fleet seeded and shaped, `days` of the first `writers` personas' history written
+    (`keep`: write_year's action_days and transcript_days), then VACUUM ANALYZE, and a line
+    saying what was written; the raw bytes written per table."""
+    seed_fleet(stack, FLEET, 0.5)
+    shape_fleet(stack)
+    start = time.perf_counter()
+    pool = tick_pool(random.Random(25), 400)
+    raw = write_year(stack, writers, days, pool, **keep)
+    with stack.connect(autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM personas.persona_ticks),"
+            " (SELECT count(*) FROM personas.persona_actions),"
+            " (SELECT count(*) FROM personas.persona_feedback),"
+            " (SELECT count(*) FROM personas.persona_transcripts)"
+        ).fetchone()
+    print(
+        f"written         {counts[0]:,} ticks, {counts[1]:,} tool calls, {counts[2]:,} ratings and "
+        f"{counts[3]:,} transcripts in {time.perf_counter() - start:.0f} s"
+        " (COPY through the triggers, then VACUUM ANALYZE)"
+    )
+    return raw
+
+
 def reads(stack: Stack, api_url: str, token: str, args: argparse.Namespace) -> None:
     """The admin list page, the admin detail, history and /due, each against psycopg
     running the same statements (or, for the list, reading the page's rows plainly)."""
@@ -308,24 +341,7 @@ def main() -> int:
     with bench(
         f"A year of a fleet of {FLEET:,} personas, {writers:,} with {args.days} days of history", args
     ) as stack:
-        seed_fleet(stack, FLEET, 0.5)
-        shape_fleet(stack)
-        start = time.perf_counter()
-        pool = tick_pool(random.Random(25), 400)
-        raw = write_year(stack, writers, args.days, pool)
-        with stack.connect(autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            counts = conn.execute(
-                "SELECT (SELECT count(*) FROM personas.persona_ticks),"
-                " (SELECT count(*) FROM personas.persona_actions),"
-                " (SELECT count(*) FROM personas.persona_feedback),"
-                " (SELECT count(*) FROM personas.persona_transcripts)"
-            ).fetchone()
-        print(
-            f"written         {counts[0]:,} ticks, {counts[1]:,} tool calls, {counts[2]:,} ratings and "
-            f"{counts[3]:,} transcripts in {time.perf_counter() - start:.0f} s"
-            " (COPY through the triggers, then VACUUM ANALYZE)"
-        )
+        raw = write_fleet(stack, writers, args.days)
         check_rollups(stack, args.days)
         sizes(stack, raw)
 

@@ -1,14 +1,17 @@
 """Retention: `python -m personas.prune` deletes persona_actions older than
 ACTION_RETENTION_DAYS and tick transcripts older than TRANSCRIPT_RETENTION_DAYS in
-bounded batches, then exits (the Procfile's `prune`, for cron or a platform scheduler).
+bounded batches, pausing after each (`--pause-ratio`) so the API keeps the database's CPU,
+then exits (the Procfile's `prune`, for cron or a platform scheduler).
 Ratings and tick records are kept: they are small and trends need history."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -23,6 +26,11 @@ MAX_BATCH_SIZE = 100_000
 # A progress line every this many batches: enough to see a long run move, not a
 # line per batch over millions of rows.
 PROGRESS_EVERY = 50
+# After each batch the prune sleeps this many times as long as the batch took, so it keeps
+# at most a third of a core busy: on a small database server a prune flat out took the
+# CPU the API's writes need (BENCHMARKS.md, "Ingest during a prune").
+DEFAULT_PAUSE_RATIO = 2.0
+MAX_PAUSE_RATIO = 100.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,35 @@ def positive_int(maximum: int):
     return parse
 
 
+def pause_ratio(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {raw!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= MAX_PAUSE_RATIO):
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_PAUSE_RATIO:g}, got {raw!r}")
+    return value
+
+
+@dataclass
+class Pace:
+    """The time spent deleting and pausing: after each batch a pause `ratio` times as long."""
+
+    ratio: float
+    deleting: float = field(default=0.0, init=False)
+    paused: float = field(default=0.0, init=False)
+
+    def run(self, batch: Callable[[], int]) -> int:
+        start = time.monotonic()
+        deleted = batch()
+        took = time.monotonic() - start
+        self.deleting += took
+        if self.ratio:
+            time.sleep(self.ratio * took)
+            self.paused += time.monotonic() - start - took
+        return deleted
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m personas.prune",
@@ -81,6 +118,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="retention window of transcripts in days (default: TRANSCRIPT_RETENTION_DAYS)",
     )
+    parser.add_argument(
+        "--pause-ratio",
+        type=pause_ratio,
+        default=DEFAULT_PAUSE_RATIO,
+        help="after each batch, pause this many times as long as the batch took, leaving the "
+        f"database's CPU to the API's writes (default {DEFAULT_PAUSE_RATIO:g}: at most a third "
+        "of a core; 0: no pause, as fast as the database allows)",
+    )
     return parser.parse_args(argv)
 
 
@@ -99,11 +144,18 @@ def delete_batch(
 
 
 def delete_in_batches(
-    conn: psycopg.Connection, config: Config, kind: Expiring, cutoff: datetime, batch_size: int, out: TextIO
+    conn: psycopg.Connection,
+    config: Config,
+    kind: Expiring,
+    cutoff: datetime,
+    args: argparse.Namespace,
+    pace: Pace,
+    out: TextIO,
 ) -> int:
-    """Delete batch after batch until one finds nothing left; return the rows removed."""
+    """Delete batch after batch, each followed by its pause, until one finds nothing left;
+    return the rows removed."""
     removed = batches = 0
-    while deleted := delete_batch(conn, config, kind, cutoff, batch_size):
+    while deleted := pace.run(lambda: delete_batch(conn, config, kind, cutoff, args.batch_size)):
         removed += deleted
         batches += 1
         if batches % PROGRESS_EVERY == 0:
@@ -121,16 +173,20 @@ def close_abandoned_ticks(conn: psycopg.Connection, config: Config) -> tuple[int
 
 
 def prune_one(
-    conn: psycopg.Connection, config: Config, args: argparse.Namespace, kind: Expiring, days: int, out: TextIO
+    conn: psycopg.Connection,
+    config: Config,
+    args: argparse.Namespace,
+    pace: Pace,
+    kind: Expiring,
+    days: int,
+    out: TextIO,
 ) -> str:
     """Prune (or count) one kind of row; its part of the summary line."""
     cutoff = queries.prune.retention_cutoff(conn, days=days)
     window = f"older than {days} days (created before {cutoff.isoformat()})"
     if args.dry_run:
         return f"would remove {kind.count(conn, cutoff=cutoff)} {kind.rows} {window}"
-    return (
-        f"removed {delete_in_batches(conn, config, kind, cutoff, args.batch_size, out)} {kind.rows} {window}"
-    )
+    return f"removed {delete_in_batches(conn, config, kind, cutoff, args, pace, out)} {kind.rows} {window}"
 
 
 def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
@@ -138,15 +194,17 @@ def prune(config: Config, args: argparse.Namespace, out: TextIO) -> None:
         (ACTIONS, args.days or config.action_retention_days),
         (TRANSCRIPTS, args.transcript_days or config.transcript_retention_days),
     )
+    pace = Pace(args.pause_ratio)
     with connect(config) as conn:
-        parts = [prune_one(conn, config, args, kind, days, out) for kind, days in windows]
+        parts = [prune_one(conn, config, args, pace, kind, days, out) for kind, days in windows]
         if args.dry_run:
             print(f"prune: dry run: {'; '.join(parts)}", file=out)
             return
         leases, stale = close_abandoned_ticks(conn, config)
     print(
         f"prune: {'; '.join(parts)}; ended {leases} lapsed leases"
-        f" (their runners' running ticks closed as abandoned); closed {stale} stale running ticks",
+        f" (their runners' running ticks closed as abandoned); closed {stale} stale running ticks;"
+        f" deleting took {pace.deleting:.3f} s, pausing {pace.paused:.3f} s (--pause-ratio {pace.ratio:g})",
         file=out,
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 from devstack.postgres import create_database, free_port
 from tests.service.factories import add_action, add_persona, add_rating, add_tick, add_transcript, count_rows
 from tests.support.commands import run_module
@@ -123,3 +126,43 @@ def test_the_transcript_window_comes_from_the_environment_or_the_flag(db, databa
     assert transcript_ticks(db) == {"just-expired", "just-inside", "recent"}
     assert prune(database_url, "--transcript-days", "2", TRANSCRIPT_RETENTION_DAYS="40").returncode == 0
     assert transcript_ticks(db) == {"recent"}
+
+
+def paced_run(db, database_url, ratio: str) -> tuple[float, float, float]:
+    """A prune of 20 one-row batches at `ratio`: (its wall time seen from here, and the
+    seconds it says it spent deleting and pausing)."""
+    add_persona(db, "p1")
+    for i in range(20):
+        add_action(db, "p1", days_ago(100 + i), action_id=f"old-{i}")
+    start = time.monotonic()
+    run = prune(database_url, "--batch-size", "1", "--pause-ratio", ratio)
+    wall = time.monotonic() - start
+    assert run.returncode == 0, run.stderr
+    assert "removed 20" in run.stdout
+    assert f"(--pause-ratio {ratio})" in run.stdout
+    took = re.search(r"deleting took ([0-9.]+) s, pausing ([0-9.]+) s", run.stdout)
+    return wall, float(took[1]), float(took[2])
+
+
+def test_each_batch_is_followed_by_a_pause_ratio_times_as_long(db, database_url):
+    wall, deleting, pausing = paced_run(db, database_url, "20")
+    # Lower bounds only (the summary rounds to a millisecond): a busy machine makes the
+    # run longer, never shorter, so these fail only when the pauses were not taken.
+    assert deleting > 0
+    rounded = deleting - 0.0005
+    assert pausing >= 20 * rounded
+    assert wall >= 21 * rounded
+
+
+def test_a_pause_ratio_of_zero_does_not_pause(db, database_url):
+    _, deleting, pausing = paced_run(db, database_url, "0")
+    assert deleting > 0
+    assert pausing == 0
+
+
+def test_a_bad_pause_ratio_is_refused_naming_the_option(database_url):
+    for raw in ("-1", "x", "nan", "inf", "101"):
+        run = prune(database_url, "--pause-ratio", raw)
+        assert run.returncode == 2, (raw, run.stderr)
+        assert "--pause-ratio" in run.stderr
+        assert "Traceback" not in run.stderr
