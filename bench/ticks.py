@@ -36,6 +36,8 @@ from bench.fleet import persona_id, vacuum_analyze
 from bench.load import claim_until_empty, run_clients
 from bench.stack import Stack, bench, bench_args, print_ratio, section, seed_fleet
 from personas.queries import queries
+from personas.ticks import report_params
+from personas.validation import TickReport
 
 INTERNAL = "/api/v1/personas/internal"
 HISTORY_PERSONAS = 200
@@ -79,26 +81,6 @@ def api_session(stack: Stack) -> requests.Session:
     return session
 
 
-def tick_params(pid: str, tick: str) -> dict:
-    return {
-        "persona_id": pid,
-        "tick_id": tick,
-        "runner_id": "bench",
-        "state": "ok",
-        "step": None,
-        "error": None,
-        "driver": "scripted",
-        "model": None,
-        "space_id": None,
-        "input_tokens": 1000,
-        "output_tokens": 200,
-        "cache_read_tokens": None,
-        "cache_write_tokens": None,
-        "cost_usd": 0.01,
-        "trace_id": None,
-    }
-
-
 TICK_BODY = {
     "runnerId": "bench",
     "state": "ok",
@@ -106,6 +88,11 @@ TICK_BODY = {
     "costUsd": 0.01,
     "usage": {"inputTokens": 1000, "outputTokens": 200},
 }
+
+
+def tick_params(pid: str, tick: str) -> dict:
+    """The statements' parameters for TICK_BODY, made as the view makes them."""
+    return {"persona_id": pid, "tick_id": tick, **report_params(TickReport.model_validate(TICK_BODY))}
 
 
 def put_phase(stack: Stack, api_url: str, args: argparse.Namespace) -> tuple[float, float]:
