@@ -11,7 +11,8 @@ with notes, the transcript as the service stores it), written day by day with CO
 transaction a day, so the rollup triggers keep the rollups as the service's writes do;
 a sample of each rollup is then checked against the raw rows. What is written is what a
 daily `prune` leaves at the default retention: ticks and ratings for the whole year, tool
-calls for the last 90 days, transcripts for the last 30.
+calls for the last 90 days, transcripts for the last 30. The product ships a version
+every two weeks, so the releases comparison reads two weeks' ticks a side.
 
     .venv/bin/python bench/fleet_year.py                 # --scale 0.02: 200 personas' year
     .venv/bin/python bench/fleet_year.py --scale 0.05 --runs 15
@@ -40,9 +41,11 @@ from bench.ticks import claims_round, put_phase
 from bench.transcripts import CATALOG, transcript
 from personas.idempotency import action_key, feedback_key
 from personas.queries import queries
+from personas.releases import comparison, versions_compared
 from personas.transcripts import pack
 
 FLEET = 10_000
+RELEASE_DAYS = 14  # the product ships a version every two weeks
 ACTION_DAYS, TRANSCRIPT_DAYS = 90, 30  # the default retention (ACTION_/TRANSCRIPT_RETENTION_DAYS)
 
 
@@ -143,6 +146,8 @@ def write_year(
                             rng.randint(6000, 14000),
                             rng.randint(600, 2000),
                             round(rng.uniform(0.02, 0.08), 6),
+                            "mana",
+                            f"1.{d // RELEASE_DAYS}.0",
                         )
                     )
                     for i, (tool, result, error, latency) in enumerate(tick.calls if keep_actions else ()):
@@ -185,7 +190,7 @@ def write_year(
 
 TICK_COLUMNS = (
     "persona_id, tick_id, runner_id, state, step, driver, model, started_at, finished_at,"
-    " input_tokens, output_tokens, cost_usd"
+    " input_tokens, output_tokens, cost_usd, product_name, product_version"
 )
 ACTION_COLUMNS = (
     "persona_id, id, tick_id, tool_name, result, error_message, latency_ms, call_index, created_at"
@@ -324,6 +329,14 @@ def reads(stack: Stack, api_url: str, token: str, args: argparse.Namespace) -> N
         args.runs,
         lambda: get(service, f"{INTERNAL}/{busiest}/history", ticks=5),
         lambda: queries.internal.persona_history(conn, persona_id=busiest, ticks=5, tools=50, ratings=100),
+    )
+
+    def releases_floor():
+        seen = queries.releases.product_releases(conn)
+        return comparison(conn, *versions_compared(seen))
+
+    side_by_side(
+        "releases, newest two", args.runs, lambda: get(admin, f"{ADMIN}/insights/releases"), releases_floor
     )
     side_by_side(
         "/due, whole list",
