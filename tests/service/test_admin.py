@@ -724,6 +724,7 @@ def test_a_stalled_mana_auth_never_takes_every_worker_thread(live_api, devauth_c
             f"{live_api.url}{BASE}", json=upsert_body(new_email()), headers=bearer(token), timeout=30
         ).status_code
 
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=24) as pool:
         stalled = [pool.submit(upsert, i) for i in range(24)]  # the live server has 2 x 8 threads
         time.sleep(1.0)
@@ -732,10 +733,14 @@ def test_a_stalled_mana_auth_never_takes_every_worker_thread(live_api, devauth_c
         )
         assert due.status_code == 200
         statuses = [f.result() for f in stalled]
-    # Two calls at a time per worker process, each timed out after 5 s (504): within the
-    # 10 s deadline two rounds of them, and the rest shed.
-    assert statuses.count(504) <= 2 * 2 * 2
-    assert statuses.count(503) >= 24 - 2 * 2 * 2
+    lasted = time.monotonic() - started
+    # Two calls at a time per worker process, each timed out after 5 s (504), and the rest
+    # shed at their deadline (10 s from their own start). Requests that reach the server
+    # late (a loaded machine) have deadlines that end late, so the rounds of 504s are
+    # bounded by how long the whole burst lasted: two in 10 s, more only if it ran longer.
+    rounds = int(lasted // 5)
+    assert statuses.count(504) <= 2 * 2 * rounds
+    assert statuses.count(503) >= 24 - 2 * 2 * rounds
     assert set(statuses) <= {503, 504}
 
 
