@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from personas import insights, releases, transcripts, webhooks
@@ -109,8 +110,7 @@ def upsert() -> Response:
     get_mana_auth().stamp_persona(user_id)
     email = str(user.get("email") or body.email)
     settings = {**body.settings_dump(), "name": body.name or user_name(user)}
-    with get_db().connection() as conn:
-        created = queries.admin.upsert_persona(conn, user_id=user_id, email=email, settings=Jsonb(settings))
+    created = store_persona(user_id, email, Jsonb(settings))
     return jsonify(
         ok=True,
         userId=user_id,
@@ -118,6 +118,20 @@ def upsert() -> Response:
         created=created,
         loginOk=login_check(email, body.password),
     )
+
+
+def store_persona(user_id: str, email: str, settings: Jsonb) -> bool:
+    """Insert or refresh the persona; whether it was created. Two upserts of one new persona
+    at once can both find no row and meet at the email's unique index, which the upsert's
+    ON CONFLICT (user_id) does not arbitrate: the one that loses tries once more and finds
+    the other's row. Losing again means another user id holds the email."""
+    for _ in range(2):
+        try:
+            with get_db().connection() as conn:
+                return queries.admin.upsert_persona(conn, user_id=user_id, email=email, settings=settings)
+        except UniqueViolation:
+            continue
+    raise Conflict("A persona with this email exists under another user id; delete it first.")
 
 
 def login_check(email: str, password: str) -> bool | None:
