@@ -23,6 +23,8 @@
     personas: [],
     // The cursors of the pages read so far (null: the first), the one shown, and the next.
     page: { cursors: [null], index: 0, next: null },
+    // How many pages of personas were asked for: only the newest answer is shown.
+    pagesAsked: 0,
     archetypes: new Set(),
     insights: null,
     releases: null,
@@ -257,8 +259,12 @@
   }
 
   async function loadPersonas() {
+    const asked = ++state.pagesAsked;
     try {
-      showPage(await api(personasPath()));
+      const list = await api(personasPath());
+      // A search changed again before this answer came: the newer one's answer shows.
+      if (asked !== state.pagesAsked) return;
+      showPage(list);
       fillArchetypes();
       renderPersonas();
     } catch (error) {
